@@ -1,0 +1,43 @@
+# careledger: the two commands a newcomer needs are `make demo` and `make test`.
+# Both create (or reuse) the virtualenv in .venv from the pinned requirements.lock.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.careledger-installed
+
+.PHONY: demo test dev dashboard install lock clean help
+
+help:
+	@echo "make demo       set up, then simulate -> warehouse -> marts -> ERP files -> dashboard data"
+	@echo "make test       set up, then run the whole test suite"
+	@echo "make dev        Dagster UI (webserver + daemon) on http://127.0.0.1:3000"
+	@echo "make dashboard  executive dashboard on http://127.0.0.1:8050"
+	@echo "make lock       re-pin requirements.lock from pyproject.toml"
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv>=0.13,<0.14"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/careledger demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+dev: $(STAMP)
+	$(BIN)/careledger ui
+
+dashboard: $(STAMP)
+	$(BIN)/careledger dashboard
+
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml -o requirements.lock --python-version 3.11 --quiet
+
+clean:
+	rm -rf .careledger dbt_project/target dbt_project/logs test-artifacts

@@ -1,0 +1,388 @@
+"""Landing: batches, quarantine, idempotency and the one-writer rule for every raw file.
+
+Each format module (``ingest/fhir.py``, ``ingest/hl7_adt.py``, ``ingest/x12_835.py``,
+``ingest/csv_exports.py``) exposes ``load(ctx: LoadContext) -> LoadCounts``. This module
+wraps every call in one DuckDB transaction, so a file lands whole or not at all, records a
+``raw_meta.batches`` row, and checks that read = accepted + quarantined.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+log = logging.getLogger(__name__)
+
+SCHEMA_SQL = Path(__file__).with_name("schema.sql")
+LINEAGE_DDL = (
+    "_batch_id varchar not null, _source_file varchar not null, _source_record bigint not null, "
+    "_record_hash varchar not null, _loaded_at timestamp not null"
+)
+LINEAGE_COLUMNS = ("_batch_id", "_source_file", "_source_record", "_record_hash", "_loaded_at")
+
+
+class IngestError(Exception):
+    """An error the user can act on: says which file and what to do."""
+
+
+class WarehouseBusy(IngestError):
+    """Another process holds the DuckDB write lock."""
+
+
+@dataclass
+class QuarantinedRecord:
+    record_index: int
+    reason_code: str
+    message: str
+    raw_text: str | None = None
+
+
+@dataclass
+class Finding:
+    record_index: int
+    severity: str  # info | warning | error
+    rule: str
+    message: str
+    location: str | None = None
+
+
+@dataclass
+class LoadCounts:
+    records_read: int
+    records_accepted: int
+
+
+@dataclass
+class LoadContext:
+    """What a format loader gets: an open transaction, the file, and ways to report."""
+
+    con: duckdb.DuckDBPyConnection
+    path: Path
+    batch_id: str
+    loaded_at: datetime
+    kind: str | None = None  # sub-kind from detection, e.g. the CSV export kind
+    quarantined: list[QuarantinedRecord] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def source_file(self) -> str:
+        return str(self.path)
+
+    def quarantine(
+        self, record_index: int, reason_code: str, message: str, raw_text: str | None = None
+    ) -> None:
+        self.quarantined.append(QuarantinedRecord(record_index, reason_code, message, raw_text))
+
+    def finding(
+        self, record_index: int, severity: str, rule: str, message: str, location: str | None = None
+    ) -> None:
+        self.findings.append(Finding(record_index, severity, rule, message, location))
+
+    def insert_frame(self, table: str, frame: pl.DataFrame) -> int:
+        """Insert a polars frame into a raw table by column name.
+
+        The frame carries the table's data columns plus ``_source_record`` and
+        ``_record_hash``; batch id, file and load time are added here. Contract columns the
+        frame lacks land as null; extra columns are an error (the contract is the DDL).
+        """
+        if frame.height == 0:
+            return 0
+        target_cols = table_columns(self.con, table)
+        extra = [c for c in frame.columns if c not in target_cols]
+        if extra:
+            raise IngestError(f"{table}: loader produced columns not in ingest/schema.sql: {extra}")
+        self.con.register("_careledger_frame", frame.to_arrow())
+        try:
+            select = []
+            for col in target_cols:
+                if col == "_batch_id":
+                    select.append("$batch_id")
+                elif col == "_source_file":
+                    select.append("$source_file")
+                elif col == "_loaded_at":
+                    select.append("$loaded_at")
+                elif col in frame.columns:
+                    select.append(f'"{col}"')
+                else:
+                    select.append("null")
+            self.con.execute(
+                f"insert into {table} ({', '.join(target_cols)}) "
+                f"select {', '.join(select)} from _careledger_frame",
+                {"batch_id": self.batch_id, "source_file": self.source_file, "loaded_at": self.loaded_at},
+            )
+        finally:
+            self.con.unregister("_careledger_frame")
+        return frame.height
+
+    def insert_select(self, table: str, columns: Iterable[str], select_sql: str) -> int:
+        """Insert ``select_sql`` (yielding ``columns`` + _source_record, _record_hash)."""
+        cols = list(columns) + ["_source_record", "_record_hash"]
+        before = self.con.execute(f"select count(*) from {table} where _batch_id = ?", [self.batch_id]).fetchone()[0]
+        self.con.execute(
+            f"insert into {table} ({', '.join(cols)}, _batch_id, _source_file, _loaded_at) "
+            f"select {', '.join(cols)}, $batch_id, $source_file, $loaded_at from ({select_sql})",
+            {"batch_id": self.batch_id, "source_file": self.source_file, "loaded_at": self.loaded_at},
+        )
+        after = self.con.execute(f"select count(*) from {table} where _batch_id = ?", [self.batch_id]).fetchone()[0]
+        return after - before
+
+
+@dataclass
+class FileResult:
+    path: str
+    format: str | None
+    status: str  # landed | skipped | quarantined | unknown | failed
+    batch_id: str | None = None
+    records_read: int = 0
+    records_accepted: int = 0
+    records_quarantined: int = 0
+    message: str = ""
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def record_hash(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    schema, name = table.split(".")
+    rows = con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, name],
+    ).fetchall()
+    if not rows:
+        raise IngestError(f"unknown raw table {table}")
+    return [r[0] for r in rows]
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every raw table from ingest/schema.sql (idempotent)."""
+    sql = SCHEMA_SQL.read_text().replace("{lineage}", LINEAGE_DDL)
+    con.execute(sql)
+
+
+def connect(warehouse: Path, *, wait_seconds: float = 30.0) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse for writing, waiting for another writer up to ``wait_seconds``."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return duckdb.connect(str(warehouse))
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"the warehouse {warehouse} is being written by another process "
+                    f"(waited {wait_seconds:.0f}s). Wait for it to finish (a Dagster run or another "
+                    f"careledger command) and run this again."
+                ) from exc
+            time.sleep(0.5)
+
+
+def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files under the given paths, sorted, skipping hidden files and ground truth."""
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                rel = f.relative_to(p)
+                if f.is_file() and not any(part.startswith(".") for part in rel.parts) and not _is_ground_truth(rel):
+                    yield f
+        elif p.exists():
+            yield p
+        else:
+            raise IngestError(f"{p}: no such file or folder")
+
+
+def _is_ground_truth(rel: Path) -> bool:
+    return rel.parts[0] in {"ground_truth", "ground_truth.json"}
+
+
+Loader = Callable[[LoadContext], LoadCounts]
+
+
+def land_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    source: str = "auto",
+    force: bool = False,
+) -> FileResult:
+    """Land one file in one transaction. Never raises for bad content: it reports."""
+    from ingest import detect, formats
+
+    started = time.perf_counter()
+    path = Path(path).resolve()
+    detected = detect.detect(path, source)
+    if detected.format is None:
+        return FileResult(str(path), None, "unknown", message=detected.reason, seconds=time.perf_counter() - started)
+    sha = file_sha256(path)
+    if not force:
+        prior = con.execute(
+            "select batch_id from raw_meta.batches where sha256 = ? and status = 'landed' limit 1", [sha]
+        ).fetchone()
+        if prior:
+            return FileResult(
+                str(path), detected.format, "skipped", batch_id=prior[0],
+                message=f"already landed as batch {prior[0]} (same sha256); use --force to land again",
+                seconds=time.perf_counter() - started,
+            )
+
+    loader, source_system = formats.loader_for(detected.format)
+    batch_id = f"b_{datetime.now(timezone.utc):%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:8]}"
+    loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    ctx = LoadContext(con=con, path=path, batch_id=batch_id, loaded_at=loaded_at, kind=detected.kind)
+    con.execute("begin transaction")
+    try:
+        counts = loader(ctx)
+        n_quarantined = len({q.record_index for q in ctx.quarantined})
+        if counts.records_read != counts.records_accepted + n_quarantined:
+            raise IngestError(
+                f"{path}: read {counts.records_read} records but accepted {counts.records_accepted} and "
+                f"quarantined {n_quarantined}; the loader lost records (a careledger bug, please report)"
+            )
+        _write_quarantine(con, ctx)
+        _write_findings(con, ctx)
+        status = "landed"
+        con.execute(
+            "insert into raw_meta.batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                batch_id, source_system, detected.format if not detected.kind else f"{detected.format}:{detected.kind}",
+                str(path), path.name, sha, path.stat().st_size, counts.records_read, counts.records_accepted,
+                n_quarantined, status, None, loaded_at, datetime.now(timezone.utc).replace(tzinfo=None),
+            ],
+        )
+        con.execute("commit")
+    except Exception as exc:  # the whole file is rolled back; the failure is recorded
+        con.execute("rollback")
+        log.exception("failed to land %s", path)
+        message = f"{path}: {exc}"
+        con.execute(
+            "insert into raw_meta.batches values (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 'failed', ?, ?, ?)",
+            [
+                batch_id, source_system, detected.format, str(path), path.name, sha, path.stat().st_size,
+                message, loaded_at, datetime.now(timezone.utc).replace(tzinfo=None),
+            ],
+        )
+        return FileResult(str(path), detected.format, "failed", batch_id, message=message,
+                          seconds=time.perf_counter() - started)
+    return FileResult(
+        str(path), detected.format if not detected.kind else f"{detected.format}:{detected.kind}",
+        "landed" if counts.records_accepted or not n_quarantined else "quarantined",
+        batch_id, counts.records_read, counts.records_accepted, n_quarantined,
+        message="; ".join(sorted({f"{q.reason_code}" for q in ctx.quarantined}))[:300],
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _write_quarantine(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> None:
+    if not ctx.quarantined:
+        return
+    frame = pl.DataFrame(
+        {
+            "batch_id": [ctx.batch_id] * len(ctx.quarantined),
+            "source_file": [ctx.source_file] * len(ctx.quarantined),
+            "record_index": [q.record_index for q in ctx.quarantined],
+            "reason_code": [q.reason_code for q in ctx.quarantined],
+            "message": [q.message for q in ctx.quarantined],
+            "raw_text": [q.raw_text for q in ctx.quarantined],
+            "quarantined_at": [ctx.loaded_at] * len(ctx.quarantined),
+        },
+        schema_overrides={"record_index": pl.Int64, "raw_text": pl.Utf8},
+    )
+    con.register("_careledger_q", frame.to_arrow())
+    con.execute("insert into raw_meta.quarantine select * from _careledger_q")
+    con.unregister("_careledger_q")
+
+
+def _write_findings(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> None:
+    if not ctx.findings:
+        return
+    frame = pl.DataFrame(
+        {
+            "batch_id": [ctx.batch_id] * len(ctx.findings),
+            "source_file": [ctx.source_file] * len(ctx.findings),
+            "record_index": [f.record_index for f in ctx.findings],
+            "severity": [f.severity for f in ctx.findings],
+            "rule": [f.rule for f in ctx.findings],
+            "location": [f.location for f in ctx.findings],
+            "message": [f.message for f in ctx.findings],
+        },
+        schema_overrides={"record_index": pl.Int64, "location": pl.Utf8},
+    )
+    con.register("_careledger_f", frame.to_arrow())
+    con.execute("insert into raw_meta.validation_findings select * from _careledger_f")
+    con.unregister("_careledger_f")
+
+
+@dataclass
+class IngestReport:
+    files: list[FileResult]
+    seconds: float
+
+    @property
+    def totals(self) -> dict[str, int]:
+        landed = [f for f in self.files if f.status in ("landed", "quarantined")]
+        return {
+            "files": len(self.files),
+            "files_landed": len(landed),
+            "files_skipped": sum(f.status == "skipped" for f in self.files),
+            "files_unknown": sum(f.status == "unknown" for f in self.files),
+            "files_failed": sum(f.status == "failed" for f in self.files),
+            "records_read": sum(f.records_read for f in landed),
+            "records_accepted": sum(f.records_accepted for f in landed),
+            "records_quarantined": sum(f.records_quarantined for f in landed),
+        }
+
+    def as_dict(self) -> dict:
+        return {"files": [f.as_dict() for f in self.files], "totals": self.totals, "seconds": round(self.seconds, 3)}
+
+
+def ingest_paths(
+    warehouse: Path,
+    paths: Iterable[Path],
+    *,
+    source: str = "auto",
+    force: bool = False,
+    progress: Callable[[FileResult, int, int], None] | None = None,
+    wait_seconds: float = 30.0,
+) -> IngestReport:
+    """Land every file under ``paths`` into ``warehouse``; one transaction per file."""
+    started = time.perf_counter()
+    files = list(iter_files(paths))
+    results: list[FileResult] = []
+    con = connect(warehouse, wait_seconds=wait_seconds)
+    try:
+        ensure_schema(con)
+        for i, f in enumerate(files, start=1):
+            result = land_file(con, f, source=source, force=force)
+            results.append(result)
+            log.info("%s %s read=%d accepted=%d quarantined=%d %s", result.status, f, result.records_read,
+                     result.records_accepted, result.records_quarantined, result.message)
+            if progress:
+                progress(result, i, len(files))
+    finally:
+        con.close()
+    return IngestReport(results, time.perf_counter() - started)

@@ -1,0 +1,58 @@
+"""Shared fixtures. ``built_warehouse`` runs the real pipeline once per test session:
+simulate (with faults) -> ingest -> dbt build, in a temporary CARELEDGER_HOME."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+
+BUILT_ENCOUNTERS = 1500
+BUILT_SEED = 7
+BUILT_FAULTS = 0.02
+
+
+@dataclass
+class BuiltWarehouse:
+    home: Path
+    warehouse: Path
+    landing: Path
+    ground_truth: dict
+    ground_truth_dir: Path
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory) -> BuiltWarehouse:
+    from ingest.landing import ingest_paths
+    from ingest.synthetic.simulator import synthesize
+    from orchestration.dbt_runner import run_dbt
+
+    root = tmp_path_factory.mktemp("built")
+    home = root / "home"
+    landing = root / "landing"
+    home.mkdir()
+    previous = os.environ.get("CARELEDGER_HOME")
+    synthesize(landing, encounters=BUILT_ENCOUNTERS, seed=BUILT_SEED, faults=BUILT_FAULTS)
+    warehouse = home / "warehouse.duckdb"
+    ingest_paths(warehouse, [landing])
+    try:
+        run_dbt(["build"], home=home)
+    finally:
+        if previous is None:
+            os.environ.pop("CARELEDGER_HOME", None)
+        else:
+            os.environ["CARELEDGER_HOME"] = previous
+    gt_path = landing / "ground_truth.json"
+    return BuiltWarehouse(home, warehouse, landing, json.loads(gt_path.read_text()), landing / "ground_truth")
