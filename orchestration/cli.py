@@ -81,7 +81,7 @@ def _write_dagster_yaml(home: Home) -> None:
 
 
 def run_job(home: Home, job_name: str, *, landing: Path | None = None, tags: dict | None = None,
-            partition_key: str | None = None, asset_selection: list | None = None):
+            partition_key: str | None = None, asset_selection: list | None = None, run_config: dict | None = None):
     """Execute a job from the Dagster definitions in this process (same graph as the UI)."""
     if landing is not None:
         os.environ["CARELEDGER_LANDING"] = str(landing)
@@ -89,8 +89,9 @@ def run_job(home: Home, job_name: str, *, landing: Path | None = None, tags: dic
 
     job = defs.resolve_job_def(job_name)
     instance = _dagster_instance(home)
-    result = job.execute_in_process(instance=instance, tags=tags or {}, partition_key=partition_key,
-                                    asset_selection=asset_selection, raise_on_error=False)
+    result = job.execute_in_process(run_config=run_config, instance=instance, tags=tags or {},
+                                    partition_key=partition_key, asset_selection=asset_selection,
+                                    raise_on_error=False)
     if not result.success:
         failed = [e for e in result.all_events if e.is_failure]
         detail = "\n".join(f"  {e.step_key}: {(e.event_specific_data.error.message if e.event_specific_data and getattr(e.event_specific_data, 'error', None) else e.message)[:2000]}" for e in failed)
@@ -326,6 +327,24 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    from orchestration.replay import ReplayError, replay
+
+    home = _home(args)
+    try:
+        result = replay(home, batch_id=args.batch, crosswalks=args.crosswalks, reland=args.reland)
+    except ReplayError as exc:
+        _console().print(f"[red]error:[/red] {exc}")
+        return 2
+    console = _console()
+    console.print(f"replayed from raw: {', '.join(result.raw_tables)} -> {result.assets_rebuilt} models rebuilt (full refresh)")
+    if result.relanded_batch:
+        console.print(f"file landed again as batch {result.relanded_batch}")
+    if result.exceptions_before is not None:
+        console.print(f"mapping exceptions: {result.exceptions_before} before, {result.exceptions_after} after")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from orchestration.demo import run_demo
 
@@ -404,6 +423,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=3000)
     p.add_argument("--landing", help="landing folder the assets read (default: $CARELEDGER_HOME/landing)")
     p.set_defaults(func=cmd_ui)
+
+    p = sub.add_parser("replay", help="reprocess a batch from raw, or everything downstream of the crosswalks after a fix")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--batch", help="batch id (raw_meta.batches) whose downstream models to rebuild")
+    g.add_argument("--crosswalks", action="store_true", help="rebuild everything that uses the crosswalks (after a mapping fix)")
+    p.add_argument("--reland", action="store_true", help="with --batch: land the batch's file again first (e.g. after a parser fix)")
+    p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("status", help="what has landed, quarantine counts and recent alerts")
     p.set_defaults(func=cmd_status)

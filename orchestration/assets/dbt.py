@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
+from dagster import AssetExecutionContext, AssetKey, Config
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.locking import warehouse_writer
@@ -42,12 +42,12 @@ def ensure_manifest() -> Path:
     env_home = Home.from_env()
     env_home.export_env()
     log.info("preparing dbt manifest (dbt parse)")
-    subprocess.run(
-        [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROFILES_DIR)],
-        check=True,
-        cwd=str(DBT_PROJECT_DIR),
+    proc = subprocess.run(
+        [dbt_executable(), "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROFILES_DIR)],
+        cwd=str(DBT_PROJECT_DIR), capture_output=True, text=True,
     )
+    if proc.returncode != 0:
+        raise RuntimeError(f"dbt parse failed, so the Dagster definitions cannot load:\n{proc.stdout[-4000:]}{proc.stderr[-2000:]}")
     return manifest
 
 
@@ -76,6 +76,12 @@ class CareledgerDbtTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "dbt"
 
 
+class DbtBuildConfig(Config):
+    """``full_refresh`` rebuilds incremental models from raw (used by replay)."""
+
+    full_refresh: bool = False
+
+
 translator = CareledgerDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
@@ -85,10 +91,12 @@ translator = CareledgerDbtTranslator(settings=DagsterDbtTranslatorSettings(enabl
     dagster_dbt_translator=translator,
     pool="duckdb_writer",
 )
-def careledger_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, careledger: CareledgerResource):
+def careledger_dbt_assets(context: AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource,
+                          careledger: CareledgerResource):
     careledger.home_paths.export_env()
+    args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
     with warehouse_writer(careledger.warehouse, "dbt build"):
-        yield from dbt.cli(["build"], context=context).stream()
+        yield from dbt.cli(args, context=context).stream()
 
 
 def dbt_resource() -> DbtCliResource:
