@@ -267,7 +267,7 @@ def land_file(
         _write_findings(con, ctx)
         status = "landed"
         con.execute(
-            "insert into raw_meta.batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into raw_meta.batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 batch_id, source_system, detected.format if not detected.kind else f"{detected.format}:{detected.kind}",
                 str(path), path.name, sha, path.stat().st_size, counts.records_read, counts.records_accepted,

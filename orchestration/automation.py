@@ -1,6 +1,5 @@
 """Jobs, schedules and sensors on the clocks healthcare finance runs on."""
 
-from __future__ import annotations
 
 import hashlib
 import json
@@ -24,7 +23,6 @@ from orchestration.alerts import Alert, daily_posting_sla, notifier_for, posting
 from orchestration.assets.dbt import careledger_dbt_assets
 from orchestration.assets.publish import erp_assets, finance_extract, posting_status_path, serving_snapshot
 from orchestration.assets.raw import raw_assets
-from orchestration.partitions import daily_partitions, monthly_partitions
 from orchestration.paths import Home
 
 _raw = {a.node_def.name: a for a in raw_assets}
@@ -57,14 +55,12 @@ billing_hourly_job = define_asset_job(
 daily_finance_job = define_asset_job(
     "daily_finance",
     selection=AssetSelection.assets(*erp_assets),
-    partitions_def=daily_partitions,
     description="Post the day's balanced journals to every ERP target (exactly-once through the posting ledger).",
 )
 
 month_close_job = define_asset_job(
     "month_close",
     selection=AssetSelection.assets(finance_extract),
-    partitions_def=monthly_partitions,
     description="Month-end: the reconciled finance extract for the closed month.",
 )
 

@@ -1,6 +1,5 @@
 """Asset checks beyond dbt's tests: quarantine growth on raw sources, reconciliation breaks."""
 
-from __future__ import annotations
 
 import os
 

@@ -25,7 +25,10 @@ ERP_TARGETS = ("oracle", "d365", "netsuite", "json")
 def _console():
     from rich.console import Console
 
-    return Console(stderr=False, highlight=False)
+    import shutil as _shutil
+
+    width = None if sys.stdout.isatty() else max(160, _shutil.get_terminal_size((160, 40)).columns)
+    return Console(stderr=False, highlight=False, width=width)
 
 
 def _setup_logging(verbose: bool, home: Home | None = None) -> None:
@@ -70,14 +73,14 @@ def _dagster_instance(home: Home):
 def _write_dagster_yaml(home: Home) -> None:
     """One writer at a time: every asset that writes the warehouse is in the pool ``duckdb_writer``."""
     cfg = home.dagster_home / "dagster.yaml"
-    if not cfg.exists():
-        home.dagster_home.mkdir(parents=True, exist_ok=True)
-        cfg.write_text(
-            "# written by careledger: one writer to the DuckDB warehouse at a time\n"
-            "concurrency:\n  pools:\n    default_limit: 1\n"
-            "run_queue:\n  max_concurrent_runs: 1\n"
-            "telemetry:\n  enabled: false\n"
-        )
+    text = (
+        "# written by careledger: one writer to the DuckDB warehouse at a time\n"
+        "concurrency:\n  pools:\n    default_limit: 1\n  runs:\n    max_concurrent_runs: 1\n"
+        "telemetry:\n  enabled: false\n"
+    )
+    home.dagster_home.mkdir(parents=True, exist_ok=True)
+    if not cfg.exists() or cfg.read_text() != text:
+        cfg.write_text(text)
 
 
 def run_job(home: Home, job_name: str, *, landing: Path | None = None, tags: dict | None = None,
@@ -112,7 +115,8 @@ def _materialization_meta(result) -> dict[str, dict]:
 def cmd_synth(args: argparse.Namespace) -> int:
     from ingest.synthetic.cli import run_from_args
 
-    return run_from_args(args) or 0
+    run_from_args(args)
+    return 0
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:

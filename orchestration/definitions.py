@@ -5,13 +5,19 @@ Open the UI on it with ``make dev`` (``dagster dev -m orchestration.definitions`
 
 from __future__ import annotations
 
-from dagster import Definitions
+import warnings
+
+from dagster import BetaWarning, Definitions, PreviewWarning
+
+warnings.filterwarnings("ignore", category=BetaWarning)
+warnings.filterwarnings("ignore", category=PreviewWarning)
 
 from orchestration.assets.dbt import careledger_dbt_assets, dbt_resource
 from orchestration.assets.publish import publish_assets
 from orchestration.assets.raw import raw_assets
 from orchestration.automation import jobs, schedules, sensors
 from orchestration.checks import checks
+from orchestration.progress import progress_logger
 from orchestration.resources import CareledgerResource
 
 defs = Definitions(
@@ -21,4 +27,5 @@ defs = Definitions(
     schedules=schedules,
     sensors=sensors,
     resources={"careledger": CareledgerResource(), "dbt": dbt_resource()},
+    loggers={"console": progress_logger},
 )

@@ -1,7 +1,6 @@
 """Publish assets: ERP journal files per target (daily partitions), the BI serving snapshot and
 the monthly finance extract. Thin: each calls a plain function in ``publish/``."""
 
-from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta, timezone

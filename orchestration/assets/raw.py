@@ -1,6 +1,5 @@
 """Raw-layer assets: one per source family, each landing its landing sub-folder."""
 
-from __future__ import annotations
 
 from dataclasses import dataclass
 
