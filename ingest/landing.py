@@ -126,14 +126,12 @@ class LoadContext:
     def insert_select(self, table: str, columns: Iterable[str], select_sql: str) -> int:
         """Insert ``select_sql`` (yielding ``columns`` + _source_record, _record_hash)."""
         cols = list(columns) + ["_source_record", "_record_hash"]
-        before = self.con.execute(f"select count(*) from {table} where _batch_id = ?", [self.batch_id]).fetchone()[0]
-        self.con.execute(
+        inserted = self.con.execute(
             f"insert into {table} ({', '.join(cols)}, _batch_id, _source_file, _loaded_at) "
             f"select {', '.join(cols)}, $batch_id, $source_file, $loaded_at from ({select_sql})",
             {"batch_id": self.batch_id, "source_file": self.source_file, "loaded_at": self.loaded_at},
-        )
-        after = self.con.execute(f"select count(*) from {table} where _batch_id = ?", [self.batch_id]).fetchone()[0]
-        return after - before
+        ).fetchone()
+        return int(inserted[0]) if inserted else 0
 
 
 @dataclass
@@ -188,7 +186,9 @@ def connect(warehouse: Path, *, wait_seconds: float = 30.0) -> duckdb.DuckDBPyCo
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            return duckdb.connect(str(warehouse))
+            con = duckdb.connect(str(warehouse))
+            con.execute("set enable_progress_bar = false")
+            return con
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise
