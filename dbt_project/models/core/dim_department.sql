@@ -1,0 +1,15 @@
+-- Conformed department (EHR department code) with facility and cost center, plus UNMAPPED.
+with
+
+departments as (
+    select * from {{ ref('int_departments__unified') }}
+),
+
+final as (
+    select department_code, department_name, facility_id, cost_center_id, service_line_code, false as is_unmapped
+    from departments
+    union all
+    select 'UNMAPPED', 'Unmapped department', 'UNMAPPED', 'UNMAPPED', 'UNMAPPED', true
+)
+
+select * from final

@@ -1,0 +1,28 @@
+-- Conformed facility: ERP facility with its legal entity, plus the UNMAPPED member.
+with
+
+facilities as (
+    select * from {{ ref('int_erp__facilities') }}
+),
+
+final as (
+    select
+        facility_id,
+        facility_name,
+        facility_type,
+        coalesce(legal_entity_id, 'UNMAPPED') as legal_entity_id,
+        coalesce(legal_entity_name, 'Unmapped legal entity') as legal_entity_name,
+        coalesce(ledger_name, 'UNMAPPED') as ledger_name,
+        coalesce(currency_code, 'USD') as currency_code,
+        city,
+        state,
+        bed_count,
+        false as is_unmapped
+    from facilities
+    union all
+    select
+        'UNMAPPED', 'Unmapped facility', 'unmapped', 'UNMAPPED', 'Unmapped legal entity', 'UNMAPPED', 'USD',
+        null, null, null, true
+)
+
+select * from final

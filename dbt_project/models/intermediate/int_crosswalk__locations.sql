@@ -1,0 +1,72 @@
+-- Facility identifiers of every source -> ERP facility_id: EHR Location ids (and the HL7
+-- PV1-3.4 facility, which carries the same code), billing facility codes, and FHIR
+-- Organization ids through the Location they manage. ERP ids map to themselves.
+with
+
+crosswalks as (
+    select * from {{ ref('stg_erp__crosswalks') }}
+    where entity = 'location'
+),
+
+facilities as (
+    select * from {{ ref('stg_erp__facilities') }}
+),
+
+locations as (
+    select * from {{ ref('stg_ehr__fhir_locations') }}
+    qualify row_number() over (partition by location_id order by last_updated_at desc, _loaded_at desc) = 1
+),
+
+crosswalk_latest as (
+    select source_system, source_code, target_code as facility_id, _loaded_at
+    from crosswalks
+    qualify row_number() over (partition by source_system, source_code order by _loaded_at desc) = 1
+),
+
+organization_facilities as (
+    select
+        'ehr_organization' as source_system,
+        locations.managing_organization_id as source_code,
+        crosswalk_latest.facility_id,
+        crosswalk_latest._loaded_at
+    from locations
+    inner join crosswalk_latest
+        on crosswalk_latest.source_system = 'ehr'
+        and crosswalk_latest.source_code = locations.location_id
+    where locations.managing_organization_id is not null
+),
+
+department_facilities as (
+    -- a department Location (physicalType wa) is part of its facility Location
+    select
+        'ehr_department' as source_system,
+        locations.location_id as source_code,
+        crosswalk_latest.facility_id,
+        crosswalk_latest._loaded_at
+    from locations
+    inner join crosswalk_latest
+        on crosswalk_latest.source_system = 'ehr'
+        and crosswalk_latest.source_code = locations.part_of_location_id
+),
+
+candidates as (
+    select source_system, source_code, facility_id, 1 as mapping_priority, 'erp_crosswalk' as mapping_source, _loaded_at
+    from crosswalk_latest
+    union all
+    select source_system, source_code, facility_id, 2, 'fhir_location', _loaded_at from organization_facilities
+    union all
+    select source_system, source_code, facility_id, 2, 'fhir_location', _loaded_at from department_facilities
+    union all
+    select 'erp' as source_system, facility_id as source_code, facility_id, 3, 'identity', _loaded_at from facilities
+),
+
+final as (
+    select source_system, source_code, facility_id, mapping_source, _loaded_at as mapped_at
+    from candidates
+    where source_code is not null and facility_id is not null
+    qualify row_number() over (
+        partition by source_system, source_code order by mapping_priority, _loaded_at desc
+    ) = 1
+)
+
+select * from final

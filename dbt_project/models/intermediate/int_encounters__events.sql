@@ -1,0 +1,99 @@
+-- RESTRICTED (PHI). Every change the EHR told us about an encounter, from FHIR Encounter
+-- versions and HL7 ADT messages, on one timeline: what the event says about status,
+-- class, department, facility, attending and times, with its source time and load time.
+-- Codes are still source codes; int_encounters__finalized maps and folds them.
+{{ config(tags=['restricted']) }}
+
+with
+
+fhir_encounters as (
+    select * from {{ ref('stg_ehr__fhir_encounters') }}
+),
+
+fhir_patients as (
+    select * from {{ ref('stg_ehr__fhir_patients') }}
+),
+
+adt as (
+    select * from {{ ref('stg_ehr__adt_messages') }}
+),
+
+patient_mrns as (
+    select patient_id, patient_mrn
+    from fhir_patients
+    where patient_mrn is not null
+    qualify row_number() over (partition by patient_id order by last_updated_at desc, _loaded_at desc) = 1
+),
+
+fhir_events as (
+    select
+        fhir_encounters.encounter_id,
+        'fhir' as source_system,
+        {{ dbt.concat(["'fhir:'", "coalesce(fhir_encounters.status, 'unknown')"]) }} as event_type,
+        coalesce(fhir_encounters.last_updated_at, fhir_encounters.period_start_at) as source_at,
+        fhir_encounters._loaded_at,
+        fhir_encounters._batch_id,
+        patient_mrns.patient_mrn,
+        case fhir_encounters.class_code
+            when 'IMP' then 'inpatient' when 'EMER' then 'emergency' when 'AMB' then 'ambulatory'
+        end as encounter_class,
+        'ehr' as department_source_system,
+        fhir_encounters.department_location_id as department_source_code,
+        'ehr_organization' as facility_source_system,
+        fhir_encounters.service_provider_organization_id as facility_source_code,
+        'ehr' as attending_source_system,
+        fhir_encounters.attending_practitioner_id as attending_source_code,
+        fhir_encounters.period_start_at as admit_at,
+        fhir_encounters.period_end_at as discharge_at,
+        case
+            when fhir_encounters.period_end_at is not null then 'set'
+            when fhir_encounters.status in ('in-progress', 'arrived', 'planned') then 'clear'
+        end as discharge_action,
+        fhir_encounters.status
+    from fhir_encounters
+    left join patient_mrns on patient_mrns.patient_id = fhir_encounters.patient_id
+    where fhir_encounters.encounter_id is not null
+),
+
+adt_events as (
+    select
+        encounter_id,
+        'hl7' as source_system,
+        {{ dbt.concat(["'hl7:'", "trigger_event"]) }} as event_type,
+        coalesce(event_at, message_at) as source_at,
+        _loaded_at,
+        _batch_id,
+        patient_mrn,
+        case patient_class when 'I' then 'inpatient' when 'E' then 'emergency' when 'O' then 'ambulatory' end
+            as encounter_class,
+        'ehr' as department_source_system,
+        department_code as department_source_code,
+        'ehr' as facility_source_system,
+        facility_code as facility_source_code,
+        'npi' as attending_source_system,
+        attending_npi as attending_source_code,
+        admit_at,
+        case when trigger_event = 'A13' then null else discharge_at end as discharge_at,
+        case
+            when trigger_event = 'A13' then 'clear'
+            when trigger_event = 'A03' or discharge_at is not null then 'set'
+        end as discharge_action,
+        case trigger_event
+            when 'A01' then 'in-progress'
+            when 'A04' then 'in-progress'
+            when 'A03' then 'finished'
+            when 'A11' then 'cancelled'
+            when 'A13' then 'in-progress'
+        end as status
+    from adt
+    where encounter_id is not null
+        and trigger_event in ('A01', 'A03', 'A04', 'A08', 'A11', 'A13')
+),
+
+final as (
+    select * from fhir_events
+    union all
+    select * from adt_events
+)
+
+select * from final

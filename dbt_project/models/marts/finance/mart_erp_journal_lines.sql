@@ -1,0 +1,214 @@
+-- ERP journal lines: one balanced journal per legal_entity_id x facility_id x posting_date
+-- x journal_source (docs/data_contracts.md section 3), posted by seeds/posting_rules.csv.
+--   daily_reimbursement: posting_date = remit_date; per service line and measure, a debit
+--     line and a credit line (a net negative amount swaps the sides).
+--   month_end_accrual: posting_date = period end; gross charges of the period per service
+--     line, cost center and revenue category: Dr 1200 / Cr the category's revenue account.
+-- No patient-level data: source references are claim ids (or 835 trace numbers for CLPs
+-- that matched no claim), their count, first, last and an md5 of the sorted set.
+-- idempotency_key = md5(legal entity | facility | posting date | source | line content).
+with
+
+remits as (
+    select * from {{ ref('fct_remittance_claims') }}
+    where remit_date is not null
+),
+
+charges as (
+    select * from {{ ref('fct_charges') }}
+),
+
+periods as (
+    select * from {{ ref('dim_accounting_period') }}
+),
+
+facilities as (
+    select * from {{ ref('dim_facility') }}
+),
+
+posting_rules as (
+    select * from {{ ref('posting_rules') }}
+),
+
+remit_measures as (
+    -- one row per CLP and measure, unpivoted
+    {% set measures = ['payment_amount', 'contractual_adjustment_amount', 'denial_amount', 'patient_responsibility_amount'] %}
+    {% for m in measures %}
+    select
+        'daily_reimbursement' as journal_source,
+        facility_id,
+        remit_date as posting_date,
+        service_line_code,
+        cast(null as {{ dbt.type_string() }}) as cost_center_id,
+        cast(null as {{ dbt.type_string() }}) as revenue_account_id,
+        '{{ m }}' as measure,
+        coalesce(claim_id, trace_number) as source_id,
+        {{ m }} as amount
+    from remits
+    where {{ m }} <> 0
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+accrual_measures as (
+    select
+        'month_end_accrual' as journal_source,
+        charges.facility_id,
+        periods.period_end_date as posting_date,
+        charges.service_line_code,
+        charges.cost_center_id,
+        charges.gl_account_id as revenue_account_id,
+        'gross_charge_amount' as measure,
+        charges.claim_id as source_id,
+        charges.charge_amount as amount
+    from charges
+    inner join periods on periods.period_id = charges.period_id
+    where charges.charge_amount <> 0
+),
+
+source_rows as (
+    select * from remit_measures
+    union all
+    select * from accrual_measures
+),
+
+distinct_sources as (
+    select distinct journal_source, facility_id, posting_date, service_line_code, cost_center_id,
+        revenue_account_id, measure, source_id
+    from source_rows
+),
+
+source_sets as (
+    select
+        journal_source, facility_id, posting_date, service_line_code, cost_center_id, revenue_account_id, measure,
+        count(*) as source_record_count,
+        min(source_id) as source_first_id,
+        max(source_id) as source_last_id,
+        {{ dbt.hash(dbt.listagg('source_id', "','", 'order by source_id')) }} as source_id_set_hash
+    from distinct_sources
+    group by journal_source, facility_id, posting_date, service_line_code, cost_center_id, revenue_account_id, measure
+),
+
+amounts as (
+    select
+        journal_source, facility_id, posting_date, service_line_code, cost_center_id, revenue_account_id, measure,
+        sum(amount) as amount
+    from source_rows
+    group by journal_source, facility_id, posting_date, service_line_code, cost_center_id, revenue_account_id, measure
+    having sum(amount) <> 0
+),
+
+sided as (
+    -- each measure amount becomes a debit line and a credit line
+    select
+        amounts.*,
+        sides.side,
+        case
+            when (sides.side = 'debit') = (amounts.amount > 0) then posting_rules.debit_account_id
+            else coalesce(posting_rules.credit_account_id, amounts.revenue_account_id, 'UNMAPPED')
+        end as account_id,
+        posting_rules.description
+    from amounts
+    inner join posting_rules
+        on posting_rules.journal_source = amounts.journal_source and posting_rules.measure = amounts.measure
+    cross join (select 'debit' as side union all select 'credit' as side) as sides
+),
+
+lines as (
+    select
+        facilities.legal_entity_id,
+        facilities.ledger_name,
+        facilities.currency_code,
+        sided.journal_source,
+        sided.facility_id,
+        sided.posting_date,
+        periods.period_id,
+        sided.account_id,
+        sided.cost_center_id,
+        sided.service_line_code,
+        sided.measure,
+        sided.side,
+        {{ money("case when sided.side = 'debit' then abs(sided.amount) else 0 end") }} as debit_amount,
+        {{ money("case when sided.side = 'credit' then abs(sided.amount) else 0 end") }} as credit_amount,
+        sided.description,
+        source_sets.source_record_count,
+        source_sets.source_first_id,
+        source_sets.source_last_id,
+        source_sets.source_id_set_hash
+    from sided
+    inner join facilities on facilities.facility_id = sided.facility_id
+    inner join source_sets
+        on source_sets.journal_source = sided.journal_source
+        and source_sets.facility_id = sided.facility_id
+        and source_sets.posting_date = sided.posting_date
+        and source_sets.service_line_code = sided.service_line_code
+        and source_sets.measure = sided.measure
+        and coalesce(source_sets.cost_center_id, '') = coalesce(sided.cost_center_id, '')
+        and coalesce(source_sets.revenue_account_id, '') = coalesce(sided.revenue_account_id, '')
+    left join periods
+        on sided.posting_date >= periods.period_start_date and sided.posting_date <= periods.period_end_date
+),
+
+numbered as (
+    select
+        {{ dbt.concat([
+            "case journal_source when 'daily_reimbursement' then 'DR' else 'MA' end", "'-'",
+            'legal_entity_id', "'-'", 'facility_id', "'-'",
+            dbt.replace(dbt.cast('posting_date', dbt.type_string()), "'-'", "''")
+        ]) }} as journal_id,
+        lines.*,
+        cast(row_number() over (
+            partition by legal_entity_id, facility_id, posting_date, journal_source
+            order by measure, service_line_code, coalesce(cost_center_id, ''), side desc, account_id
+        ) as integer) as line_number
+    from lines
+),
+
+keyed as (
+    select
+        numbered.*,
+        {{ dbt.hash(dbt.concat([
+            'legal_entity_id', "'|'", 'facility_id', "'|'", dbt.cast('posting_date', dbt.type_string()), "'|'",
+            'journal_source', "'|'", dbt.cast('line_number', dbt.type_string()), "'|'", 'account_id', "'|'",
+            "coalesce(cost_center_id, '')", "'|'", 'service_line_code', "'|'",
+            dbt.cast('debit_amount', dbt.type_string()), "'|'", dbt.cast('credit_amount', dbt.type_string()), "'|'",
+            'source_id_set_hash'
+        ])) }} as idempotency_key
+    from numbered
+),
+
+journal_hashes as (
+    -- correlation_id: one id per journal version, changes when any line of it changes
+    select journal_id, {{ dbt.hash(dbt.listagg('idempotency_key', "','", 'order by line_number')) }} as correlation_id
+    from keyed
+    group by journal_id
+),
+
+final as (
+    select
+        keyed.journal_id,
+        idempotency_key,
+        journal_source,
+        legal_entity_id,
+        ledger_name,
+        facility_id,
+        posting_date,
+        period_id,
+        line_number,
+        account_id,
+        cost_center_id,
+        service_line_code,
+        debit_amount,
+        credit_amount,
+        currency_code,
+        description,
+        cast(source_record_count as integer) as source_record_count,
+        source_first_id,
+        source_last_id,
+        source_id_set_hash,
+        journal_hashes.correlation_id
+    from keyed
+    inner join journal_hashes on journal_hashes.journal_id = keyed.journal_id
+)
+
+select * from final
