@@ -1,0 +1,243 @@
+"""The executive dashboard in a real browser: headless Chromium loads the page served on
+127.0.0.1, and the figures in the DOM must equal the marts in serving.duckdb."""
+
+from __future__ import annotations
+
+import subprocess
+import urllib.request
+from decimal import Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlencode
+
+import duckdb
+import pytest
+
+from dashboard.app import RunningDashboard, start_subprocess
+from dashboard.sample_data import SampleSpec, build_sample_warehouse
+from publish.serving import current_snapshot_path, publish_serving_snapshot, read_manifest
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+requires_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="/usr/bin/chromium is missing (install Debian's chromium; "
+    ".ci/run does)")
+
+
+class DashboardDom(HTMLParser):
+    """KPI cards (data-metric/data-value + shown text) and table cells by table id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kpis: dict[str, tuple[str, str]] = {}
+        self.tables: dict[str, list[list[str]]] = {}
+        self.ids: set[str] = set()
+        self._kpi: str | None = None
+        self._kpi_raw = ""
+        self._in_value = False
+        self._table: str | None = None
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if a.get("id"):
+            self.ids.add(a["id"] or "")
+        cls = (a.get("class") or "").split()
+        if "kpi" in cls and a.get("data-metric"):
+            self._kpi, self._kpi_raw = a["data-metric"], a.get("data-value") or ""
+        elif self._kpi and "value" in cls:
+            self._in_value = True
+        if tag == "table" and a.get("id"):
+            self._table = a["id"]
+            self.tables[self._table] = []
+        elif tag == "tr" and self._table:
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None and self._row is not None:
+            self._row.append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None and self._table:
+            self.tables[self._table].append(self._row)
+            self._row = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in_value and self._kpi:
+            self.kpis[self._kpi] = (self._kpi_raw, data.strip())
+            self._in_value, self._kpi = False, None
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def money(v: Decimal) -> str:
+    return f"{'-' if v < 0 else ''}${abs(v):,.2f}"
+
+
+def chromium(url: str, tmp: Path, screenshot: Path | None = None) -> str:
+    args = [str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={tmp / 'profile'}"]
+    if screenshot is not None:
+        args += [f"--screenshot={screenshot}", "--window-size=1400,3600", url]
+    else:
+        args += ["--dump-dom", url]
+    proc = subprocess.run(args, capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-2000:]
+    return proc.stdout.decode("utf-8")
+
+
+def parse(dom: str) -> DashboardDom:
+    p = DashboardDom()
+    p.feed(dom)
+    return p
+
+
+def expected(serving: Path, facility: str = "", payer_class: str = "") -> dict[str, Decimal]:
+    """The same figures, straight from serving.duckdb with plain SQL."""
+    con = duckdb.connect(str(current_snapshot_path(serving)), read_only=True)
+    try:
+        fac = "where facility_id = ?" if facility else ""
+        params = [facility] if facility else []
+        m = con.execute(
+            f"select sum(gross_charge_amount), sum(net_revenue_amount), "
+            f"sum(contribution_margin_amount) from mart_service_line_margin_monthly {fac}",
+            params).fetchone()
+        conds = (["facility_id = ?"] if facility else []) + \
+            (["payer_class = ?"] if payer_class else [])
+        where = ("where " + " and ".join(conds)) if conds else ""
+        d = con.execute(f"select coalesce(sum(denied_amount), 0) from "
+                        f"mart_denial_trends_monthly {where}",
+                        params + ([payer_class] if payer_class else [])).fetchone()
+        return {"gross_charge_amount": m[0], "net_revenue_amount": m[1],
+                "contribution_margin_amount": m[2], "denied_amount": d[0]}
+    finally:
+        con.close()
+
+
+def check_overview(dash: RunningDashboard, serving: Path, tmp: Path, artifacts: Path,
+                   tag: str) -> None:
+    dom = parse(chromium(dash.url + "/", tmp))
+    assert {"kpis", "margin-trend", "margin-by-service-line", "denials", "reconciliation",
+            "freshness", "chart-margin-trend", "chart-denials"} <= dom.ids
+    want = expected(serving)
+    for metric, value in want.items():
+        raw, shown = dom.kpis[metric]
+        assert Decimal(raw) == value, metric
+        assert shown == money(value), metric
+    # the monthly table's Total row shows the same gross charges and margin
+    month = dom.tables["table-margin-month"]
+    head, total = month[0], month[-1]
+    assert total[0] == "Total"
+    assert total[head.index("Gross charge")] == money(want["gross_charge_amount"])
+    assert total[head.index("Contribution margin")] == money(want["contribution_margin_amount"])
+    assert len(dom.tables["table-freshness"]) > 1
+    con = duckdb.connect(str(current_snapshot_path(serving)), read_only=True)
+    cols = {r[0] for r in con.execute("describe mart_reconciliation_exceptions").fetchall()}
+    status = "where status not in ('resolved', 'closed')" if "status" in cols else ""
+    open_count = con.execute(
+        f"select count(*) from mart_reconciliation_exceptions {status}").fetchone()[0]
+    sources = con.execute("select count(*) from source_freshness").fetchone()[0]
+    con.close()
+    assert int(dom.kpis["open_exception_count"][0]) == open_count
+    con = duckdb.connect(str(current_snapshot_path(serving)), read_only=True)
+    denied, adjudicated = con.execute(
+        "select sum(initial_denied_claim_count), sum(adjudicated_claim_count) "
+        "from mart_revenue_cycle_kpis").fetchone()
+    con.close()
+    rate = (Decimal(denied) / Decimal(adjudicated)).quantize(Decimal("0.0001"))
+    assert Decimal(dom.kpis["initial_denial_rate"][0]) == rate
+    assert dom.kpis["initial_denial_rate"][1] == f"{rate * 100:.1f}%"
+    assert len(dom.tables["table-freshness"]) == 1 + max(sources, 1)
+    chromium(dash.url + "/", tmp, artifacts / f"dashboard_overview_{tag}.png")
+    assert (artifacts / f"dashboard_overview_{tag}.png").stat().st_size > 10_000
+
+
+def check_filters_and_drilldown(dash: RunningDashboard, serving: Path, tmp: Path,
+                                artifacts: Path, tag: str) -> None:
+    con = duckdb.connect(str(current_snapshot_path(serving)), read_only=True)
+    facility, service_line = con.execute(
+        "select facility_id, service_line_code from mart_service_line_margin_monthly "
+        "group by all order by sum(encounter_count) desc limit 1").fetchone()
+    payer_class = con.execute("select payer_class from mart_denial_trends_monthly "
+                              "group by 1 order by sum(denied_amount) desc limit 1").fetchone()[0]
+    weekly_rows = con.execute(
+        "select count(*) from (select distinct week_start_date, facility_id, rendering_npi, "
+        "provider_name, service_line_code from mart_service_line_margin_weekly "
+        "where facility_id = ? and service_line_code = ?)", [facility, service_line]
+    ).fetchone()[0]
+    weekly_gross = con.execute(
+        "select sum(gross_charge_amount) from mart_service_line_margin_weekly "
+        "where facility_id = ? and service_line_code = ?", [facility, service_line]).fetchone()[0]
+    con.close()
+
+    query = urlencode({"facility": facility, "payer_class": payer_class})
+    dom = parse(chromium(f"{dash.url}/?{query}", tmp))
+    want = expected(serving, facility, payer_class)
+    for metric, value in want.items():
+        assert Decimal(dom.kpis[metric][0]) == value, metric
+
+    query = urlencode({"facility": facility, "service_line": service_line})
+    dom = parse(chromium(f"{dash.url}/weekly?{query}", tmp))
+    rows = dom.tables["table-weekly"][1:]
+    assert len(rows) == min(weekly_rows, 400)
+    if weekly_rows <= 400:
+        head = dom.tables["table-weekly"][0]
+        shown = sum(Decimal(r[head.index("Gross charge")].replace("$", "").replace(",", ""))
+                    for r in rows)
+        assert shown == weekly_gross
+    chromium(f"{dash.url}/weekly?{query}", tmp, artifacts / f"dashboard_weekly_{tag}.png")
+
+
+@requires_chromium
+def test_dashboard_figures_equal_marts_in_chromium(tmp_path: Path, artifacts_dir: Path) -> None:
+    warehouse = build_sample_warehouse(tmp_path / "warehouse.duckdb",
+                                       SampleSpec(encounters=3000, days=200))
+    serving = tmp_path / "serving"
+    publish_serving_snapshot(warehouse, serving)
+    dash = start_subprocess(serving)
+    try:
+        check_overview(dash, serving, tmp_path, artifacts_dir, "sample")
+        check_filters_and_drilldown(dash, serving, tmp_path, artifacts_dir, "sample")
+        # a refresh while the dashboard runs: the next page view shows the new snapshot
+        before = expected(serving)["gross_charge_amount"]
+        con = duckdb.connect(str(warehouse))
+        con.execute("update marts.mart_service_line_margin_monthly "
+                    "set gross_charge_amount = gross_charge_amount + 1")
+        con.close()
+        publish_serving_snapshot(warehouse, serving)
+        with urllib.request.urlopen(dash.url + "/") as resp:  # plain HTTP is enough here
+            dom = parse(resp.read().decode("utf-8"))
+        after = expected(serving)["gross_charge_amount"]
+        assert after > before
+        assert Decimal(dom.kpis["gross_charge_amount"][0]) == after
+        with urllib.request.urlopen(dash.url + "/healthz") as resp:
+            assert resp.read().decode().split()[1] == read_manifest(serving)["version"]
+    finally:
+        dash.stop()
+
+
+@requires_chromium
+def test_dashboard_on_the_built_warehouse(request: pytest.FixtureRequest, tmp_path: Path,
+                                          artifacts_dir: Path) -> None:
+    try:
+        built = request.getfixturevalue("built_warehouse")
+    except ModuleNotFoundError as exc:  # a pipeline stage has not landed in this checkout
+        pytest.skip(f"built_warehouse needs {exc.name}")
+    serving = tmp_path / "serving"
+    publish_serving_snapshot(built.warehouse, serving)
+    dash = start_subprocess(serving)
+    try:
+        check_overview(dash, serving, tmp_path, artifacts_dir, "built")
+        check_filters_and_drilldown(dash, serving, tmp_path, artifacts_dir, "built")
+    finally:
+        dash.stop()

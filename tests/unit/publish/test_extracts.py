@@ -1,0 +1,224 @@
+"""Finance extracts: tie-outs to the journals to the cent, XLSX/CSV contents, PHI-free."""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pytest
+
+from dashboard.sample_data import SampleSpec, build_sample_warehouse
+from publish.extracts import ExtractError, main, write_extract
+from publish.serving import PHI_COLUMN_NAMES, publish_serving_snapshot
+
+PERIOD = "2025-03"
+PHI_VALUE = re.compile(r"\b(MRN\d{8}|PCN\d{10}|P\d{7}|\d{3}-\d{2}-\d{4})\b")
+
+
+@pytest.fixture(scope="module")
+def sample_wh(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sample") / "warehouse.duckdb"
+    return build_sample_warehouse(path, SampleSpec(encounters=1500, days=120))
+
+
+@pytest.fixture()
+def warehouse(sample_wh: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(sample_wh, path)
+    return path
+
+
+def _journal(warehouse: Path, account: str, source: str) -> Decimal:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(
+            """
+            select sum(debit_amount) - sum(credit_amount) from marts.mart_erp_journal_lines
+            where account_id = ? and journal_source = ? and strftime(posting_date, '%Y-%m') = ?
+            """,
+            [account, source, PERIOD],
+        ).fetchone()[0]
+    finally:
+        con.close()
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_csv_extract_ties_to_journals_to_the_cent(warehouse: Path, tmp_path: Path) -> None:
+    result = write_extract(warehouse, PERIOD, "csv", tmp_path / "out")
+
+    folder = tmp_path / "out" / f"careledger_extract_{PERIOD}"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["pnl_by_service_line.csv", "reimbursement_summary.csv", "denial_summary.csv",
+         "journal_summary.csv", "reconciliation_summary.csv", "tieout.csv"])
+    assert result.all_tied and len(result.tieouts) >= 8
+    tie = _read_csv(folder / "tieout.csv")
+    assert {r["status"] for r in tie} == {"tied"}
+    assert {r["difference"] for r in tie} == {"0.00"}
+
+    # independent check: sum the CSV text as Decimal, compare with the journal lines
+    reimb = _read_csv(folder / "reimbursement_summary.csv")
+    pnl = _read_csv(folder / "pnl_by_service_line.csv")
+    denials = _read_csv(folder / "denial_summary.csv")
+
+    def total(rows: list[dict[str, str]], col: str) -> Decimal:
+        return sum((Decimal(r[col]) for r in rows), Decimal("0.00"))
+
+    assert total(reimb, "payment_amount") == _journal(warehouse, "1010", "daily_reimbursement")
+    assert total(reimb, "contractual_adjustment_amount") == \
+        _journal(warehouse, "4900", "daily_reimbursement")
+    assert total(reimb, "denial_amount") == _journal(warehouse, "4910", "daily_reimbursement")
+    assert total(reimb, "patient_responsibility_amount") == \
+        _journal(warehouse, "1210", "daily_reimbursement")
+    assert total(pnl, "gross_charge_amount") == _journal(warehouse, "1200", "month_end_accrual")
+    assert total(denials, "denied_amount") == _journal(warehouse, "4910", "daily_reimbursement")
+    # money is written with exactly two decimals, never float noise
+    assert all(re.fullmatch(r"-?\d+\.\d{2}", r["payment_amount"]) for r in reimb)
+
+
+def test_xlsx_workbook_shows_the_tie_out(warehouse: Path, tmp_path: Path) -> None:
+    result = write_extract(warehouse, PERIOD, "xlsx", tmp_path)
+    path = tmp_path / f"careledger_extract_{PERIOD}.xlsx"
+    assert result.paths == [path]
+    wb = openpyxl.load_workbook(path, data_only=True)  # cached values of the formulas
+    assert wb.sheetnames == ["P&L by service line", "Reimbursement summary", "Denial summary",
+                             "Journal summary", "Reconciliation summary", "Tie-out"]
+    ws = wb["Tie-out"]
+    header = [c.value for c in ws[4]]
+    assert header[:8] == ["check", "sheet", "measure", "sheet_total", "journal_source",
+                          "journal_account", "journal_total", "difference"]
+    data = [r for r in ws.iter_rows(min_row=5, values_only=True) if r[0] and r[8]]
+    assert len(data) == len(result.tieouts)
+    for row, tie in zip(data, result.tieouts):
+        assert Decimal(str(row[3])).quantize(Decimal("0.01")) == tie.sheet_total
+        assert Decimal(str(row[6])).quantize(Decimal("0.01")) == tie.journal_total
+        assert row[7] == 0 and row[8] == "tied"
+    assert "All sheets tie" in ws["A2"].value
+    # the tie-out's sheet totals are formulas pointing at the sheets' Total rows
+    formulas = openpyxl.load_workbook(path)["Tie-out"]
+    assert str(formulas["D5"].value).startswith("='P&L by service line'!")
+    assert str(formulas["H5"].value).startswith("=ROUND(D5-G5")
+    # the Total row of the reimbursement sheet equals the posted cash
+    reimb = wb["Reimbursement summary"]
+    heads = [c.value for c in reimb[4]]
+    total_row = next(r for r in reimb.iter_rows(min_row=5, values_only=True) if r[0] == "Total")
+    paid = Decimal(str(total_row[heads.index("payment_amount")])).quantize(Decimal("0.01"))
+    assert paid == _journal(warehouse, "1010", "daily_reimbursement")
+
+
+def test_serving_snapshot_and_warehouse_give_the_same_extract(warehouse: Path, tmp_path: Path
+                                                              ) -> None:
+    serving = tmp_path / "serving"
+    publish_serving_snapshot(warehouse, serving)
+    a = write_extract(warehouse, PERIOD, "csv", tmp_path / "a")
+    b = write_extract(serving, PERIOD, "csv", tmp_path / "b")
+    assert a.tieouts == b.tieouts
+    for name in a.sheets:
+        left = (tmp_path / "a" / f"careledger_extract_{PERIOD}" / f"{name}.csv").read_text()
+        right = (tmp_path / "b" / f"careledger_extract_{PERIOD}" / f"{name}.csv").read_text()
+        assert left == right, name
+
+
+def test_a_journal_that_does_not_match_is_a_break(warehouse: Path, tmp_path: Path) -> None:
+    con = duckdb.connect(str(warehouse))
+    con.execute(
+        """
+        update marts.mart_erp_journal_lines set debit_amount = debit_amount + 0.01
+        where account_id = '1010' and posting_date = (
+            select min(posting_date) from marts.mart_erp_journal_lines
+            where account_id = '1010' and strftime(posting_date, '%Y-%m') = '2025-03')
+        """
+    )
+    con.close()
+    result = write_extract(warehouse, PERIOD, "csv", tmp_path)
+    broken = {t.check: t.difference for t in result.tieouts if not t.tied}
+    assert set(broken) == {"Payer payments", "Journals balance (debits = credits)"}
+    assert broken["Payer payments"] < 0
+    rc = main(["--period", PERIOD, "--format", "csv", "--out", str(tmp_path / "cli"),
+               "--source", str(warehouse)])
+    assert rc == 1
+    tie = _read_csv(tmp_path / "cli" / f"careledger_extract_{PERIOD}" / "tieout.csv")
+    assert "BREAK" in {r["status"] for r in tie}
+
+
+def test_posting_ledger_tie_out_per_target(warehouse: Path, tmp_path: Path) -> None:
+    con = duckdb.connect(str(warehouse))
+    con.execute(
+        """
+        create schema publish;
+        create table publish.posting_ledger as
+        select 'json' as target, 'X-' || journal_id as journal_id, journal_id
+                   as source_journal_id, 'original' as posting_type, 'posted' as status,
+               any_value(posting_date) as posting_date, any_value(period_id) as period_id,
+               sum(debit_amount) as debit_total, sum(credit_amount) as credit_total,
+               now() as posted_at
+        from marts.mart_erp_journal_lines group by journal_id
+        """
+    )
+    # a second target that missed one journal of the period
+    con.execute(
+        """
+        insert into publish.posting_ledger
+        select 'oracle', journal_id, source_journal_id, posting_type, status, posting_date,
+               period_id, debit_total, credit_total, posted_at
+        from publish.posting_ledger
+        where source_journal_id <> (select min(source_journal_id) from publish.posting_ledger
+                                    where strftime(posting_date, '%Y-%m') = '2025-03')
+        """
+    )
+    con.close()
+    result = write_extract(warehouse, PERIOD, "csv", tmp_path)
+    ledger = {t.journal_source: t for t in result.tieouts if t.journal_source.startswith("ledger")}
+    assert ledger["ledger:json"].tied
+    assert not ledger["ledger:oracle"].tied and ledger["ledger:oracle"].difference > 0
+    journal = _read_csv(tmp_path / f"careledger_extract_{PERIOD}" / "journal_summary.csv")
+    assert any("json: posted" in r["posting_status"] for r in journal)
+
+
+def test_extract_is_phi_free(warehouse: Path, tmp_path: Path) -> None:
+    write_extract(warehouse, PERIOD, "csv", tmp_path)
+    write_extract(warehouse, PERIOD, "xlsx", tmp_path)
+    for path in (tmp_path / f"careledger_extract_{PERIOD}").glob("*.csv"):
+        text = path.read_text()
+        header = text.splitlines()[0].split(",")
+        assert not {h.lower() for h in header} & PHI_COLUMN_NAMES, path
+        assert not PHI_VALUE.search(text), path
+    wb = openpyxl.load_workbook(tmp_path / f"careledger_extract_{PERIOD}.xlsx")
+    for ws in wb.worksheets:
+        for row in ws.iter_rows(values_only=True):
+            for v in row:
+                if isinstance(v, str):
+                    assert not PHI_VALUE.search(v), (ws.title, v)
+                    assert v.lower() not in PHI_COLUMN_NAMES, (ws.title, v)
+
+
+def test_bad_period_and_empty_period_are_actionable(warehouse: Path, tmp_path: Path) -> None:
+    with pytest.raises(ExtractError, match="YYYY-MM"):
+        write_extract(warehouse, "2025-13", "csv", tmp_path)
+    with pytest.raises(ExtractError, match="periods with journals: 2025-01"):
+        write_extract(warehouse, "2019-01", "csv", tmp_path)
+    with pytest.raises(ExtractError, match="format"):
+        write_extract(warehouse, PERIOD, "pdf", tmp_path)
+    assert main(["--period", "2019-01", "--source", str(warehouse), "--out",
+                 str(tmp_path)]) == 2
+
+
+def test_erp_period_ids_in_any_format_use_period_start_date(warehouse: Path, tmp_path: Path
+                                                            ) -> None:
+    before = write_extract(warehouse, PERIOD, "csv", tmp_path / "before")
+    con = duckdb.connect(str(warehouse))
+    for mart in ("mart_service_line_margin_monthly", "mart_denial_trends_monthly"):
+        con.execute(f"update marts.{mart} set period_id = 'FY' || strftime(period_start_date, "
+                    "'%Y') || '-P' || strftime(period_start_date, '%m')")
+    con.close()
+    after = write_extract(warehouse, PERIOD, "csv", tmp_path / "after")
+    assert after.all_tied and after.tieouts == before.tieouts
+    assert after.sheets == before.sheets

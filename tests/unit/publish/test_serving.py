@@ -1,0 +1,255 @@
+"""Serving snapshot: contents, Parquet layout, PHI guard and the atomic swap under readers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dashboard.sample_data import SampleSpec, build_sample_warehouse
+from publish.serving import (
+    PUBLIC_MARTS,
+    SnapshotError,
+    current_snapshot_path,
+    open_serving,
+    publish_serving_snapshot,
+    read_manifest,
+)
+
+
+@pytest.fixture(scope="module")
+def sample_wh(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sample") / "warehouse.duckdb"
+    return build_sample_warehouse(path, SampleSpec(encounters=800, days=120))
+
+
+@pytest.fixture()
+def warehouse(sample_wh: Path, tmp_path: Path) -> Path:
+    """A private, writable copy of the sample warehouse."""
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(sample_wh, path)
+    return path
+
+
+def _total_payment(con: duckdb.DuckDBPyConnection, table: str) -> Decimal:
+    return con.execute(f"select sum(payment_amount) from {table}").fetchone()[0]
+
+
+def test_snapshot_holds_every_public_mart_with_same_rows_and_types(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    serving = tmp_path / "serving"
+    result = publish_serving_snapshot(warehouse, serving)
+
+    assert set(PUBLIC_MARTS) <= set(result.tables)
+    assert result.missing_marts == ()
+    assert result.path == serving / "current" / "serving.duckdb"
+    assert result.bytes > 0 and result.rows == sum(result.tables.values())
+    wh = duckdb.connect(str(warehouse), read_only=True)
+    snap = open_serving(serving)
+    try:
+        for mart in PUBLIC_MARTS:
+            assert snap.execute(f"select count(*) from {mart}").fetchone()[0] == \
+                wh.execute(f"select count(*) from marts.{mart}").fetchone()[0] == \
+                result.tables[mart]
+        # money stays DECIMAL(18,2) and sums to the cent
+        assert _total_payment(snap, "mart_daily_reimbursement") == \
+            _total_payment(wh, "marts.mart_daily_reimbursement")
+        dtype = snap.execute(
+            "select data_type from information_schema.columns where table_name = "
+            "'mart_daily_reimbursement' and column_name = 'payment_amount'").fetchone()[0]
+        assert dtype == "DECIMAL(18,2)"
+        manifest = {r[0]: r[1] for r in snap.execute(
+            "select table_name, row_count from snapshot_manifest").fetchall()}
+        assert manifest == result.tables
+    finally:
+        wh.close()
+        snap.close()
+    assert read_manifest(serving)["version"] == result.version
+    # stable paths for BI tools follow the current version
+    assert (serving / "serving.duckdb").resolve() == current_snapshot_path(serving)
+    assert (serving / "parquet").resolve() == result.version_dir / "parquet"
+
+
+def test_parquet_files_match_tables_and_partition_large_ones_by_period(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    serving = tmp_path / "serving"
+    result = publish_serving_snapshot(warehouse, serving, partition_min_rows=300)
+    journal_rows = result.tables["mart_erp_journal_lines"]
+    assert journal_rows >= 300 and result.tables["mart_daily_reimbursement"] >= 300
+    assert result.parquet_layout["mart_erp_journal_lines"] == "period_id"
+    assert result.parquet_layout["mart_daily_reimbursement"] == "period"  # from remit_date
+    assert result.parquet_layout["mart_revenue_cycle_kpis"] == "single"
+    parts = sorted(p.name for p in (serving / "parquet" / "mart_erp_journal_lines").iterdir())
+    assert parts and all(p.startswith("period_id=") for p in parts)
+    con = duckdb.connect()
+    for table, rows in result.tables.items():
+        glob = serving / "parquet" / table / "**" / "*.parquet"
+        got = con.execute(
+            f"select count(*) from read_parquet('{glob}', hive_partitioning = true)"
+        ).fetchone()[0]
+        assert got == rows, table
+    pay = con.execute(
+        "select sum(payment_amount) from read_parquet("
+        f"'{serving}/parquet/mart_daily_reimbursement/**/*.parquet', hive_partitioning = true)"
+    ).fetchone()[0]
+    snap = open_serving(serving)
+    assert pay == _total_payment(snap, "mart_daily_reimbursement")
+    snap.close()
+
+
+def test_freshness_is_aggregate_only(warehouse: Path, tmp_path: Path) -> None:
+    serving = tmp_path / "serving"
+    publish_serving_snapshot(warehouse, serving)
+    snap = open_serving(serving)
+    cols = [r[0] for r in snap.execute("describe source_freshness").fetchall()]
+    rows = snap.execute("select count(*), count(distinct (source_system, format)) "
+                        "from source_freshness").fetchone()
+    wh = duckdb.connect(str(warehouse), read_only=True)
+    last = wh.execute("select max(finished_at) from raw_meta.batches where status = 'landed' "
+                      "and format = 'claims'").fetchone()[0]
+    got = snap.execute("select last_loaded_at from source_freshness where format = 'claims'"
+                       ).fetchone()[0]
+    snap.close()
+    wh.close()
+    assert rows[0] == rows[1]  # one row per source_system x format
+    assert not {"source_file", "file_name", "sha256", "batch_id", "raw_text"} & set(cols)
+    assert got == last
+
+
+def test_reader_keeps_old_snapshot_during_refresh_and_sees_new_on_reopen(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    serving = tmp_path / "serving"
+    publish_serving_snapshot(warehouse, serving)
+    old_reader = open_serving(serving)
+    before = _total_payment(old_reader, "mart_daily_reimbursement")
+
+    con = duckdb.connect(str(warehouse))
+    con.execute("update marts.mart_daily_reimbursement set payment_amount = payment_amount + 1")
+    rows = con.execute("select count(*) from marts.mart_daily_reimbursement").fetchone()[0]
+    con.close()
+
+    publish_serving_snapshot(warehouse, serving)
+    # the old reader still reads the old snapshot, consistently
+    assert _total_payment(old_reader, "mart_daily_reimbursement") == before
+    new_reader = open_serving(serving)
+    assert _total_payment(new_reader, "mart_daily_reimbursement") == before + rows
+    new_reader.close()
+
+    # two more refreshes prune the first version from disk; the open reader keeps working
+    publish_serving_snapshot(warehouse, serving)
+    publish_serving_snapshot(warehouse, serving)
+    assert len([p for p in (serving / "versions").iterdir()]) == 2
+    assert _total_payment(old_reader, "mart_daily_reimbursement") == before
+    assert old_reader.execute("select count(*) from mart_erp_journal_lines").fetchone()[0] > 0
+    old_reader.close()
+
+
+def test_concurrent_readers_never_see_a_missing_or_partial_snapshot(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    serving = tmp_path / "serving"
+    first = publish_serving_snapshot(warehouse, serving)
+    expected_rows = first.tables["mart_service_line_margin_monthly"]
+    errors: list[BaseException] = []
+    reads = 0
+    stop = threading.Event()
+
+    def reader() -> None:
+        nonlocal reads
+        while not stop.is_set():
+            try:
+                con = open_serving(serving)
+                n = con.execute(
+                    "select count(*) from mart_service_line_margin_monthly").fetchone()[0]
+                tables = con.execute("select count(*) from snapshot_manifest").fetchone()[0]
+                con.close()
+                assert n == expected_rows and tables == len(first.tables)
+                reads += 1
+                time.sleep(0.005)  # let the publisher run; readers still overlap each swap
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(3):
+            publish_serving_snapshot(warehouse, serving)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not errors, errors[0]
+    assert reads > 0
+
+
+def test_phi_column_blocks_publish_and_keeps_current(warehouse: Path, tmp_path: Path) -> None:
+    serving = tmp_path / "serving"
+    good = publish_serving_snapshot(warehouse, serving)
+    con = duckdb.connect(str(warehouse))
+    con.execute("create table marts.mart_patient_list as select 'MRN00000001' as patient_mrn")
+    con.close()
+    with pytest.raises(SnapshotError, match="patient_mrn"):
+        publish_serving_snapshot(warehouse, serving)
+    assert current_snapshot_path(serving).parent == good.version_dir
+    assert [p.name for p in (serving / "versions").iterdir()] == [good.version]
+
+
+def test_missing_warehouse_is_an_actionable_error(tmp_path: Path) -> None:
+    with pytest.raises(SnapshotError, match="build it first"):
+        publish_serving_snapshot(tmp_path / "nope.duckdb", tmp_path / "serving")
+    assert not (tmp_path / "serving" / "current").exists()
+
+
+def test_missing_marts_are_reported_not_fatal(warehouse: Path, tmp_path: Path) -> None:
+    con = duckdb.connect(str(warehouse))
+    con.execute("drop table marts.mart_reconciliation_exceptions")
+    con.close()
+    result = publish_serving_snapshot(warehouse, tmp_path / "serving")
+    assert result.missing_marts == ("mart_reconciliation_exceptions",)
+    assert "mart_reconciliation_exceptions" not in result.tables
+
+
+def test_current_link_is_relative_so_the_folder_can_move(warehouse: Path, tmp_path: Path
+                                                         ) -> None:
+    serving = tmp_path / "serving"
+    publish_serving_snapshot(warehouse, serving)
+    assert not os.readlink(serving / "current").startswith("/")
+    moved = tmp_path / "moved"
+    serving.rename(moved)
+    con = open_serving(moved)
+    assert con.execute("select count(*) from mart_daily_reimbursement").fetchone()[0] > 0
+    con.close()
+
+
+def test_warehouse_locked_by_a_writer_is_an_actionable_error(warehouse: Path, tmp_path: Path
+                                                             ) -> None:
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys, time\n"
+         f"con = duckdb.connect({str(warehouse)!r})\n"
+         "print('locked', flush=True)\n"
+         "sys.stdin.read()\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(SnapshotError, match="writer lock"):
+            publish_serving_snapshot(warehouse, tmp_path / "serving")
+        assert not (tmp_path / "serving" / "current").exists()
+        assert not [p for p in (tmp_path / "serving" / "versions").iterdir()]
+    finally:
+        holder.communicate("")
