@@ -265,13 +265,28 @@ def _date_window(args: argparse.Namespace, home: Home) -> tuple[date, date]:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from publish.extracts import write_extract
+    from publish.extracts import ExtractError, write_extract
 
     home = _home(args)
+    console = _console()
     out = Path(args.out).resolve() if args.out else home.exports / "extracts"
-    result = write_extract(home.serving, args.period, args.format, out)
-    _console().print(f"extract {args.period} ({args.format}): {result}")
-    return 0
+    try:
+        result = write_extract(home.serving, args.period, args.format, out)
+    except ExtractError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 2
+    from rich.table import Table
+
+    t = Table(title=f"finance extract {args.period}: tie-out to posted journals")
+    for c in ("check", "sheet total", "journal total", "difference", ""):
+        t.add_column(c, justify="right" if c not in ("check", "") else "left")
+    for tie in result.tieouts:
+        t.add_row(tie.check, f"{tie.sheet_total:,.2f}", f"{tie.journal_total:,.2f}", f"{tie.difference:,.2f}",
+                  "tied" if tie.tied else "[red]BREAK[/red]")
+    console.print(t)
+    for p in result.paths:
+        console.print(f"wrote {p}")
+    return 0 if result.all_tied else 1
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:

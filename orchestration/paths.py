@@ -63,3 +63,6 @@ class Home:
         """Make dbt (profiles.yml) and Dagster see this home."""
         os.environ["CARELEDGER_HOME"] = str(self.root)
         os.environ.setdefault("DAGSTER_HOME", str(self.dagster_home))
+        # no internet here or in many hospital networks: dbt must not wait on telemetry calls
+        os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+        os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")

@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
+from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from orchestration.locking import warehouse_writer
 from orchestration.partitions import daily_partitions, monthly_partitions, single_run_backfill
@@ -98,8 +98,15 @@ def serving_snapshot(context: AssetExecutionContext, careledger: CareledgerResou
     home = careledger.home_paths
     with warehouse_writer(home.warehouse, "serving snapshot"):
         result = publish_serving_snapshot(home.warehouse, home.serving)
-    meta = {k: v for k, v in vars(result).items() if isinstance(v, (int, float, str))}
-    meta.update({k: str(v) for k, v in vars(result).items() if isinstance(v, Path)})
+    meta = {
+        "path": str(result.path),
+        "version": result.version,
+        "tables": len(result.tables),
+        "rows": result.rows,
+        "bytes": result.bytes,
+        "missing_marts": ", ".join(result.missing_marts) or "none",
+        "rows_by_table": "\n".join(f"{t}: {n:,}" for t, n in sorted(result.tables.items())),
+    }
     return MaterializeResult(metadata=meta)
 
 
@@ -108,6 +115,8 @@ def serving_snapshot(context: AssetExecutionContext, careledger: CareledgerResou
     group_name="publish",
     deps=[serving_snapshot],
     partitions_def=monthly_partitions,
+    check_specs=[AssetCheckSpec("ties_to_journals", asset=AssetKey(["publish", "finance_extract"]),
+                                description="Every extract sheet total ties to the posted journal totals to the cent.")],
     kinds={"xlsx"},
     description="Reconciled month-end finance extract (P&L by service line, reimbursement, denials, tie-outs).",
 )
@@ -117,9 +126,21 @@ def finance_extract(context: AssetExecutionContext, careledger: CareledgerResour
     home = careledger.home_paths
     period = context.partition_key[:7]
     result = write_extract(home.serving, period, "xlsx", home.exports / "extracts")
-    meta = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(result).items()
-            if isinstance(v, (int, float, str, Path))}
-    return MaterializeResult(metadata=meta)
+    breaks = [t for t in result.tieouts if not t.tied]
+    meta = {
+        "period": period,
+        "files": "\n".join(str(p) for p in result.paths),
+        "sheets": ", ".join(f"{k}={v}" for k, v in result.sheets.items()),
+        "tieouts": len(result.tieouts),
+        "all_tied": result.all_tied,
+    }
+    return MaterializeResult(
+        metadata=meta,
+        check_results=[AssetCheckResult(
+            check_name="ties_to_journals", passed=result.all_tied,
+            metadata={"breaks": "\n".join(f"{t.check}: difference {t.difference}" for t in breaks) or "none"},
+        )],
+    )
 
 
 publish_assets = [*erp_assets, serving_snapshot, finance_extract]

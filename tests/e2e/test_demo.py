@@ -43,8 +43,8 @@ def test_every_erp_target_wrote_balanced_files(demo_run):
     for f in (erp / "json").rglob("*.json"):
         doc = json.loads(f.read_text())
         for j in doc["journals"]:
-            debit = sum(Decimal(str(line["debit"])) for line in j["lines"])
-            credit = sum(Decimal(str(line["credit"])) for line in j["lines"])
+            debit = sum(Decimal(line["debit_amount"]) for line in j["lines"])
+            credit = sum(Decimal(line["credit_amount"]) for line in j["lines"])
             assert debit == credit, f"{f.name} journal {j.get('journal_id')} out of balance"
             journals += 1
     assert journals > 0
