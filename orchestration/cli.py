@@ -351,7 +351,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     home = _home(args)
     try:
-        result = replay(home, batch_id=args.batch, crosswalks=args.crosswalks, reland=args.reland)
+        result = replay(home, batch_id=args.batch, crosswalks=args.crosswalks)
     except ReplayError as exc:
         _console().print(f"[red]error:[/red] {exc}")
         return 2
@@ -447,7 +447,6 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--batch", help="batch id (raw_meta.batches) whose downstream models to rebuild")
     g.add_argument("--crosswalks", action="store_true", help="rebuild everything that uses the crosswalks (after a mapping fix)")
-    p.add_argument("--reland", action="store_true", help="with --batch: land the batch's file again first (e.g. after a parser fix)")
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("status", help="what has landed, quarantine counts and recent alerts")

@@ -62,23 +62,14 @@ def _exception_count(warehouse: Path) -> int | None:
         return None
 
 
-def replay(home: Home, *, batch_id: str | None = None, crosswalks: bool = False, reland: bool = False) -> ReplayResult:
+def replay(home: Home, *, batch_id: str | None = None, crosswalks: bool = False) -> ReplayResult:
     from orchestration.cli import run_job
-    from orchestration.locking import warehouse_writer
 
     relanded = None
     if batch_id:
-        family_name, source_file = batch_family(home.warehouse, batch_id)
+        family_name, _source_file = batch_family(home.warehouse, batch_id)
         family = next(f for f in RAW_FAMILIES if f.name == family_name)
         tables = list(family.tables)
-        if reland:
-            from ingest.landing import ingest_paths
-
-            if not Path(source_file).exists():
-                raise ReplayError(f"batch {batch_id}: its file {source_file} is gone; replay from raw without --reland")
-            with warehouse_writer(home.warehouse, f"replay {batch_id}"):
-                report = ingest_paths(home.warehouse, [Path(source_file)], force=True)
-            relanded = report.files[0].batch_id
     elif crosswalks:
         tables = ["raw_erp.crosswalks"]
     else:
