@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +14,9 @@ REPO = Path(__file__).resolve().parents[3]
 
 def test_dagster_definitions_validate():
     dagster = str(Path(sys.executable).parent / "dagster")
+    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "CARELEDGER_HOME")}
     result = subprocess.run([dagster, "definitions", "validate", "-m", "orchestration.definitions"],
-                            capture_output=True, text=True, cwd=REPO)
+                            capture_output=True, text=True, cwd=REPO, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

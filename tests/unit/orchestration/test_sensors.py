@@ -72,10 +72,12 @@ def test_sla_sensor_quiet_when_posting_done(tmp_path, monkeypatch):
 
 
 def test_schedules_target_the_right_jobs():
+    from orchestration.definitions import defs
+
     assert billing_hourly_schedule.job_name == "billing_hourly"
     assert billing_hourly_schedule.cron_schedule == "5 * * * *"
-    assert daily_finance_schedule.job_name == "daily_finance"
-    assert month_close_schedule.job_name == "month_close"
+    assert defs.resolve_schedule_def(daily_finance_schedule.name).job_name == "daily_finance"
+    assert defs.resolve_schedule_def(month_close_schedule.name).job_name == "month_close"
     with DagsterInstance.ephemeral() as instance:
         ctx = build_schedule_context(instance=instance)
         req = next(iter(billing_hourly_schedule.evaluate_tick(ctx).run_requests))
