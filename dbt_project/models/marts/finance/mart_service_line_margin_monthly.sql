@@ -1,0 +1,381 @@
+{#-
+    Service-line margin, one row per accounting period x facility x service line.
+
+    Revenue basis (docs/marts.md):
+      * gross charges, expected reimbursement and encounters: current, non-voided claim
+        versions, in the period of the claim's statement_to_date;
+      * payments, contractual adjustments, denials and patient responsibility: 835 claim
+        payments (reversals negative), in the period of the remit date;
+      * net revenue = gross charges - contractual adjustments - denials.
+    Direct cost = GL expense on revenue/ancillary cost centers, by the cost center's service
+    line. Indirect cost = GL expense on overhead cost centers, allocated to the facility's
+    service lines by var('indirect_cost_driver') with largest-remainder rounding, so each
+    facility-period total is conserved to the cent.
+-#}
+
+{%- set driver = var('indirect_cost_driver', 'gross_charges') -%}
+{%- if driver not in ('gross_charges', 'encounters', 'payroll_hours') -%}
+    {{ exceptions.raise_compiler_error(
+        "var('indirect_cost_driver') must be gross_charges, encounters or payroll_hours, got '"
+        ~ driver ~ "'"
+    ) }}
+{%- endif -%}
+
+with
+
+claims as (
+    select * from {{ ref('fct_claims') }}
+),
+
+remittances as (
+    select * from {{ ref('fct_remittance_claims') }}
+),
+
+gl_actuals as (
+    select * from {{ ref('fct_gl_actuals') }}
+),
+
+payroll_costs as (
+    select * from {{ ref('fct_payroll_costs') }}
+),
+
+gl_accounts as (
+    select * from {{ ref('dim_gl_account') }}
+),
+
+cost_centers as (
+    select * from {{ ref('dim_cost_center') }}
+),
+
+facilities as (
+    select * from {{ ref('dim_facility') }}
+),
+
+service_lines as (
+    select * from {{ ref('dim_service_line') }}
+),
+
+accounting_periods as (
+    select * from {{ ref('dim_accounting_period') }}
+),
+
+-- charges: one row per current, non-voided claim version, dated by statement_to_date
+charged_claims as (
+    select
+        facility_id,
+        service_line_code,
+        encounter_id,
+        statement_to_date as activity_date,
+        charge_amount,
+        expected_reimbursement_amount
+    from claims
+    where is_current_version and not is_voided
+),
+
+-- every activity date seen below, mapped once to its accounting period
+activity_dates as (
+    select activity_date from charged_claims
+    union
+    select remit_date from remittances
+    union
+    select pay_period_end_date from payroll_costs
+),
+
+date_periods as (
+    select
+        activity_dates.activity_date,
+        coalesce(accounting_periods.period_id, 'UNMAPPED') as period_id
+    from activity_dates
+    left join accounting_periods
+        on activity_dates.activity_date between accounting_periods.period_start_date
+            and accounting_periods.period_end_date
+),
+
+charges as (
+    select
+        date_periods.period_id,
+        charged_claims.facility_id,
+        charged_claims.service_line_code,
+        count(distinct charged_claims.encounter_id) as encounter_count,
+        sum(charged_claims.charge_amount) as gross_charge_amount,
+        sum(charged_claims.expected_reimbursement_amount) as expected_reimbursement_amount
+    from charged_claims
+    inner join date_periods on charged_claims.activity_date = date_periods.activity_date
+    group by 1, 2, 3
+),
+
+remits as (
+    select
+        date_periods.period_id,
+        remittances.facility_id,
+        remittances.service_line_code,
+        sum(remittances.payment_amount) as payment_amount,
+        sum(remittances.contractual_adjustment_amount) as contractual_adjustment_amount,
+        sum(remittances.denial_amount) as denial_amount,
+        sum(remittances.patient_responsibility_amount) as patient_responsibility_amount
+    from remittances
+    inner join date_periods on remittances.remit_date = date_periods.activity_date
+    group by 1, 2, 3
+),
+
+-- GL expense (debit - credit on expense accounts) by cost center and period
+cost_center_expense as (
+    select
+        coalesce(gl_actuals.period_id, 'UNMAPPED') as period_id,
+        cost_centers.facility_id,
+        cost_centers.cost_center_type,
+        coalesce(cost_centers.service_line_code, 'UNMAPPED') as service_line_code,
+        sum(gl_actuals.debit_amount - gl_actuals.credit_amount) as expense_amount
+    from gl_actuals
+    inner join cost_centers on gl_actuals.cost_center_id = cost_centers.cost_center_id
+    inner join gl_accounts on gl_actuals.account_id = gl_accounts.account_id
+    where gl_accounts.account_type = 'expense'
+    group by 1, 2, 3, 4
+),
+
+direct_costs as (
+    select
+        period_id,
+        facility_id,
+        service_line_code,
+        sum(expense_amount) as direct_cost_amount
+    from cost_center_expense
+    where cost_center_type in ('revenue', 'ancillary')
+    group by 1, 2, 3
+),
+
+overhead_costs as (
+    select
+        period_id,
+        facility_id,
+        cast(sum(expense_amount) * 100 as decimal(38, 0)) as overhead_cents
+    from cost_center_expense
+    where cost_center_type = 'overhead'
+    group by 1, 2
+),
+
+payroll_hours as (
+    select
+        date_periods.period_id,
+        cost_centers.facility_id,
+        coalesce(cost_centers.service_line_code, 'UNMAPPED') as service_line_code,
+        sum(payroll_costs.hours) as payroll_hours
+    from payroll_costs
+    inner join cost_centers on payroll_costs.cost_center_id = cost_centers.cost_center_id
+    inner join date_periods on payroll_costs.pay_period_end_date = date_periods.activity_date
+    where cost_centers.cost_center_type in ('revenue', 'ancillary')
+    group by 1, 2, 3
+),
+
+-- allocation driver in whole units (cents, encounters, hundredths of an hour)
+driver_units as (
+    {%- if driver == 'gross_charges' %}
+    select
+        period_id,
+        facility_id,
+        service_line_code,
+        cast(gross_charge_amount * 100 as decimal(38, 0)) as driver_units
+    from charges
+    {%- elif driver == 'encounters' %}
+    select
+        period_id,
+        facility_id,
+        service_line_code,
+        cast(encounter_count as decimal(38, 0)) as driver_units
+    from charges
+    {%- else %}
+    select
+        period_id,
+        facility_id,
+        service_line_code,
+        cast(payroll_hours * 100 as decimal(38, 0)) as driver_units
+    from payroll_hours
+    {%- endif %}
+),
+
+positive_drivers as (
+    select * from driver_units where driver_units > 0
+),
+
+driver_totals as (
+    select
+        period_id,
+        facility_id,
+        sum(driver_units) as total_driver_units
+    from positive_drivers
+    group by 1, 2
+),
+
+-- a facility-period with overhead but no driver keeps its overhead on UNMAPPED
+allocation_targets as (
+    select
+        overhead_costs.period_id,
+        overhead_costs.facility_id,
+        coalesce(positive_drivers.service_line_code, 'UNMAPPED') as service_line_code,
+        overhead_costs.overhead_cents,
+        coalesce(positive_drivers.driver_units, 1) as driver_units,
+        coalesce(driver_totals.total_driver_units, 1) as total_driver_units
+    from overhead_costs
+    left join driver_totals
+        on overhead_costs.period_id = driver_totals.period_id
+        and overhead_costs.facility_id = driver_totals.facility_id
+    left join positive_drivers
+        on overhead_costs.period_id = positive_drivers.period_id
+        and overhead_costs.facility_id = positive_drivers.facility_id
+),
+
+-- exact floor(overhead * driver / total): a float estimate, corrected by the exact remainder
+allocation_estimate as (
+    select
+        *,
+        overhead_cents * driver_units as numerator_units,
+        cast(
+            floor(cast(overhead_cents as double) * driver_units / total_driver_units)
+            as decimal(38, 0)
+        ) as estimated_cents
+    from allocation_targets
+),
+
+allocation_floor as (
+    select
+        *,
+        estimated_cents
+        + case
+            when numerator_units - estimated_cents * total_driver_units < 0 then -1
+            when numerator_units - estimated_cents * total_driver_units >= total_driver_units
+                then 1
+            else 0
+        end as floor_cents
+    from allocation_estimate
+),
+
+allocation_ranked as (
+    select
+        *,
+        numerator_units - floor_cents * total_driver_units as remainder_units,
+        overhead_cents - sum(floor_cents) over (
+            partition by period_id, facility_id
+        ) as leftover_cents,
+        row_number() over (
+            partition by period_id, facility_id
+            order by
+                cast(numerator_units - floor_cents * total_driver_units as double) desc,
+                service_line_code
+        ) as remainder_rank
+    from allocation_floor
+),
+
+indirect_costs as (
+    select
+        period_id,
+        facility_id,
+        service_line_code,
+        cast(
+            (floor_cents + case when remainder_rank <= leftover_cents then 1 else 0 end)
+            * 0.01
+            as decimal(18, 2)
+        ) as indirect_cost_amount
+    from allocation_ranked
+),
+
+measures as (
+    select
+        period_id, facility_id, service_line_code,
+        encounter_count, gross_charge_amount, expected_reimbursement_amount,
+        0 as payment_amount, 0 as contractual_adjustment_amount, 0 as denial_amount,
+        0 as patient_responsibility_amount, 0 as direct_cost_amount, 0 as indirect_cost_amount
+    from charges
+    union all
+    select
+        period_id, facility_id, service_line_code,
+        0, 0, 0,
+        payment_amount, contractual_adjustment_amount, denial_amount,
+        patient_responsibility_amount, 0, 0
+    from remits
+    union all
+    select
+        period_id, facility_id, service_line_code,
+        0, 0, 0,
+        0, 0, 0,
+        0, direct_cost_amount, 0
+    from direct_costs
+    union all
+    select
+        period_id, facility_id, service_line_code,
+        0, 0, 0,
+        0, 0, 0,
+        0, 0, indirect_cost_amount
+    from indirect_costs
+),
+
+summed as (
+    select
+        period_id,
+        facility_id,
+        service_line_code,
+        sum(encounter_count) as encounter_count,
+        sum(gross_charge_amount) as gross_charge_amount,
+        sum(expected_reimbursement_amount) as expected_reimbursement_amount,
+        sum(payment_amount) as payment_amount,
+        sum(contractual_adjustment_amount) as contractual_adjustment_amount,
+        sum(denial_amount) as denial_amount,
+        sum(patient_responsibility_amount) as patient_responsibility_amount,
+        sum(direct_cost_amount) as direct_cost_amount,
+        sum(indirect_cost_amount) as indirect_cost_amount
+    from measures
+    group by 1, 2, 3
+),
+
+final as (
+    select
+        summed.period_id,
+        accounting_periods.period_start_date,
+        summed.facility_id,
+        coalesce(facilities.facility_name, 'Unmapped facility') as facility_name,
+        summed.service_line_code,
+        coalesce(service_lines.service_line_name, 'Unmapped service line')
+            as service_line_name,
+        cast(summed.encounter_count as bigint) as encounter_count,
+        cast(summed.gross_charge_amount as decimal(18, 2)) as gross_charge_amount,
+        cast(summed.expected_reimbursement_amount as decimal(18, 2))
+            as expected_reimbursement_amount,
+        cast(summed.payment_amount as decimal(18, 2)) as payment_amount,
+        cast(summed.contractual_adjustment_amount as decimal(18, 2))
+            as contractual_adjustment_amount,
+        cast(summed.denial_amount as decimal(18, 2)) as denial_amount,
+        cast(summed.patient_responsibility_amount as decimal(18, 2))
+            as patient_responsibility_amount,
+        cast(
+            summed.gross_charge_amount - summed.contractual_adjustment_amount
+            - summed.denial_amount
+            as decimal(18, 2)
+        ) as net_revenue_amount,
+        cast(summed.direct_cost_amount as decimal(18, 2)) as direct_cost_amount,
+        cast(summed.indirect_cost_amount as decimal(18, 2)) as indirect_cost_amount,
+        cast(
+            summed.gross_charge_amount - summed.contractual_adjustment_amount
+            - summed.denial_amount - summed.direct_cost_amount - summed.indirect_cost_amount
+            as decimal(18, 2)
+        ) as contribution_margin_amount,
+        cast(
+            case
+                when summed.gross_charge_amount - summed.contractual_adjustment_amount
+                    - summed.denial_amount <> 0
+                    then (
+                        summed.gross_charge_amount - summed.contractual_adjustment_amount
+                        - summed.denial_amount - summed.direct_cost_amount
+                        - summed.indirect_cost_amount
+                    ) / (
+                        summed.gross_charge_amount - summed.contractual_adjustment_amount
+                        - summed.denial_amount
+                    )
+            end
+            as decimal(18, 4)
+        ) as margin_pct
+    from summed
+    left join accounting_periods on summed.period_id = accounting_periods.period_id
+    left join facilities on summed.facility_id = facilities.facility_id
+    left join service_lines on summed.service_line_code = service_lines.service_line_code
+)
+
+select * from final

@@ -1,0 +1,351 @@
+{#-
+    Service-line margin for the clinic-group case: one row per week (Monday start) x
+    facility (location) x rendering physician x service line.
+
+    Revenue measures use the same basis as mart_service_line_margin_monthly, dated to the
+    week instead of the period. Costs are not booked per physician, so the monthly mart's
+    direct and indirect cost of each period x facility x service line is spread over that
+    cell's week x physician rows by their gross charges, with largest-remainder rounding:
+    the weekly costs add up to the monthly costs to the cent. A cell with cost but no
+    charges keeps its cost on rendering_npi 'UNALLOCATED' in the week of the period start
+    (week 1900-01-01 when the period is UNMAPPED).
+-#}
+
+with
+
+claims as (
+    select * from {{ ref('fct_claims') }}
+),
+
+remittances as (
+    select * from {{ ref('fct_remittance_claims') }}
+),
+
+providers as (
+    select * from {{ ref('dim_provider') }}
+),
+
+accounting_periods as (
+    select * from {{ ref('dim_accounting_period') }}
+),
+
+monthly_margin as (
+    select * from {{ ref('mart_service_line_margin_monthly') }}
+),
+
+charged_claims as (
+    select
+        facility_id,
+        service_line_code,
+        coalesce(rendering_npi, 'UNMAPPED') as rendering_npi,
+        encounter_id,
+        statement_to_date as activity_date,
+        charge_amount,
+        expected_reimbursement_amount
+    from claims
+    where is_current_version and not is_voided
+),
+
+claim_npis as (
+    select
+        claim_id,
+        coalesce(rendering_npi, 'UNMAPPED') as rendering_npi
+    from claims
+),
+
+activity_dates as (
+    select activity_date from charged_claims
+    union
+    select remit_date from remittances
+),
+
+-- each activity date once: its week and its accounting period
+date_grains as (
+    select
+        activity_dates.activity_date,
+        cast({{ dbt.date_trunc('week', 'activity_dates.activity_date') }} as date)
+            as week_start_date,
+        coalesce(accounting_periods.period_id, 'UNMAPPED') as period_id
+    from activity_dates
+    left join accounting_periods
+        on activity_dates.activity_date between accounting_periods.period_start_date
+            and accounting_periods.period_end_date
+),
+
+charges as (
+    select
+        date_grains.period_id,
+        date_grains.week_start_date,
+        charged_claims.facility_id,
+        charged_claims.rendering_npi,
+        charged_claims.service_line_code,
+        count(distinct charged_claims.encounter_id) as encounter_count,
+        sum(charged_claims.charge_amount) as gross_charge_amount,
+        sum(charged_claims.expected_reimbursement_amount) as expected_reimbursement_amount
+    from charged_claims
+    inner join date_grains on charged_claims.activity_date = date_grains.activity_date
+    group by 1, 2, 3, 4, 5
+),
+
+remits as (
+    select
+        date_grains.week_start_date,
+        remittances.facility_id,
+        coalesce(claim_npis.rendering_npi, 'UNMAPPED') as rendering_npi,
+        remittances.service_line_code,
+        sum(remittances.payment_amount) as payment_amount,
+        sum(remittances.contractual_adjustment_amount) as contractual_adjustment_amount,
+        sum(remittances.denial_amount) as denial_amount,
+        sum(remittances.patient_responsibility_amount) as patient_responsibility_amount
+    from remittances
+    inner join date_grains on remittances.remit_date = date_grains.activity_date
+    left join claim_npis on remittances.claim_id = claim_npis.claim_id
+    group by 1, 2, 3, 4
+),
+
+-- monthly costs to spread, in cents
+monthly_costs as (
+    select
+        period_id,
+        facility_id,
+        service_line_code,
+        cast(direct_cost_amount * 100 as decimal(38, 0)) as direct_cents,
+        cast(indirect_cost_amount * 100 as decimal(38, 0)) as indirect_cents
+    from monthly_margin
+    where direct_cost_amount <> 0 or indirect_cost_amount <> 0
+),
+
+-- every week x physician charge row of a cost cell, weighted by its (positive) charges
+allocation_base as (
+    select
+        charges.*,
+        case
+            when charges.gross_charge_amount > 0
+                then cast(charges.gross_charge_amount * 100 as decimal(38, 0))
+            else cast(0 as decimal(38, 0))
+        end as driver_units,
+        sum(
+            case
+                when charges.gross_charge_amount > 0
+                    then cast(charges.gross_charge_amount * 100 as decimal(38, 0))
+                else cast(0 as decimal(38, 0))
+            end
+        ) over (
+            partition by charges.period_id, charges.facility_id, charges.service_line_code
+        ) as total_driver_units,
+        coalesce(monthly_costs.direct_cents, 0) as direct_cents,
+        coalesce(monthly_costs.indirect_cents, 0) as indirect_cents
+    from charges
+    left join monthly_costs
+        on charges.period_id = monthly_costs.period_id
+        and charges.facility_id = monthly_costs.facility_id
+        and charges.service_line_code = monthly_costs.service_line_code
+),
+
+-- exact floor(cost * driver / total): a float estimate, corrected by the exact remainder
+allocation_estimate as (
+    select
+        *
+        {%- for cost in ['direct', 'indirect'] %},
+        case
+            when total_driver_units > 0 then {{ cost }}_cents * driver_units
+            else cast(0 as decimal(38, 0))
+        end as {{ cost }}_numerator,
+        case
+            when total_driver_units > 0 then cast(
+                floor(cast({{ cost }}_cents as double) * driver_units / total_driver_units)
+                as decimal(38, 0)
+            )
+            else cast(0 as decimal(38, 0))
+        end as {{ cost }}_estimate
+        {%- endfor %}
+    from allocation_base
+),
+
+allocation_floor as (
+    select
+        *
+        {%- for cost in ['direct', 'indirect'] %},
+        {{ cost }}_estimate
+        + case
+            when total_driver_units = 0 then 0
+            when {{ cost }}_numerator - {{ cost }}_estimate * total_driver_units < 0 then -1
+            when {{ cost }}_numerator - {{ cost }}_estimate * total_driver_units
+                >= total_driver_units then 1
+            else 0
+        end as {{ cost }}_floor
+        {%- endfor %}
+    from allocation_estimate
+),
+
+allocation_ranked as (
+    select
+        *
+        {%- for cost in ['direct', 'indirect'] %},
+        case when total_driver_units > 0 then {{ cost }}_cents else 0 end
+        - sum({{ cost }}_floor) over (
+            partition by period_id, facility_id, service_line_code
+        ) as {{ cost }}_leftover,
+        row_number() over (
+            partition by period_id, facility_id, service_line_code
+            order by
+                cast({{ cost }}_numerator - {{ cost }}_floor * total_driver_units as double) desc,
+                week_start_date,
+                rendering_npi
+        ) as {{ cost }}_rank
+        {%- endfor %}
+    from allocation_floor
+),
+
+charges_with_costs as (
+    select
+        week_start_date,
+        facility_id,
+        rendering_npi,
+        service_line_code,
+        encounter_count,
+        gross_charge_amount,
+        expected_reimbursement_amount
+        {%- for cost in ['direct', 'indirect'] %},
+        cast(
+            ({{ cost }}_floor + case when {{ cost }}_rank <= {{ cost }}_leftover then 1 else 0 end)
+            * 0.01
+            as decimal(18, 2)
+        ) as {{ cost }}_cost_amount
+        {%- endfor %}
+    from allocation_ranked
+),
+
+allocated_cells as (
+    select distinct period_id, facility_id, service_line_code
+    from allocation_base
+    where total_driver_units > 0
+),
+
+-- a cost cell without charges keeps its cost on UNALLOCATED
+unallocated_costs as (
+    select
+        coalesce(
+            cast({{ dbt.date_trunc('week', 'accounting_periods.period_start_date') }} as date),
+            -- cost of a period the ERP calendar does not know: a visible sentinel week
+            cast('1900-01-01' as date)
+        ) as week_start_date,
+        monthly_costs.facility_id,
+        'UNALLOCATED' as rendering_npi,
+        monthly_costs.service_line_code,
+        cast(monthly_costs.direct_cents * 0.01 as decimal(18, 2)) as direct_cost_amount,
+        cast(monthly_costs.indirect_cents * 0.01 as decimal(18, 2)) as indirect_cost_amount
+    from monthly_costs
+    left join allocated_cells
+        on monthly_costs.period_id = allocated_cells.period_id
+        and monthly_costs.facility_id = allocated_cells.facility_id
+        and monthly_costs.service_line_code = allocated_cells.service_line_code
+    left join accounting_periods on monthly_costs.period_id = accounting_periods.period_id
+    where allocated_cells.period_id is null
+),
+
+measures as (
+    select
+        week_start_date, facility_id, rendering_npi, service_line_code,
+        cast(encounter_count as bigint) as encounter_count,
+        cast(gross_charge_amount as decimal(18, 2)) as gross_charge_amount,
+        cast(expected_reimbursement_amount as decimal(18, 2)) as expected_reimbursement_amount,
+        cast(0 as decimal(18, 2)) as payment_amount,
+        cast(0 as decimal(18, 2)) as contractual_adjustment_amount,
+        cast(0 as decimal(18, 2)) as denial_amount,
+        cast(0 as decimal(18, 2)) as patient_responsibility_amount,
+        direct_cost_amount,
+        indirect_cost_amount
+    from charges_with_costs
+    union all
+    select
+        week_start_date, facility_id, rendering_npi, service_line_code,
+        0, 0, 0,
+        cast(payment_amount as decimal(18, 2)),
+        cast(contractual_adjustment_amount as decimal(18, 2)),
+        cast(denial_amount as decimal(18, 2)),
+        cast(patient_responsibility_amount as decimal(18, 2)),
+        0, 0
+    from remits
+    union all
+    select
+        week_start_date, facility_id, rendering_npi, service_line_code,
+        0, 0, 0,
+        0, 0, 0,
+        0,
+        direct_cost_amount,
+        indirect_cost_amount
+    from unallocated_costs
+),
+
+summed as (
+    select
+        week_start_date,
+        facility_id,
+        rendering_npi,
+        service_line_code,
+        sum(encounter_count) as encounter_count,
+        sum(gross_charge_amount) as gross_charge_amount,
+        sum(expected_reimbursement_amount) as expected_reimbursement_amount,
+        sum(payment_amount) as payment_amount,
+        sum(contractual_adjustment_amount) as contractual_adjustment_amount,
+        sum(denial_amount) as denial_amount,
+        sum(patient_responsibility_amount) as patient_responsibility_amount,
+        sum(direct_cost_amount) as direct_cost_amount,
+        sum(indirect_cost_amount) as indirect_cost_amount
+    from measures
+    group by 1, 2, 3, 4
+),
+
+final as (
+    select
+        summed.week_start_date,
+        summed.facility_id,
+        summed.rendering_npi,
+        case
+            when summed.rendering_npi = 'UNALLOCATED' then 'Unallocated cost'
+            else coalesce(providers.provider_name, 'Unmapped provider')
+        end as provider_name,
+        summed.service_line_code,
+        cast(summed.encounter_count as bigint) as encounter_count,
+        cast(summed.gross_charge_amount as decimal(18, 2)) as gross_charge_amount,
+        cast(summed.expected_reimbursement_amount as decimal(18, 2))
+            as expected_reimbursement_amount,
+        cast(summed.payment_amount as decimal(18, 2)) as payment_amount,
+        cast(summed.contractual_adjustment_amount as decimal(18, 2))
+            as contractual_adjustment_amount,
+        cast(summed.denial_amount as decimal(18, 2)) as denial_amount,
+        cast(summed.patient_responsibility_amount as decimal(18, 2))
+            as patient_responsibility_amount,
+        cast(
+            summed.gross_charge_amount - summed.contractual_adjustment_amount
+            - summed.denial_amount
+            as decimal(18, 2)
+        ) as net_revenue_amount,
+        cast(summed.direct_cost_amount as decimal(18, 2)) as direct_cost_amount,
+        cast(summed.indirect_cost_amount as decimal(18, 2)) as indirect_cost_amount,
+        cast(
+            summed.gross_charge_amount - summed.contractual_adjustment_amount
+            - summed.denial_amount - summed.direct_cost_amount - summed.indirect_cost_amount
+            as decimal(18, 2)
+        ) as contribution_margin_amount,
+        cast(
+            case
+                when summed.gross_charge_amount - summed.contractual_adjustment_amount
+                    - summed.denial_amount <> 0
+                    then (
+                        summed.gross_charge_amount - summed.contractual_adjustment_amount
+                        - summed.denial_amount - summed.direct_cost_amount
+                        - summed.indirect_cost_amount
+                    ) / (
+                        summed.gross_charge_amount - summed.contractual_adjustment_amount
+                        - summed.denial_amount
+                    )
+            end
+            as decimal(18, 4)
+        ) as margin_pct
+    from summed
+    left join providers on summed.rendering_npi = providers.npi
+)
+
+select * from final

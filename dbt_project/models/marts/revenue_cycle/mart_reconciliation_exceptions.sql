@@ -1,0 +1,211 @@
+{#-
+    One row per break in the encounter -> charge -> claim -> remittance -> journal chain,
+    with a reason code (docs/marts.md):
+
+      ENCOUNTER_NO_CHARGE  finalized encounter with no current, non-voided claim, older than
+                           var('encounter_no_charge_days') at the as-of date
+      CLAIM_NO_REMIT       current claim with no remittance var('claim_no_remit_days') after
+                           submission, at the as-of date
+      REMIT_NO_CLAIM       835 claim payment that matches no claim
+      UNMAPPED_CODE        a source code that landed on an UNMAPPED member (core exceptions)
+      JOURNAL_NOT_POSTED   remitted amount of a facility-day that the daily reimbursement
+                           journals do not carry (missing or different journal)
+
+    The as-of date is the latest remit or submission date in the warehouse, so a rebuild on
+    the same data gives the same rows. No patient-level identifiers: ids are encounter,
+    claim, 835 trace and code values.
+-#}
+
+with
+
+encounters as (
+    select * from {{ ref('fct_encounters') }}
+),
+
+claims as (
+    select * from {{ ref('fct_claims') }}
+),
+
+remittances as (
+    select * from {{ ref('fct_remittance_claims') }}
+),
+
+mapping_exceptions as (
+    select * from {{ ref('fct_mapping_exceptions') }}
+),
+
+journal_lines as (
+    select * from {{ ref('mart_erp_journal_lines') }}
+),
+
+as_of as (
+    select
+        coalesce(
+            max(remit_date),
+            (select max(submitted_date) from claims)
+        ) as as_of_date
+    from remittances
+),
+
+charged_encounters as (
+    select distinct encounter_id
+    from claims
+    where is_current_version and not is_voided
+),
+
+remitted_claims as (
+    select distinct claim_id
+    from remittances
+    where claim_id is not null
+),
+
+encounter_no_charge as (
+    select
+        'ENCOUNTER_NO_CHARGE' as reason_code,
+        'charge' as checkpoint,
+        encounters.facility_id,
+        encounters.encounter_date as exception_date,
+        'encounter' as source_entity,
+        encounters.encounter_id as source_id,
+        cast(0 as decimal(18, 2)) as amount,
+        'finalized encounter has no current, non-voided claim' as detail
+    from encounters
+    cross join as_of
+    left join charged_encounters
+        on encounters.encounter_id = charged_encounters.encounter_id
+    where encounters.status = 'finished'
+        and charged_encounters.encounter_id is null
+        and encounters.encounter_date
+        <= {{ dbt.dateadd('day', -1 * var('encounter_no_charge_days', 7), 'as_of.as_of_date') }}
+),
+
+claim_no_remit as (
+    select
+        'CLAIM_NO_REMIT' as reason_code,
+        'remittance' as checkpoint,
+        claims.facility_id,
+        claims.submitted_date as exception_date,
+        'claim' as source_entity,
+        claims.claim_id as source_id,
+        claims.charge_amount as amount,
+        'no remittance ' || cast({{ var('claim_no_remit_days', 60) }} as varchar)
+        || ' days after submission' as detail
+    from claims
+    cross join as_of
+    left join remitted_claims on claims.claim_id = remitted_claims.claim_id
+    where claims.is_current_version
+        and not claims.is_voided
+        and remitted_claims.claim_id is null
+        and claims.submitted_date
+        <= {{ dbt.dateadd('day', -1 * var('claim_no_remit_days', 60), 'as_of.as_of_date') }}
+),
+
+remit_no_claim as (
+    select
+        'REMIT_NO_CLAIM' as reason_code,
+        'remittance' as checkpoint,
+        facility_id,
+        remit_date as exception_date,
+        'remittance' as source_entity,
+        remit_claim_key as source_id,
+        charge_amount as amount,
+        '835 claim payment (trace ' || coalesce(trace_number, '?')
+        || ') matches no claim' as detail
+    from remittances
+    where not is_matched
+),
+
+unmapped_codes as (
+    select
+        'UNMAPPED_CODE' as reason_code,
+        'mapping' as checkpoint,
+        'UNMAPPED' as facility_id,
+        cast(first_seen_at as date) as exception_date,
+        field as source_entity,
+        source_system || ':' || field || ':' || value as source_id,
+        cast(0 as decimal(18, 2)) as amount,
+        'no crosswalk row for ' || field || ' ' || value || ' from ' || source_system
+        || ' (' || cast(record_count as varchar) || ' records): add it to erp/crosswalks.csv'
+            as detail
+    from mapping_exceptions
+),
+
+remitted_days as (
+    select
+        facility_id,
+        remit_date,
+        sum(
+            payment_amount + contractual_adjustment_amount + denial_amount
+            + patient_responsibility_amount
+        ) as remitted_amount
+    from remittances
+    group by 1, 2
+),
+
+posted_days as (
+    select
+        facility_id,
+        posting_date,
+        sum(
+            case when account_id = '1200' then credit_amount - debit_amount else 0 end
+        ) as posted_amount
+    from journal_lines
+    where journal_source = 'daily_reimbursement'
+    group by 1, 2
+),
+
+journal_not_posted as (
+    select
+        'JOURNAL_NOT_POSTED' as reason_code,
+        'journal' as checkpoint,
+        coalesce(remitted_days.facility_id, posted_days.facility_id) as facility_id,
+        coalesce(remitted_days.remit_date, posted_days.posting_date) as exception_date,
+        'facility_day' as source_entity,
+        coalesce(remitted_days.facility_id, posted_days.facility_id) || ':'
+        || cast(coalesce(remitted_days.remit_date, posted_days.posting_date) as varchar)
+            as source_id,
+        coalesce(remitted_days.remitted_amount, 0) - coalesce(posted_days.posted_amount, 0)
+            as amount,
+        case
+            when posted_days.posting_date is null
+                then 'no daily reimbursement journal for remitted claims'
+            else 'daily reimbursement journal differs from remitted amount'
+        end as detail
+    from remitted_days
+    full outer join posted_days
+        on remitted_days.facility_id = posted_days.facility_id
+        and remitted_days.remit_date = posted_days.posting_date
+    where coalesce(remitted_days.remitted_amount, 0) <> coalesce(posted_days.posted_amount, 0)
+),
+
+exceptions as (
+    select * from encounter_no_charge
+    union all
+    select * from claim_no_remit
+    union all
+    select * from remit_no_claim
+    union all
+    select * from unmapped_codes
+    union all
+    select * from journal_not_posted
+),
+
+final as (
+    select
+        {{ dbt.hash(
+            "reason_code || '|' || coalesce(facility_id, '') || '|' || source_entity"
+            ~ " || '|' || source_id"
+        ) }}
+            as exception_key,
+        reason_code,
+        checkpoint,
+        coalesce(facility_id, 'UNMAPPED') as facility_id,
+        exception_date,
+        source_entity,
+        source_id,
+        cast(amount as decimal(18, 2)) as amount,
+        detail
+    from exceptions
+)
+
+select * from final
