@@ -287,6 +287,7 @@ def _build_marts(con: duckdb.DuckDBPyConnection) -> None:
                d.payer_name, d.payer_class, d.facility_id,
                d.service_line_code, d.denial_category, d.group_code, d.carc_code,
                d.denied_claim_count, d.denied_line_count, d.denied_amount,
+               0::decimal(18, 2) as reversed_denied_amount,
                d.denied_claim_count as initial_denied_claim_count,
                a.adjudicated_claim_count,
                round(d.denied_claim_count / a.adjudicated_claim_count, 4)::decimal(9, 4)

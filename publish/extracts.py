@@ -268,6 +268,8 @@ def _denials(src: _Source, period: str) -> Sheet:
                sum(denied_claim_count)::bigint as denied_claim_count,
                sum(denied_line_count)::bigint as denied_line_count,
                sum(denied_amount) as denied_amount,
+               sum(reversed_denied_amount) as reversed_denied_amount,
+               sum(denied_amount) + sum(reversed_denied_amount) as net_denied_amount,
                sum(overturned_claim_count)::bigint as overturned_claim_count,
                case when sum(denied_claim_count) = 0 then null else round(
                    sum(overturned_claim_count) / sum(denied_claim_count), 4) end
@@ -280,8 +282,8 @@ def _denials(src: _Source, period: str) -> Sheet:
         """,
         params,
     )
-    totals = ("denied_claim_count", "denied_line_count", "denied_amount",
-              "overturned_claim_count", "written_off_amount")
+    totals = ("denied_claim_count", "denied_line_count", "denied_amount", "reversed_denied_amount",
+              "net_denied_amount", "overturned_claim_count", "written_off_amount")
     return Sheet("denial_summary", cols, rows, totals)
 
 
@@ -418,7 +420,9 @@ TIEOUT_RULES: tuple[tuple[str, str, str, str, str, int], ...] = (
     ("Denials", "reimbursement_summary", "denial_amount", "daily_reimbursement", "4910", 1),
     ("Patient responsibility", "reimbursement_summary", "patient_responsibility_amount",
      "daily_reimbursement", "1210", 1),
-    ("Denied amount (denial trends)", "denial_summary", "denied_amount",
+    # denial trends count denials as received; reversals of denied claims are kept apart, and
+    # the net is what posts to 4910
+    ("Net denied amount (denial trends)", "denial_summary", "net_denied_amount",
      "daily_reimbursement", "4910", 1),
     ("Journal checkpoint = A/R credits (reconciliation)", "reconciliation_summary",
      "checkpoint:journal", "daily_reimbursement", "1200", -1),

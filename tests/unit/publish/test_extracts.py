@@ -79,7 +79,7 @@ def test_csv_extract_ties_to_journals_to_the_cent(warehouse: Path, tmp_path: Pat
     assert total(reimb, "patient_responsibility_amount") == \
         _journal(warehouse, "1210", "daily_reimbursement")
     assert total(pnl, "gross_charge_amount") == _journal(warehouse, "1200", "month_end_accrual")
-    assert total(denials, "denied_amount") == _journal(warehouse, "4910", "daily_reimbursement")
+    assert total(denials, "net_denied_amount") == _journal(warehouse, "4910", "daily_reimbursement")
     # money is written with exactly two decimals, never float noise
     assert all(re.fullmatch(r"-?\d+\.\d{2}", r["payment_amount"]) for r in reimb)
 
