@@ -92,6 +92,10 @@ def run_job(home: Home, job_name: str, *, landing: Path | None = None, tags: dic
 
     job = defs.resolve_job_def(job_name)
     instance = _dagster_instance(home)
+    # the compact progress logger prints one line per step; without a logger in the run config
+    # Dagster falls back to its system logger, which prints every engine event at DEBUG
+    # (the event log, what the UI shows, keeps them all either way)
+    run_config = {**(run_config or {}), "loggers": {"console": {}}}
     result = job.execute_in_process(run_config=run_config, instance=instance, tags=tags or {},
                                     partition_key=partition_key, asset_selection=asset_selection,
                                     raise_on_error=False)
@@ -466,6 +470,8 @@ def main(argv: list[str] | None = None) -> int:
     home = Home.from_env(args.home)
     if args.home:
         os.environ["CARELEDGER_HOME"] = str(home.root)
+    if args.verbose:
+        os.environ["CARELEDGER_VERBOSE"] = "1"
     _setup_logging(args.verbose, home if args.command not in ("synth",) else None)
     try:
         return int(args.func(args) or 0)
