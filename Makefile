@@ -1,5 +1,6 @@
 # careledger: the two commands a newcomer needs are `make demo` and `make test`.
-# Both create (or reuse) the virtualenv in .venv from the pinned requirements.lock.
+# Both create (or reuse) the virtualenv in .venv from requirements.txt, the lock file
+# (every package pinned with ==, sha256 hashes; re-pin with `make lock`).
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
@@ -13,12 +14,12 @@ help:
 	@echo "make test       set up, then run the whole test suite"
 	@echo "make dev        Dagster UI (webserver + daemon) on http://127.0.0.1:3000"
 	@echo "make dashboard  executive dashboard on http://127.0.0.1:8050"
-	@echo "make lock       re-pin requirements.lock from pyproject.toml"
+	@echo "make lock       re-pin requirements.txt from pyproject.toml"
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv>=0.13,<0.14"
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 
@@ -37,7 +38,7 @@ dashboard: $(STAMP)
 	$(BIN)/careledger dashboard
 
 lock: $(STAMP)
-	$(BIN)/uv pip compile pyproject.toml -o requirements.lock --python-version 3.11 --quiet
+	$(BIN)/uv pip compile pyproject.toml -o requirements.txt --python-version 3.11 --generate-hashes --custom-compile-command "make lock" --quiet
 
 clean:
 	rm -rf .careledger dbt_project/target dbt_project/logs test-artifacts

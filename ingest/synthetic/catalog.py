@@ -146,9 +146,9 @@ def build_catalog(rng: np.random.Generator, ref: Reference) -> Catalog:
          rev.cast({"price_cents": pl.Int64, "fee_cents": pl.Int64, "seed_fee_cents": pl.Int64, "max_units": pl.Int64}),
          um.cast({"price_cents": pl.Int64, "fee_cents": pl.Int64, "seed_fee_cents": pl.Int64, "max_units": pl.Int64})]
     )
-    # Item 0 is a placeholder so that 0 can mean "not yet chosen" in sampling.
-    placeholder = items.head(1).with_columns(pl.lit("__none__").alias("key"))
-    items = pl.concat([placeholder, items]).with_row_index("item_idx").with_columns(
+    # Item 0 is a sentinel row so that index 0 can mean "no item chosen" in the sampled arrays.
+    sentinel = items.head(1).with_columns(pl.lit("__none__").alias("key"))
+    items = pl.concat([sentinel, items]).with_row_index("item_idx").with_columns(
         pl.col("item_idx").cast(pl.Int64)
     )
     index = {k: i for i, k in enumerate(items["key"].to_list())}

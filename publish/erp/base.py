@@ -126,8 +126,9 @@ def check_balanced(target: str, journals: Sequence[PostingJournal]) -> tuple[Dec
     return total_dr, total_cr
 
 
-def segment(value: str | None, placeholder: str) -> str:
-    return value if value else placeholder
+def segment(value: str | None, empty_value: str) -> str:
+    """A GL segment value; the ERP's configured empty value (e.g. Oracle '000') when absent."""
+    return value if value else empty_value
 
 
 # ---------------------------------------------------------------------------- exact JSON
