@@ -162,7 +162,18 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+_COLUMNS: dict[str, list[str]] = {}
+
+
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """A raw table's columns in DDL order. Raw tables come only from ingest/schema.sql, so the
+    answer is fixed for the life of the process: looked up once per table, not once per file."""
+    if table not in _COLUMNS:
+        _COLUMNS[table] = _lookup_columns(con, table)
+    return _COLUMNS[table]
+
+
+def _lookup_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     schema, name = table.split(".")
     rows = con.execute(
         "select column_name from information_schema.columns "

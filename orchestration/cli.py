@@ -361,8 +361,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return 2
     console = _console()
     console.print(f"replayed from raw: {', '.join(result.raw_tables)} -> {result.assets_rebuilt} models rebuilt (full refresh)")
-    if result.relanded_batch:
-        console.print(f"file landed again as batch {result.relanded_batch}")
     if result.exceptions_before is not None:
         console.print(f"mapping exceptions: {result.exceptions_before} before, {result.exceptions_after} after")
     return 0

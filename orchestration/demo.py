@@ -71,8 +71,6 @@ def run_demo(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     period = hi.strftime("%Y-%m") if hi else None
     if period:
-        from dagster import AssetKey  # noqa: F401
-
         run_job(home, "month_close", partition_key=f"{period}-01")
     summary.stages.append(("finance extract", period or "-", f"{time.perf_counter() - t0:.1f}s"))
 
@@ -95,7 +93,7 @@ def _simulate(landing: Path, args: argparse.Namespace, console) -> str:
         def on_progress(stage: str, done: int, total: int) -> None:
             progress.update(task, description=f"simulating: {stage}", completed=done, total=total or None)
 
-        result = synthesize(landing, encounters=args.encounters, seed=args.seed, days=args.days,
+        synthesize(landing, encounters=args.encounters, seed=args.seed, days=args.days,
                             faults=0.0, progress=on_progress)
     files = sum(1 for p in landing.rglob("*") if p.is_file())
     return f"{files} files in {landing}"

@@ -24,7 +24,6 @@ class ReplayError(RuntimeError):
 class ReplayResult:
     raw_tables: list[str]
     assets_rebuilt: int
-    relanded_batch: str | None
     exceptions_before: int | None
     exceptions_after: int | None
 
@@ -65,7 +64,6 @@ def _exception_count(warehouse: Path) -> int | None:
 def replay(home: Home, *, batch_id: str | None = None, crosswalks: bool = False) -> ReplayResult:
     from orchestration.cli import run_job
 
-    relanded = None
     if batch_id:
         family_name, _source_file = batch_family(home.warehouse, batch_id)
         family = next(f for f in RAW_FAMILIES if f.name == family_name)
@@ -78,4 +76,4 @@ def replay(home: Home, *, batch_id: str | None = None, crosswalks: bool = False)
     keys = downstream_dbt_keys(tables)
     run_job(home, "refresh", asset_selection=keys,
             run_config={"ops": {"careledger_dbt_assets": {"config": {"full_refresh": True}}}})
-    return ReplayResult(tables, len(keys), relanded, before, _exception_count(home.warehouse))
+    return ReplayResult(tables, len(keys), before, _exception_count(home.warehouse))
