@@ -12,6 +12,15 @@ periods as (
     select * from {{ ref('dim_accounting_period') }}
 ),
 
+-- each charge date mapped to its period once (a range join on distinct dates, not on lines)
+charge_periods as (
+    select charge_dates.charge_date, periods.period_id
+    from (select distinct statement_to_date as charge_date from claim_lines) as charge_dates
+    left join periods
+        on charge_dates.charge_date >= periods.period_start_date
+        and charge_dates.charge_date <= periods.period_end_date
+),
+
 final as (
     select
         claim_lines.claim_line_key as charge_key,
@@ -20,7 +29,7 @@ final as (
         claim_lines.claim_id,
         claim_lines.line_number,
         claim_lines.statement_to_date as charge_date,
-        periods.period_id,
+        charge_periods.period_id,
         coalesce(claim_lines.facility_id, 'UNMAPPED') as facility_id,
         coalesce(claim_lines.legal_entity_id, 'UNMAPPED') as legal_entity_id,
         coalesce(claim_lines.cost_center_id, 'UNMAPPED') as cost_center_id,
@@ -33,9 +42,7 @@ final as (
         claim_lines.charge_amount,
         claim_lines._batch_id
     from claim_lines
-    left join periods
-        on claim_lines.statement_to_date >= periods.period_start_date
-        and claim_lines.statement_to_date <= periods.period_end_date
+    left join charge_periods on charge_periods.charge_date = claim_lines.statement_to_date
 )
 
 select * from final

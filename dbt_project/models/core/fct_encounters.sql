@@ -16,13 +16,14 @@ departments as (
     select * from {{ ref('int_departments__unified') }}
 ),
 
-claim_service_lines as (
-    select encounter_id, service_line_code
+mapped_claims as (
+    select encounter_id, claim_id, service_line_code, case when claim_type = 'I' then 0 else 1 end as type_priority
     from claims
     where service_line_code <> 'UNMAPPED'
-    qualify row_number() over (
-        partition by encounter_id order by case when claim_type = 'I' then 0 else 1 end, claim_id
-    ) = 1
+),
+
+claim_service_lines as (
+    {{ deduplicate('mapped_claims', 'encounter_id', 'type_priority, claim_id') }}
 ),
 
 final as (

@@ -10,7 +10,7 @@ carc_categories as (
     select * from {{ ref('carc_categories') }}
 ),
 
-final as (
+categorized as (
     select
         events.event_id,
         events.claim_id,
@@ -23,11 +23,32 @@ final as (
         coalesce(events.amount, 0) as amount,
         events.work_queue,
         events._batch_id,
+        events._source_record,
         events._loaded_at
     from events
     left join carc_categories
         on carc_categories.group_code = events.group_code and carc_categories.carc_code = events.carc_code
-    qualify row_number() over (partition by events.event_id order by events._loaded_at, events._batch_id, events._source_record) = 1
+),
+
+first_landed as (
+    {{ deduplicate('categorized', 'event_id', '_loaded_at, _batch_id, _source_record') }}
+),
+
+final as (
+    select
+        event_id,
+        claim_id,
+        payer_code,
+        event_type,
+        event_date,
+        group_code,
+        carc_code,
+        denial_category,
+        amount,
+        work_queue,
+        _batch_id,
+        _loaded_at
+    from first_landed
 )
 
 select * from final

@@ -5,10 +5,13 @@ payers as (
     select * from {{ ref('stg_billing__payers') }}
 ),
 
+latest as (
+    {{ deduplicate('payers', 'payer_code', '_loaded_at desc, _source_record desc') }}
+),
+
 final as (
     select payer_code, payer_name, payer_class, x12_payer_id, inpatient_base_rate, outpatient_method, outpatient_rate, _loaded_at
-    from payers
-    qualify row_number() over (partition by payer_code order by _loaded_at desc, _source_record desc) = 1
+    from latest
 )
 
 select * from final

@@ -49,16 +49,34 @@ procedure_codes as (
     select * from {{ ref('procedure_codes') }}
 ),
 
-procedure_service_lines as (
-    select claims.claim_id, procedure_ranges.service_line_code
+-- the range lookup runs once per distinct procedure code, not once per claim
+first_procedure_codes as (
+    select distinct first_procedure_code as procedure_code
     from claims
+    where {{ dbt.length('first_procedure_code') }} = 5
+),
+
+procedure_code_ranges as (
+    select
+        first_procedure_codes.procedure_code,
+        procedure_ranges.service_line_code,
+        procedure_ranges.priority,
+        procedure_ranges.range_start
+    from first_procedure_codes
     inner join procedure_ranges
-        on {{ dbt.length('claims.first_procedure_code') }} = 5
-        and claims.first_procedure_code >= procedure_ranges.range_start
-        and claims.first_procedure_code <= procedure_ranges.range_end
-    qualify row_number() over (
-        partition by claims.claim_id order by procedure_ranges.priority, procedure_ranges.range_start
-    ) = 1
+        on first_procedure_codes.procedure_code >= procedure_ranges.range_start
+        and first_procedure_codes.procedure_code <= procedure_ranges.range_end
+),
+
+procedure_code_service_lines as (
+    {{ deduplicate('procedure_code_ranges', 'procedure_code', 'priority, range_start') }}
+),
+
+procedure_service_lines as (
+    select claims.claim_id, procedure_code_service_lines.service_line_code
+    from claims
+    inner join procedure_code_service_lines
+        on procedure_code_service_lines.procedure_code = claims.first_procedure_code
 ),
 
 outpatient_expected as (

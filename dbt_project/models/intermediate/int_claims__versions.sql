@@ -20,6 +20,10 @@ merges as (
     select * from {{ ref('int_patients__merges') }}
 ),
 
+first_lines as (
+    {{ deduplicate('claim_lines', 'claim_id', 'line_number, _loaded_at, _source_record') }}
+),
+
 headers as (
     select
         claim_id,
@@ -44,8 +48,7 @@ headers as (
         procedure_code as first_procedure_code,
         _batch_id,
         _loaded_at
-    from claim_lines
-    qualify row_number() over (partition by claim_id order by line_number, _loaded_at, _source_record) = 1
+    from first_lines
 ),
 
 line_totals as (

@@ -9,14 +9,11 @@ crosswalks as (
 ),
 
 locations as (
-    select * from {{ ref('stg_ehr__fhir_locations') }}
-    qualify row_number() over (partition by location_id order by last_updated_at desc, _loaded_at desc) = 1
+    {{ deduplicate(ref('stg_ehr__fhir_locations'), 'location_id', 'last_updated_at desc, _loaded_at desc') }}
 ),
 
 crosswalk_latest as (
-    select entity, source_system, source_code, target_code, _loaded_at
-    from crosswalks
-    qualify row_number() over (partition by entity, source_system, source_code order by _loaded_at desc) = 1
+    {{ deduplicate('crosswalks', 'entity, source_system, source_code', '_loaded_at desc') }}
 ),
 
 cost_centers as (
@@ -43,21 +40,27 @@ candidates as (
     from ehr_departments
 ),
 
-final as (
+mappable as (
     select
         candidates.source_system,
         candidates.source_code,
         candidates.department_code,
         cost_centers.cost_center_id,
         candidates.mapping_source,
-        candidates._loaded_at as mapped_at
+        candidates.mapping_priority,
+        candidates._loaded_at
     from candidates
     left join cost_centers on cost_centers.department_code = candidates.department_code
     where candidates.source_code is not null and candidates.department_code is not null
-    qualify row_number() over (
-        partition by candidates.source_system, candidates.source_code
-        order by candidates.mapping_priority, candidates._loaded_at desc
-    ) = 1
+),
+
+preferred as (
+    {{ deduplicate('mappable', 'source_system, source_code', 'mapping_priority, _loaded_at desc') }}
+),
+
+final as (
+    select source_system, source_code, department_code, cost_center_id, mapping_source, _loaded_at as mapped_at
+    from preferred
 )
 
 select * from final

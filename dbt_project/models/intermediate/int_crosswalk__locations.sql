@@ -13,14 +13,12 @@ facilities as (
 ),
 
 locations as (
-    select * from {{ ref('stg_ehr__fhir_locations') }}
-    qualify row_number() over (partition by location_id order by last_updated_at desc, _loaded_at desc) = 1
+    {{ deduplicate(ref('stg_ehr__fhir_locations'), 'location_id', 'last_updated_at desc, _loaded_at desc') }}
 ),
 
 crosswalk_latest as (
     select source_system, source_code, target_code as facility_id, _loaded_at
-    from crosswalks
-    qualify row_number() over (partition by source_system, source_code order by _loaded_at desc) = 1
+    from ({{ deduplicate('crosswalks', 'source_system, source_code', '_loaded_at desc') }}) as latest
 ),
 
 organization_facilities as (
@@ -60,13 +58,18 @@ candidates as (
     select 'erp' as source_system, facility_id as source_code, facility_id, 3, 'identity', _loaded_at from facilities
 ),
 
+mappable as (
+    select * from candidates
+    where source_code is not null and facility_id is not null
+),
+
+preferred as (
+    {{ deduplicate('mappable', 'source_system, source_code', 'mapping_priority, _loaded_at desc') }}
+),
+
 final as (
     select source_system, source_code, facility_id, mapping_source, _loaded_at as mapped_at
-    from candidates
-    where source_code is not null and facility_id is not null
-    qualify row_number() over (
-        partition by source_system, source_code order by mapping_priority, _loaded_at desc
-    ) = 1
+    from preferred
 )
 
 select * from final

@@ -25,13 +25,18 @@ candidates as (
     from payers
 ),
 
+mappable as (
+    select * from candidates
+    where source_code is not null and payer_code is not null
+),
+
+preferred as (
+    {{ deduplicate('mappable', 'source_system, source_code', 'mapping_priority, _loaded_at desc') }}
+),
+
 final as (
     select source_system, source_code, payer_code, mapping_source, _loaded_at as mapped_at
-    from candidates
-    where source_code is not null and payer_code is not null
-    qualify row_number() over (
-        partition by source_system, source_code order by mapping_priority, _loaded_at desc
-    ) = 1
+    from preferred
 )
 
 select * from final

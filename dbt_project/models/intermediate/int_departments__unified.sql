@@ -8,8 +8,7 @@ department_xwalk as (
 ),
 
 locations as (
-    select * from {{ ref('stg_ehr__fhir_locations') }}
-    qualify row_number() over (partition by location_id order by last_updated_at desc, _loaded_at desc) = 1
+    {{ deduplicate(ref('stg_ehr__fhir_locations'), 'location_id', 'last_updated_at desc, _loaded_at desc') }}
 ),
 
 location_xwalk as (

@@ -18,11 +18,14 @@ adt as (
     select * from {{ ref('stg_ehr__adt_messages') }}
 ),
 
-patient_mrns as (
-    select patient_id, patient_mrn
+patient_versions as (
+    select patient_id, patient_mrn, last_updated_at, _loaded_at
     from fhir_patients
     where patient_mrn is not null
-    qualify row_number() over (partition by patient_id order by last_updated_at desc, _loaded_at desc) = 1
+),
+
+patient_mrns as (
+    {{ deduplicate('patient_versions', 'patient_id', 'last_updated_at desc, _loaded_at desc') }}
 ),
 
 fhir_events as (

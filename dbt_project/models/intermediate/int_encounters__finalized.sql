@@ -42,6 +42,22 @@ ordered as (
     from events
 ),
 
+{% set latest_attributes = ['patient_mrn', 'encounter_class', 'department_source_code', 'facility_source_code', 'attending_source_code', 'admit_at', 'status'] %}
+
+-- for each attribute, the recency of the latest event that states it (one window pass)
+attribute_recency as (
+    select
+        ordered.*,
+        {%- for attr in latest_attributes %}
+        min(case when {{ attr }} is not null then recency end) over (partition by encounter_id)
+            as {{ attr }}_recency,
+        {%- endfor %}
+        min(case when discharge_action is not null then recency end) over (partition by encounter_id)
+            as discharge_recency
+    from ordered
+),
+
+-- one row per encounter: counts, and each attribute from the latest event that states it
 folded as (
     select
         encounter_id,
@@ -49,54 +65,41 @@ folded as (
         min(source_at) as first_event_at,
         max(source_at) as last_event_at,
         max(_loaded_at) as last_loaded_at,
-        max(case when recency = 1 then event_type end) as last_event_type
-    from ordered
+        max(case when recency = 1 then event_type end) as last_event_type,
+        {%- for attr in latest_attributes %}
+        max(case when recency = {{ attr }}_recency then {{ attr }} end) as {{ attr }},
+        {%- if attr.endswith('_source_code') %}
+        {%- set system = attr | replace('_source_code', '_source_system') %}
+        max(case when recency = {{ attr }}_recency then {{ system }} end) as {{ system }},
+        {%- endif %}
+        {%- endfor %}
+        max(case when recency = discharge_recency and discharge_action = 'set' then discharge_at end)
+            as discharge_at
+    from attribute_recency
     group by encounter_id
-),
-
-{% set latest_attributes = ['patient_mrn', 'encounter_class', 'department_source_code', 'facility_source_code', 'attending_source_code', 'admit_at', 'status'] %}
-{% for attr in latest_attributes %}
-latest_{{ attr }} as (
-    select encounter_id, {{ attr }}
-    {%- if attr.endswith('_source_code') %}, {{ attr | replace('_source_code', '_source_system') }}{% endif %}
-    from ordered
-    where {{ attr }} is not null
-    qualify row_number() over (partition by encounter_id order by recency) = 1
-),
-{% endfor %}
-
-latest_discharge as (
-    select encounter_id, case when discharge_action = 'set' then discharge_at end as discharge_at
-    from ordered
-    where discharge_action is not null
-    qualify row_number() over (partition by encounter_id order by recency) = 1
 ),
 
 assembled as (
     select
         folded.encounter_id,
-        coalesce(merges.surviving_mrn, latest_patient_mrn.patient_mrn) as patient_mrn,
-        latest_encounter_class.encounter_class,
-        latest_department_source_code.department_source_system,
-        latest_department_source_code.department_source_code,
-        latest_facility_source_code.facility_source_system,
-        latest_facility_source_code.facility_source_code,
-        latest_attending_source_code.attending_source_system,
-        latest_attending_source_code.attending_source_code,
-        latest_admit_at.admit_at,
-        latest_discharge.discharge_at,
-        coalesce(latest_status.status, 'unknown') as status,
+        coalesce(merges.surviving_mrn, folded.patient_mrn) as patient_mrn,
+        folded.encounter_class,
+        folded.department_source_system,
+        folded.department_source_code,
+        folded.facility_source_system,
+        folded.facility_source_code,
+        folded.attending_source_system,
+        folded.attending_source_code,
+        folded.admit_at,
+        folded.discharge_at,
+        coalesce(folded.status, 'unknown') as status,
         folded.event_count,
         folded.first_event_at,
         folded.last_event_at,
         folded.last_loaded_at,
         folded.last_event_type
     from folded
-    {% for attr in latest_attributes %}
-    left join latest_{{ attr }} on latest_{{ attr }}.encounter_id = folded.encounter_id
-    {% endfor %}
-    left join latest_discharge on latest_discharge.encounter_id = folded.encounter_id
-    left join merges on merges.prior_mrn = latest_patient_mrn.patient_mrn
+    left join merges on merges.prior_mrn = folded.patient_mrn
 ),
 
 final as (

@@ -5,10 +5,13 @@ periods as (
     select * from {{ ref('stg_erp__accounting_periods') }}
 ),
 
+latest as (
+    {{ deduplicate('periods', 'period_id', '_loaded_at desc, _source_record desc') }}
+),
+
 final as (
     select period_id, period_start_date, period_end_date, fiscal_year, fiscal_period, status, _loaded_at
-    from periods
-    qualify row_number() over (partition by period_id order by _loaded_at desc, _source_record desc) = 1
+    from latest
 )
 
 select * from final

@@ -5,6 +5,10 @@ cost_centers as (
     select * from {{ ref('stg_erp__cost_centers') }}
 ),
 
+latest as (
+    {{ deduplicate('cost_centers', 'cost_center_id', '_loaded_at desc, _source_record desc') }}
+),
+
 final as (
     select
         cost_center_id,
@@ -15,8 +19,7 @@ final as (
         service_line_code,
         coalesce(is_active, true) as is_active,
         _loaded_at
-    from cost_centers
-    qualify row_number() over (partition by cost_center_id order by _loaded_at desc, _source_record desc) = 1
+    from latest
 )
 
 select * from final

@@ -2,13 +2,11 @@
 with
 
 facilities as (
-    select * from {{ ref('stg_erp__facilities') }}
-    qualify row_number() over (partition by facility_id order by _loaded_at desc, _source_record desc) = 1
+    {{ deduplicate(ref('stg_erp__facilities'), 'facility_id', '_loaded_at desc, _source_record desc') }}
 ),
 
 legal_entities as (
-    select * from {{ ref('stg_erp__legal_entities') }}
-    qualify row_number() over (partition by legal_entity_id order by _loaded_at desc, _source_record desc) = 1
+    {{ deduplicate(ref('stg_erp__legal_entities'), 'legal_entity_id', '_loaded_at desc, _source_record desc') }}
 ),
 
 final as (

@@ -8,12 +8,15 @@ adt as (
     select * from {{ ref('stg_ehr__adt_messages') }}
 ),
 
-merges as (
+a40_merges as (
     select prior_mrn, patient_mrn as surviving_mrn, coalesce(event_at, message_at) as merged_at, _loaded_at
     from adt
     where trigger_event = 'A40' and prior_mrn is not null and patient_mrn is not null
         and prior_mrn <> patient_mrn
-    qualify row_number() over (partition by prior_mrn order by coalesce(event_at, message_at) desc, _loaded_at desc) = 1
+),
+
+merges as (
+    {{ deduplicate('a40_merges', 'prior_mrn', 'merged_at desc, _loaded_at desc') }}
 ),
 
 resolved as (

@@ -4,21 +4,34 @@
 -- The snapshot snp_providers keeps its history (SCD2).
 with
 
-practitioners as (
+practitioner_versions as (
     select * from {{ ref('stg_ehr__fhir_practitioners') }}
     where npi is not null
-    qualify row_number() over (partition by npi order by last_updated_at desc, _loaded_at desc) = 1
+),
+
+practitioners as (
+    {{ deduplicate('practitioner_versions', 'npi', 'last_updated_at desc, _loaded_at desc') }}
 ),
 
 roles as (
-    select * from {{ ref('stg_ehr__fhir_practitioner_roles') }}
-    qualify row_number() over (partition by practitioner_id order by last_updated_at desc, _loaded_at desc) = 1
+    {{ deduplicate(ref('stg_ehr__fhir_practitioner_roles'), 'practitioner_id', 'last_updated_at desc, _loaded_at desc') }}
+),
+
+organization_versions as (
+    select * from {{ ref('stg_ehr__fhir_organizations') }}
+    where npi is not null
 ),
 
 organizations as (
-    select * from {{ ref('stg_ehr__fhir_organizations') }}
-    where npi is not null
-    qualify row_number() over (partition by npi order by last_updated_at desc, _loaded_at desc) = 1
+    {{ deduplicate('organization_versions', 'npi', 'last_updated_at desc, _loaded_at desc') }}
+),
+
+-- organization NPIs that are not also a practitioner's (anti-join; the practitioner wins)
+organization_only as (
+    select organizations.*
+    from organizations
+    left join practitioners on practitioners.npi = organizations.npi
+    where practitioners.npi is null
 ),
 
 provider_xwalk as (
@@ -62,15 +75,17 @@ final as (
         source_ids.ehr_practitioner_id,
         source_ids.billing_provider_code,
         source_ids.erp_employee_id,
-        greatest(
-            coalesce(practitioners._loaded_at, organizations._loaded_at, source_ids.mapped_at),
-            coalesce(source_ids.mapped_at, practitioners._loaded_at, organizations._loaded_at)
-        ) as updated_at
+        -- the later of the record's load time and its mapping time (ANSI case, not greatest)
+        case
+            when source_ids.mapped_at > coalesce(practitioners._loaded_at, organizations._loaded_at)
+                then source_ids.mapped_at
+            else coalesce(practitioners._loaded_at, organizations._loaded_at, source_ids.mapped_at)
+        end as updated_at
     from all_npis
     left join practitioners on practitioners.npi = all_npis.npi
     left join roles on roles.practitioner_id = practitioners.practitioner_id
     left join source_ids on source_ids.npi = all_npis.npi
-    left join organizations on organizations.npi = all_npis.npi and practitioners.npi is null
+    left join organization_only as organizations on organizations.npi = all_npis.npi
 )
 
 select

@@ -127,6 +127,7 @@ lines as (
         sided.cost_center_id,
         sided.service_line_code,
         sided.measure,
+        sided.revenue_account_id,
         sided.side,
         {{ money("case when sided.side = 'debit' then abs(sided.amount) else 0 end") }} as debit_amount,
         {{ money("case when sided.side = 'credit' then abs(sided.amount) else 0 end") }} as credit_amount,
@@ -159,7 +160,10 @@ numbered as (
         lines.*,
         cast(row_number() over (
             partition by legal_entity_id, facility_id, posting_date, journal_source
-            order by measure, service_line_code, coalesce(cost_center_id, ''), side desc, account_id
+            -- the revenue account breaks ties between accrual debits to the same A/R account, so
+            -- that line numbers (and idempotency keys) are the same on every build
+            order by measure, service_line_code, coalesce(cost_center_id, ''), side desc, account_id,
+                coalesce(revenue_account_id, '')
         ) as integer) as line_number
     from lines
 ),

@@ -224,45 +224,12 @@ allocation_targets as (
         and overhead_costs.facility_id = positive_drivers.facility_id
 ),
 
--- exact floor(overhead * driver / total): a float estimate, corrected by the exact remainder
-allocation_estimate as (
-    select
-        *,
-        overhead_cents * driver_units as numerator_units,
-        cast(
-            floor(cast(overhead_cents as double) * driver_units / total_driver_units)
-            as decimal(38, 0)
-        ) as estimated_cents
-    from allocation_targets
-),
-
-allocation_floor as (
-    select
-        *,
-        estimated_cents
-        + case
-            when numerator_units - estimated_cents * total_driver_units < 0 then -1
-            when numerator_units - estimated_cents * total_driver_units >= total_driver_units
-                then 1
-            else 0
-        end as floor_cents
-    from allocation_estimate
-),
-
-allocation_ranked as (
-    select
-        *,
-        numerator_units - floor_cents * total_driver_units as remainder_units,
-        overhead_cents - sum(floor_cents) over (
-            partition by period_id, facility_id
-        ) as leftover_cents,
-        row_number() over (
-            partition by period_id, facility_id
-            order by
-                cast(numerator_units - floor_cents * total_driver_units as double) desc,
-                service_line_code
-        ) as remainder_rank
-    from allocation_floor
+-- floor(overhead * driver / total) exactly, leftover cents by largest remainder
+allocated_overhead as (
+    {{ allocate_largest_remainder(
+        'allocation_targets', ['overhead'], 'driver_units', 'total_driver_units',
+        ['period_id', 'facility_id'], ['service_line_code']
+    ) }}
 ),
 
 indirect_costs as (
@@ -270,12 +237,8 @@ indirect_costs as (
         period_id,
         facility_id,
         service_line_code,
-        cast(
-            (floor_cents + case when remainder_rank <= leftover_cents then 1 else 0 end)
-            * 0.01
-            as decimal(18, 2)
-        ) as indirect_cost_amount
-    from allocation_ranked
+        cast(overhead_allocated_cents * 0.01 as decimal(18, 2)) as indirect_cost_amount
+    from allocated_overhead
 ),
 
 measures as (

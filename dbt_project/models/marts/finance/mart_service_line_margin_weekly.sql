@@ -142,59 +142,12 @@ allocation_base as (
         and charges.service_line_code = monthly_costs.service_line_code
 ),
 
--- exact floor(cost * driver / total): a float estimate, corrected by the exact remainder
-allocation_estimate as (
-    select
-        *
-        {%- for cost in ['direct', 'indirect'] %},
-        case
-            when total_driver_units > 0 then {{ cost }}_cents * driver_units
-            else cast(0 as decimal(38, 0))
-        end as {{ cost }}_numerator,
-        case
-            when total_driver_units > 0 then cast(
-                floor(cast({{ cost }}_cents as double) * driver_units / total_driver_units)
-                as decimal(38, 0)
-            )
-            else cast(0 as decimal(38, 0))
-        end as {{ cost }}_estimate
-        {%- endfor %}
-    from allocation_base
-),
-
-allocation_floor as (
-    select
-        *
-        {%- for cost in ['direct', 'indirect'] %},
-        {{ cost }}_estimate
-        + case
-            when total_driver_units = 0 then 0
-            when {{ cost }}_numerator - {{ cost }}_estimate * total_driver_units < 0 then -1
-            when {{ cost }}_numerator - {{ cost }}_estimate * total_driver_units
-                >= total_driver_units then 1
-            else 0
-        end as {{ cost }}_floor
-        {%- endfor %}
-    from allocation_estimate
-),
-
-allocation_ranked as (
-    select
-        *
-        {%- for cost in ['direct', 'indirect'] %},
-        case when total_driver_units > 0 then {{ cost }}_cents else 0 end
-        - sum({{ cost }}_floor) over (
-            partition by period_id, facility_id, service_line_code
-        ) as {{ cost }}_leftover,
-        row_number() over (
-            partition by period_id, facility_id, service_line_code
-            order by
-                cast({{ cost }}_numerator - {{ cost }}_floor * total_driver_units as double) desc,
-                week_start_date,
-                rendering_npi
-        ) as {{ cost }}_rank
-        {%- endfor %}
-    from allocation_floor
+-- floor(cost * driver / total) exactly, leftover cents by largest remainder
+allocated_costs as (
+    {{ allocate_largest_remainder(
+        'allocation_base', ['direct', 'indirect'], 'driver_units', 'total_driver_units',
+        ['period_id', 'facility_id', 'service_line_code'], ['week_start_date', 'rendering_npi']
+    ) }}
 ),
 
 charges_with_costs as (
@@ -205,15 +158,10 @@ charges_with_costs as (
         service_line_code,
         encounter_count,
         gross_charge_amount,
-        expected_reimbursement_amount
-        {%- for cost in ['direct', 'indirect'] %},
-        cast(
-            ({{ cost }}_floor + case when {{ cost }}_rank <= {{ cost }}_leftover then 1 else 0 end)
-            * 0.01
-            as decimal(18, 2)
-        ) as {{ cost }}_cost_amount
-        {%- endfor %}
-    from allocation_ranked
+        expected_reimbursement_amount,
+        cast(direct_allocated_cents * 0.01 as decimal(18, 2)) as direct_cost_amount,
+        cast(indirect_allocated_cents * 0.01 as decimal(18, 2)) as indirect_cost_amount
+    from allocated_costs
 ),
 
 allocated_cells as (

@@ -19,6 +19,10 @@
       reason of the event (or the claim's largest denial reason when the event has none).
 -#}
 
+{#- the grain: period x payer x facility x service line x reason (category, group, CARC) -#}
+{%- set reason_key = ['period_id', 'payer_code', 'facility_id', 'service_line_code',
+                      'denial_category', 'group_code', 'carc_code'] %}
+
 with
 
 remittances as (
@@ -63,7 +67,7 @@ denial_adjustments as (
 ),
 
 -- first non-reversal adjudication of each claim
-first_adjudications as (
+adjudication_remits as (
     select
         remit_claim_key,
         claim_id,
@@ -73,9 +77,10 @@ first_adjudications as (
         service_line_code
     from remittances
     where not is_reversal
-    qualify row_number() over (
-        partition by claim_id order by remit_date, remit_claim_key
-    ) = 1
+),
+
+first_adjudications as (
+    {{ deduplicate('adjudication_remits', 'claim_id', 'remit_date, remit_claim_key') }}
 ),
 
 -- resolution of each claim's denial in the work queue
@@ -90,17 +95,20 @@ claim_resolutions as (
 ),
 
 -- the reason carrying the largest denial on the claim: where write-offs without a reason land
-claim_primary_reasons as (
+claim_denial_reasons as (
     select
         claim_id,
         group_code,
         carc_code,
-        denial_category
+        denial_category,
+        amount,
+        remit_date
     from denial_adjustments
     where not is_reversal
-    qualify row_number() over (
-        partition by claim_id order by amount desc, remit_date, group_code, carc_code
-    ) = 1
+),
+
+claim_primary_reasons as (
+    {{ deduplicate('claim_denial_reasons', 'claim_id', 'amount desc, remit_date, group_code, carc_code') }}
 ),
 
 activity_dates as (
@@ -240,13 +248,9 @@ write_offs as (
 ),
 
 reason_keys as (
-    select period_id, payer_code, facility_id, service_line_code,
-        denial_category, group_code, carc_code
-    from denial_amounts
+    select {{ reason_key | join(', ') }} from denial_amounts
     union
-    select period_id, payer_code, facility_id, service_line_code,
-        denial_category, group_code, carc_code
-    from write_offs
+    select {{ reason_key | join(', ') }} from write_offs
 ),
 
 final as (
@@ -302,34 +306,13 @@ final as (
         ) as avg_days_to_resolve
     from reason_keys
     left join denial_amounts
-        on reason_keys.period_id = denial_amounts.period_id
-        and reason_keys.payer_code = denial_amounts.payer_code
-        and reason_keys.facility_id = denial_amounts.facility_id
-        and reason_keys.service_line_code = denial_amounts.service_line_code
-        and reason_keys.denial_category = denial_amounts.denial_category
-        and reason_keys.group_code = denial_amounts.group_code
-        and reason_keys.carc_code = denial_amounts.carc_code
+        on {{ join_on('reason_keys', 'denial_amounts', reason_key) }}
     left join denial_cohorts
-        on reason_keys.period_id = denial_cohorts.period_id
-        and reason_keys.payer_code = denial_cohorts.payer_code
-        and reason_keys.facility_id = denial_cohorts.facility_id
-        and reason_keys.service_line_code = denial_cohorts.service_line_code
-        and reason_keys.denial_category = denial_cohorts.denial_category
-        and reason_keys.group_code = denial_cohorts.group_code
-        and reason_keys.carc_code = denial_cohorts.carc_code
+        on {{ join_on('reason_keys', 'denial_cohorts', reason_key) }}
     left join write_offs
-        on reason_keys.period_id = write_offs.period_id
-        and reason_keys.payer_code = write_offs.payer_code
-        and reason_keys.facility_id = write_offs.facility_id
-        and reason_keys.service_line_code = write_offs.service_line_code
-        and reason_keys.denial_category = write_offs.denial_category
-        and reason_keys.group_code = write_offs.group_code
-        and reason_keys.carc_code = write_offs.carc_code
+        on {{ join_on('reason_keys', 'write_offs', reason_key) }}
     left join adjudications
-        on reason_keys.period_id = adjudications.period_id
-        and reason_keys.payer_code = adjudications.payer_code
-        and reason_keys.facility_id = adjudications.facility_id
-        and reason_keys.service_line_code = adjudications.service_line_code
+        on {{ join_on('reason_keys', 'adjudications', reason_key[:4]) }}
     left join payers on reason_keys.payer_code = payers.payer_code
     left join accounting_periods on reason_keys.period_id = accounting_periods.period_id
 )

@@ -88,7 +88,7 @@ claim_no_remit as (
         'claim' as source_entity,
         claims.claim_id as source_id,
         claims.charge_amount as amount,
-        'no remittance ' || cast({{ var('claim_no_remit_days', 60) }} as varchar)
+        'no remittance ' || cast({{ var('claim_no_remit_days', 60) }} as {{ dbt.type_string() }})
         || ' days after submission' as detail
     from claims
     cross join as_of
@@ -125,7 +125,7 @@ unmapped_codes as (
         source_system || ':' || field || ':' || value as source_id,
         cast(0 as decimal(18, 2)) as amount,
         'no crosswalk row for ' || field || ' ' || value || ' from ' || source_system
-        || ' (' || cast(record_count as varchar) || ' records): add it to erp/crosswalks.csv'
+        || ' (' || cast(record_count as {{ dbt.type_string() }}) || ' records): add it to erp/crosswalks.csv'
             as detail
     from mapping_exceptions
 ),
@@ -162,7 +162,7 @@ journal_not_posted as (
         coalesce(remitted_days.remit_date, posted_days.posting_date) as exception_date,
         'facility_day' as source_entity,
         coalesce(remitted_days.facility_id, posted_days.facility_id) || ':'
-        || cast(coalesce(remitted_days.remit_date, posted_days.posting_date) as varchar)
+        || cast(coalesce(remitted_days.remit_date, posted_days.posting_date) as {{ dbt.type_string() }})
             as source_id,
         coalesce(remitted_days.remitted_amount, 0) - coalesce(posted_days.posted_amount, 0)
             as amount,

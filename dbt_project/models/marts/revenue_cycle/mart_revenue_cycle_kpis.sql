@@ -53,17 +53,19 @@ submitted_claims as (
     where not is_voided and submitted_date is not null
 ),
 
-first_adjudications as (
+adjudication_remits as (
     select
         claim_id,
+        remit_claim_key,
         facility_id,
         remit_date,
         case when is_denied or denial_amount > 0 then 1 else 0 end as is_denied
     from remittances
     where not is_reversal
-    qualify row_number() over (
-        partition by claim_id order by remit_date, remit_claim_key
-    ) = 1
+),
+
+first_adjudications as (
+    {{ deduplicate('adjudication_remits', 'claim_id', 'remit_date, remit_claim_key') }}
 ),
 
 write_off_events as (

@@ -5,25 +5,40 @@ source as (
     where resource_type = 'Encounter'
 ),
 
+-- each JSON path parsed once per resource (json_fields is dispatched per engine)
+fields as (
+    {{ json_fields('source', 'resource', [
+        ['status_text', '$.status'],
+        ['class_code_text', '$.class.code'],
+        ['subject_reference', '$.subject.reference'],
+        ['attending_reference', '$.participant[0].individual.reference'],
+        ['location_reference', '$.location[0].location.reference'],
+        ['service_provider_reference', '$.serviceProvider.reference'],
+        ['period_start_text', '$.period.start'],
+        ['period_end_text', '$.period.end'],
+        ['discharge_disposition_text', '$.hospitalization.dischargeDisposition.coding[0].code'],
+    ]) }}
+),
+
 renamed as (
     select
         resource_id as encounter_id,
         version_id,
         last_updated as last_updated_at,
-        {{ json_string('resource', '$.status') }} as status,
-        {{ json_string('resource', '$.class.code') }} as class_code,
-        {{ fhir_reference_id(json_string('resource', '$.subject.reference')) }} as patient_id,
-        {{ fhir_reference_id(json_string('resource', '$.participant[0].individual.reference')) }} as attending_practitioner_id,
-        {{ fhir_reference_id(json_string('resource', '$.location[0].location.reference')) }} as department_location_id,
-        {{ fhir_reference_id(json_string('resource', '$.serviceProvider.reference')) }} as service_provider_organization_id,
-        {{ dbt.safe_cast(json_string('resource', '$.period.start'), api.Column.translate_type('timestamp')) }} as period_start_at,
-        {{ dbt.safe_cast(json_string('resource', '$.period.end'), api.Column.translate_type('timestamp')) }} as period_end_at,
-        {{ json_string('resource', '$.hospitalization.dischargeDisposition.coding[0].code') }} as discharge_disposition_code,
+        status_text as status,
+        class_code_text as class_code,
+        {{ fhir_reference_id('subject_reference') }} as patient_id,
+        {{ fhir_reference_id('attending_reference') }} as attending_practitioner_id,
+        {{ fhir_reference_id('location_reference') }} as department_location_id,
+        {{ fhir_reference_id('service_provider_reference') }} as service_provider_organization_id,
+        {{ dbt.safe_cast('period_start_text', api.Column.translate_type('timestamp')) }} as period_start_at,
+        {{ dbt.safe_cast('period_end_text', api.Column.translate_type('timestamp')) }} as period_end_at,
+        discharge_disposition_text as discharge_disposition_code,
         _batch_id,
         _source_file,
         _source_record,
         _loaded_at
-    from source
+    from fields
 )
 
 select * from renamed
