@@ -133,6 +133,8 @@ def scan_safe(path: Path, chunk_size: int = 1 << 22) -> bool:
         while chunk := fh.read(chunk_size):
             if b"\x01" in chunk:
                 return False
+            if chunk.isascii() and not decoder.getstate()[0]:
+                continue  # ASCII is valid UTF-8; checking that is ~20x cheaper than decoding
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError:
@@ -161,17 +163,6 @@ def read_json_documents(path: Path, json_format: str = "auto"):
         ).to_arrow_table()
     finally:
         scratch.close()
-
-
-def drop_temp(con, names: tuple[str, ...]) -> None:
-    """Drop the given temp tables or views of a loader, whichever exist."""
-    found = dict(con.execute(
-        "select table_name, table_type from information_schema.tables where table_schema = 'main' "
-        "and table_catalog = 'temp'"
-    ).fetchall())
-    for name in names:
-        if name in found:
-            con.execute(f"drop {'view' if found[name] == 'VIEW' else 'table'} {name}")
 
 
 def row_base(con, table: str) -> int | None:

@@ -57,21 +57,31 @@ def validation_errors(resource_type: str, resource_json: str) -> list[tuple[str,
     return []
 
 
-def validate_sample(ctx: LoadContext, checked_table: str, text_table: str) -> tuple[int, int]:
+def validate_sample(
+    ctx: LoadContext, checked_table: str, text_table: str, accepted: int | None = None
+) -> tuple[int, int]:
     """Validate the accepted resources of ``checked_table`` under the policy; returns (checked, failed).
 
-    ``checked_table`` has record_index, rtype, record_hash, problems; ``text_table`` has
-    record_index, raw_text.
+    ``checked_table`` has record_index, rtype, record_hash, problems, skip (not a record) and
+    pos, the rowid of the record's text in ``text_table`` (column raw_text); ``accepted`` is
+    the number of accepted records when the caller knows it (saves a count).
     """
-    total = ctx.con.execute(f"select count(*) from {checked_table} where len(problems) = 0").fetchone()[0]
-    if total == 0:
+    accepted_sql = "not skip and len(problems) = 0"
+    if accepted is None:
+        accepted = ctx.con.execute(f"select count(*) from {checked_table} where {accepted_sql}").fetchone()[0]
+    if accepted == 0:
         return 0, 0
+    total = accepted
     limit = total if total <= VALIDATE_ALL_MAX else SAMPLE_SIZE
-    rows = ctx.con.execute(
-        f"with sample as (select record_index, rtype from {checked_table} where len(problems) = 0 "
-        f"order by record_hash, record_index limit {limit}) "
-        f"select s.record_index, s.rtype, t.raw_text from sample s join {text_table} t using (record_index)"
+    sample = ctx.con.execute(
+        f"select pos, record_index, rtype from {checked_table} where {accepted_sql} "
+        f"order by record_hash, record_index limit {limit}"
     ).fetchall()
+    # the sample's text by rowid: a literal IN list is pushed into the scan as row lookups,
+    # not a join over the whole file's text
+    positions = ", ".join(str(int(pos)) for pos, _, _ in sample)
+    texts = dict(ctx.con.execute(f"select rowid, raw_text from {text_table} where rowid in ({positions})").fetchall())
+    rows = [(idx, rtype, texts[pos]) for pos, idx, rtype in sample]
     unit = "entry" if ctx.kind == "json" else "line"
     failed = 0
     for idx, rtype, text in sorted(rows):

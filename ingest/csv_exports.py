@@ -24,30 +24,59 @@ contract's code list). Header drift: extra columns are ignored (``EXTRA_COLUMN``
 missing optional column lands as null (``MISSING_OPTIONAL_COLUMN`` warning), both on record 0
 (the header); a missing required column quarantines every row (``MISSING_COLUMN``).
 
-The fast path is two DuckDB scans (raw lines for line numbers and record hashes; a strict
-``read_csv`` for the fields). If the strict scan rejects anything, or a quoted field spans
-lines, the file is re-read by the exact line-by-line parser in ``_csv_lines.py``.
+Staging, by what the file holds (all three give the same record numbers and values):
+
+- clean UTF-8 without a ``"`` anywhere (what the RCM and ERP exports write): the file is read
+  once, split into lines with polars and handed to DuckDB as a registered Arrow table; the
+  fields are split in SQL (``string_split`` on ``,`` is exact when nothing is quoted);
+- clean UTF-8 with quotes: two DuckDB scans (raw lines for line numbers and record hashes; a
+  strict ``read_csv`` for the fields); if the strict scan rejects anything, or a quoted field
+  spans lines, the file is re-read by the exact line-by-line parser in ``_csv_lines.py``;
+- anything else (bad UTF-8, stray control bytes ``0x01``): the exact line parser.
+
+Then ONE query types and checks every record and returns the result as Arrow (only the
+rejected rows keep their raw text); the accepted rows go in with one ``INSERT ... SELECT``
+from that Arrow table. No per-file catalog lookups, no ``count(*)`` scans.
 """
+
 
 from __future__ import annotations
 
 import logging
 import uuid
-from pathlib import Path
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import duckdb
 import polars as pl
 
 from ingest import _csv_contract as contract
-from ingest._csv_lines import drop_temp, parse_lines, read_header, read_json_documents, row_base, scan_safe
+from ingest._csv_lines import parse_lines, read_header, read_json_documents
 from ingest.landing import IngestError, LoadContext, LoadCounts
 
 log = logging.getLogger(__name__)
 
 STAGE = "_careledger_csv_stage"
+LINES = "_careledger_csv_lines"
+CHECKED = "_careledger_csv_checked"
 MAX_LINE_BYTES = 1 << 30
 INTEGER_RE = r"^[+-]?[0-9]+$"
 DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+BOM = b"\xef\xbb\xbf"
+
+
+@dataclass
+class _Staged:
+    """Where the staged records are (a relation usable in FROM) and what to clean up afterwards.
+
+    The relation yields ``record_index, raw_text, err_code, err_msg`` and one VARCHAR column
+    per normalized header name.
+    """
+
+    relation: str
+    tables: list[str] = field(default_factory=list)
+    views: list[str] = field(default_factory=list)
+    registered: list[str] = field(default_factory=list)
 
 
 def load(ctx: LoadContext) -> LoadCounts:
@@ -55,42 +84,65 @@ def load(ctx: LoadContext) -> LoadCounts:
     kind = ctx.kind
     if kind not in contract.KINDS:
         raise IngestError(f"{ctx.path}: csv_exports cannot load kind {kind!r}")
-    if _is_json(ctx.path):
+    data = ctx.path.read_bytes()
+    if _is_json(data):
         if kind != "denial_events":
             raise IngestError(f"{ctx.path}: only denial events may be exported as JSON, not {kind}")
         header_cols = list(contract.column_names(kind))
-        _stage_json(ctx)
+        staged = _stage_json(ctx, data)
     else:
-        header_cols = _stage_csv(ctx)
+        header_cols, staged = _stage_csv(ctx, data)
     try:
-        return _land_stage(ctx, kind, header_cols)
+        counts = _land_stage(ctx, kind, header_cols, staged.relation)
     finally:
-        drop_temp(ctx.con, (STAGE, "_careledger_lines", "_careledger_parsed"))
+        for name in staged.registered:  # registrations outlive a rollback: always release them
+            ctx.con.unregister(name)
+    # on an error the landing transaction is rolled back and the temp tables and views made
+    # inside it go with it; on success they are dropped here
+    for name in staged.views:
+        ctx.con.execute(f"drop view {name}")
+    for name in staged.tables:
+        ctx.con.execute(f"drop table {name}")
+    return counts
 
 
 # ---------------------------------------------------------------------------------- staging
 
 
-def _is_json(path: Path) -> bool:
-    with path.open("rb") as fh:
-        head = fh.read(256).lstrip(b"\xef\xbb\xbf").lstrip()
-    return head[:1] in (b"{", b"[")
+def _is_json(data: bytes) -> bool:
+    return data[:256].lstrip(BOM).lstrip()[:1] in (b"{", b"[")
 
 
 def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _stage_csv(ctx: LoadContext) -> list[str]:
-    """Stage the CSV as text; returns the header (normalized names, file order)."""
+def _clean_text(data: bytes) -> str | None:
+    """The file as text when DuckDB can scan it safely (valid UTF-8, no ``0x01``), else None."""
+    if b"\x01" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _stage_csv(ctx: LoadContext, data: bytes) -> tuple[list[str], _Staged]:
+    """Stage the CSV as text; returns the header (normalized names, file order) and the stage."""
     header = read_header(ctx.path)
     names = [h.strip().strip('"').lower() for h in header]
-    if not _fast_stage(ctx, names):
-        _slow_stage(ctx, names)
-    return names
+    body = data[len(BOM):] if data.startswith(BOM) else data
+    text = _clean_text(body) if names else None
+    if text is None:
+        log.info("%s: not clean UTF-8; using the exact line parser", ctx.path)
+        return names, _slow_stage(ctx, names)
+    if '"' not in text:
+        return names, _split_stage(ctx, text, names)
+    staged = _fast_stage(ctx, names)
+    return names, staged if staged is not None else _slow_stage(ctx, names)
 
 
-def _stage_columns(names: list[str]) -> dict[str, int]:
+def _stage_columns(names: list[str] | tuple[str, ...]) -> dict[str, int]:
     """Normalized header name -> first position (duplicates keep the first)."""
     out: dict[str, int] = {}
     for i, n in enumerate(names):
@@ -98,15 +150,44 @@ def _stage_columns(names: list[str]) -> dict[str, int]:
     return out
 
 
-def _fast_stage(ctx: LoadContext, names: list[str]) -> bool:
-    """Stage through DuckDB scans; False when the exact line parser must take over."""
+def _split_stage(ctx: LoadContext, text: str, names: list[str]) -> _Staged:
+    """A file with no quote character: lines split by polars, fields split in SQL.
+
+    Without quotes a CSV record is exactly one physical line and its fields are exactly the
+    ``,``-separated pieces, so this gives what the exact line parser gives (same record
+    index = physical line - 1, same raw text without the line end, blank lines skipped).
+    """
+    lines = (
+        pl.DataFrame({"line": [text]}, schema={"line": pl.Utf8})
+        .select(pl.col("line").str.split("\n").explode())
+        .with_row_index("record_index")
+        .select(pl.col("record_index").cast(pl.Int64), pl.col("line").str.strip_chars_end("\r"))
+        .filter((pl.col("record_index") > 0) & (pl.col("line").str.strip_chars().str.len_bytes() > 0))
+    )
+    ctx.con.register(LINES, lines)
+    return _Staged(_split_relation(tuple(names)), registered=[LINES])
+
+
+@lru_cache(maxsize=256)
+def _split_relation(names: tuple[str, ...]) -> str:
+    n = len(names)
+    values = ", ".join(f"case when len(f) = {n} then nullif(f[{i + 1}], '') end as \"{name}\""
+                       for name, i in _stage_columns(names).items())
+    return (
+        f"(select record_index, line as raw_text, "
+        f"case when len(f) <> {n} then 'WRONG_COLUMN_COUNT' end as err_code, "
+        f"case when len(f) <> {n} then len(f) || ' fields, the header has {n}' end as err_msg, {values} "
+        f"from (select record_index, line, string_split(line, ',') as f from {LINES}))"
+    )
+
+
+def _fast_stage(ctx: LoadContext, names: list[str]) -> _Staged | None:
+    """Stage a quoted CSV through DuckDB scans; None when the exact line parser must take over."""
     con, path = ctx.con, _sql_str(str(ctx.path))
     suffix = uuid.uuid4().hex[:8]
     rej_e, rej_s = f"_careledger_rej_e_{suffix}", f"_careledger_rej_s_{suffix}"
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names))) + "}"
-    if not names or not scan_safe(ctx.path):
-        log.info("%s: not clean UTF-8; using the exact line parser", ctx.path)
-        return False
+    tables = ["_careledger_lines", "_careledger_parsed"]
     try:
         con.execute(
             f"create temp table _careledger_lines as select line "
@@ -119,41 +200,37 @@ def _fast_stage(ctx: LoadContext, names: list[str]) -> bool:
             f"quote='\"', escape='\"', strict_mode=true, store_rejects=true, ignore_errors=true, "
             f"rejects_table='{rej_e}', rejects_scan='{rej_s}', max_line_size={MAX_LINE_BYTES})"
         )
-        rejects = con.execute(f"select count(*) from {rej_e}").fetchone()[0]
-        data_lines, parsed = con.execute(
-            "select (select count(*) from _careledger_lines where line is not null) - 1, "
-            "(select count(*) from _careledger_parsed)"
+        # one query: rejects, data lines vs parsed rows, and both tables' rowid ranges
+        rejects, lines, nonnull, l_lo, l_hi, parsed, p_lo, p_hi = con.execute(
+            f"select (select count(*) from {rej_e}), l.*, p.* from "
+            f"(select count(*), count(line), min(rowid), max(rowid) from _careledger_lines) l, "
+            f"(select count(*), min(rowid), max(rowid) from _careledger_parsed) p"
         ).fetchone()
-        if rejects or data_lines != parsed:
+        contiguous = (lines == 0 or l_hi - l_lo + 1 == lines) and (parsed == 0 or p_hi - p_lo + 1 == parsed)
+        if rejects or nonnull - 1 != parsed or not contiguous:
             log.info("%s: %d rejected rows or quoted line breaks; using the exact line parser", ctx.path, rejects)
-            con.execute("drop table _careledger_lines")
-            con.execute("drop table _careledger_parsed")
-            return False
+            for t in tables:
+                con.execute(f"drop table {t}")
+            return None
         # record index = physical line - 1 (header = line 1); rowid - base is the 0-based position
-        line_base, parsed_base = row_base(con, "_careledger_lines"), row_base(con, "_careledger_parsed")
-        if line_base is None or parsed_base is None:
-            con.execute("drop table _careledger_lines")
-            con.execute("drop table _careledger_parsed")
-            return False
-        line_pos, parsed_pos = f"(rowid - {line_base})", f"(rowid - {parsed_base})"
-        con.execute(f"delete from _careledger_lines where rowid = {line_base} or line is null")  # header, blanks
-        cols = _stage_columns(names)
-        selects = ", ".join(f'p.c{i} as "{n}"' for n, i in cols.items())
+        line_pos, parsed_pos = f"(rowid - {l_lo or 0})", f"(rowid - {p_lo or 0})"
+        selects = ", ".join(f'p.c{i} as "{n}"' for n, i in _stage_columns(names).items())
         con.execute(  # a view: the checks read it once, so it is never copied
             f"create temp view {STAGE} as "
-            f"with lines as (select {line_pos} as record_index, line, row_number() over (order by {line_pos}) as k "
-            f"from _careledger_lines), "
+            f"with lines as (select {line_pos} as record_index, line, "
+            f"row_number() over (order by {line_pos}) as k "
+            f"from _careledger_lines where {line_pos} > 0 and line is not null), "
             f"parsed as (select {parsed_pos} + 1 as k, * from _careledger_parsed) "
             f"select l.record_index, l.line as raw_text, null::varchar as err_code, "
             f"null::varchar as err_msg, {selects} from lines l join parsed p using (k)"
         )
-        return True
+        return _Staged(STAGE, tables=tables, views=[STAGE])
     finally:
         for t in (rej_e, rej_s):
             con.execute(f"drop table if exists {t}")
 
 
-def _slow_stage(ctx: LoadContext, names: list[str]) -> None:
+def _slow_stage(ctx: LoadContext, names: list[str]) -> _Staged:
     records = parse_lines(ctx.path, len(names))
     cols = _stage_columns(names)
     data: dict[str, list] = {
@@ -166,38 +243,34 @@ def _slow_stage(ctx: LoadContext, names: list[str]) -> None:
         data[n] = [(r.fields[i] or None) if r.fields is not None else None for r in records]
     frame = pl.DataFrame(data, schema={k: (pl.Int64 if k == "record_index" else pl.Utf8) for k in data})
     ctx.con.register("_careledger_slow", frame.to_arrow())
-    try:
-        ctx.con.execute(f"create temp table {STAGE} as select * from _careledger_slow")
-    finally:
-        ctx.con.unregister("_careledger_slow")
+    return _Staged("_careledger_slow", registered=["_careledger_slow"])
 
 
-def _stage_json(ctx: LoadContext) -> None:
+def _stage_json(ctx: LoadContext, data: bytes) -> _Staged:
     """Denial events as NDJSON (record = line) or a JSON array (record = element)."""
     con, path = ctx.con, _sql_str(str(ctx.path))
     keys = contract.column_names(ctx.kind)
-    with ctx.path.open("rb") as fh:
-        is_array = fh.read(256).lstrip(b"\xef\xbb\xbf").lstrip().startswith(b"[")
-    if is_array:
+    staged = _Staged(STAGE, tables=[STAGE])
+    if data[:256].lstrip(BOM).lstrip().startswith(b"["):
         try:
             docs = read_json_documents(ctx.path, "array")
         except duckdb.Error as exc:
             # the document itself is broken: the whole file is one record that cannot be read
-            text = ctx.path.read_bytes().decode("utf-8", errors="replace")
+            text = data.decode("utf-8", errors="replace")
             con.execute(
                 f"create temp table {STAGE} as select 1::bigint as record_index, ? as raw_text, "
                 f"'BAD_JSON' as err_code, ? as err_msg, "
                 + ", ".join(f'null::varchar as "{k}"' for k in keys),
                 [text[:100_000], f"the JSON array does not parse: {str(exc).splitlines()[0][:300]}"],
             )
-            return
+            return staged
         con.register("_careledger_docs", docs)
         try:
             con.execute("create temp table _careledger_lines as select doc_no as line_no, doc as line, "
                         "null::varchar as err from _careledger_docs")
         finally:
             con.unregister("_careledger_docs")
-    elif scan_safe(ctx.path):
+    elif _clean_text(data) is not None:
         con.execute(
             f"create temp table _careledger_lines as select row_number() over () as line_no, line, "
             f"null::varchar as err from read_csv({path}, columns={{'line': 'VARCHAR'}}, header=false, "
@@ -230,17 +303,17 @@ def _stage_json(ctx: LoadContext) -> None:
         )
     finally:
         con.execute("drop table if exists _careledger_lines")
+    return staged
 
 
 # ---------------------------------------------------------------------------------- landing
 
 
-def _land_stage(ctx: LoadContext, kind: str, header_cols: list[str]) -> LoadCounts:
-    con = ctx.con
+def _header_findings(ctx: LoadContext, kind: str, header_cols: list[str]) -> None:
+    """The one rule for new or missing columns: findings on record 0 (the header)."""
     columns = contract.contract()[kind]
     present = set(header_cols)
     required = contract.REQUIRED[kind]
-    missing_required = [c for c in required if c not in present]
     for name in sorted({n for n in header_cols if header_cols.count(n) > 1}):
         ctx.finding(0, "warning", "DUPLICATE_COLUMN", f"{ctx.path.name}: column {name!r} appears more than "
                     "once in the header; the first one is used", "header")
@@ -252,11 +325,21 @@ def _land_stage(ctx: LoadContext, kind: str, header_cols: list[str]) -> LoadCoun
             ctx.finding(0, "warning", "MISSING_OPTIONAL_COLUMN", f"{ctx.path.name}: the header has no "
                         f"column {c.name!r}; it lands as null", "header")
 
+
+@lru_cache(maxsize=256)
+def _checks_sql(kind: str, present: frozenset[str], relation: str) -> str:
+    """One query over the staged relation: typed values, problems (quarantine), notes (findings).
+
+    Only the rows with a problem keep their raw text; the others carry its md5 instead.
+    Built once per (kind, header, relation) and reused for every file of that shape.
+    """
+    columns = contract.contract()[kind]
+    required = contract.REQUIRED[kind]
     # typed values are computed once (t__<column>); checks compare them with the text
     typed = [_typed(c, present) for c in columns]
     checks: list[str] = [
         f"{{'code': 'MISSING_COLUMN', 'msg': {_sql_str(f'the header has no required column {name!r}')}}}"
-        for name in missing_required
+        for name in required if name not in present
     ]
     findings: list[str] = []
     for c in columns:
@@ -289,43 +372,57 @@ def _land_stage(ctx: LoadContext, kind: str, header_cols: list[str]) -> LoadCoun
             findings.append(f"case when {given} and trim({raw}) not in {tuple(allowed)} then "
                             f"{{'rule': 'UNKNOWN_CODE', 'loc': '{c.name}', "
                             f"'msg': {shown} || ' is not one of {', '.join(allowed)}'}} end")
-
-    con.execute(
-        f"create temp table _careledger_checked as "
-        f"with typed as (select *, {', '.join(typed)} from {STAGE}) "
-        f"select record_index, raw_text, "
+    typed_cols = ", ".join(f'"t__{c.name}"' for c in columns)
+    return (
+        f"with typed as (select *, {', '.join(typed)} from {relation}), "
+        f"checked as (select record_index, raw_text, "
         f"case when err_code is not null then [{{'code': err_code, 'msg': err_msg}}] "
         f"else list_filter([{', '.join(checks) or 'null'}], x -> x is not null) end as problems, "
-        f"list_filter([{', '.join(findings) or 'null'}], x -> x is not null) as notes, "
-        + ", ".join(f'"t__{c.name}"' for c in columns)
-        + " from typed"
+        f"list_filter([{', '.join(findings) or 'null'}], x -> x is not null) as notes, {typed_cols} from typed) "
+        f"select record_index, problems, notes, "
+        f"case when len(problems) > 0 then raw_text end as raw_text, "
+        f"case when len(problems) = 0 then md5(raw_text) end as record_hash, {typed_cols} from checked"
     )
+
+
+def _land_stage(ctx: LoadContext, kind: str, header_cols: list[str], relation: str) -> LoadCounts:
+    con = ctx.con
+    columns = contract.contract()[kind]
+    _header_findings(ctx, kind, header_cols)
+    checked = con.execute(_checks_sql(kind, frozenset(header_cols), relation)).pl()
+    n_problems = pl.col("problems").list.len()
+    name = ctx.path.name
+    rows = (
+        checked.select("record_index", "raw_text", "problems", "notes")
+        .filter((n_problems > 0) | (pl.col("notes").list.len() > 0))
+        .sort("record_index")
+        .to_dicts()
+    )
+    for row in rows:
+        idx, problems = row["record_index"], row["problems"]
+        if problems:
+            message = f"{name} line {idx}: " + "; ".join(p["msg"] for p in problems)
+            ctx.quarantine(idx, problems[0]["code"], message, row["raw_text"])
+            continue
+        for n in row["notes"]:
+            ctx.finding(idx, "warning", n["rule"], f"{name} line {idx}: {n['msg']}", n["loc"])
+    good = checked.filter(n_problems == 0).drop("problems", "notes", "raw_text")
+    if good.height == 0:
+        return LoadCounts(records_read=checked.height, records_accepted=0)
+    con.register(CHECKED, good)
     try:
-        read = con.execute("select count(*) from _careledger_checked").fetchone()[0]
-        name = ctx.path.name
-        for idx, raw_text, problems, notes in con.execute(
-            "select record_index, raw_text, problems, notes from _careledger_checked "
-            "where len(problems) > 0 or len(notes) > 0 order by record_index"
-        ).fetchall():
-            if problems:
-                message = f"{name} line {idx}: " + "; ".join(p["msg"] for p in problems)
-                ctx.quarantine(idx, problems[0]["code"], message, raw_text)
-                continue
-            for n in notes:
-                ctx.finding(idx, "warning", n["rule"], f"{name} line {idx}: {n['msg']}", n["loc"])
         accepted = ctx.insert_select(
             contract.KINDS[kind][1],
             [c.name for c in columns],
             "select " + ", ".join(f'"t__{c.name}" as "{c.name}"' for c in columns)
-            + ", record_index as _source_record, md5(raw_text) as _record_hash "
-            "from _careledger_checked where len(problems) = 0",
+            + f", record_index as _source_record, record_hash as _record_hash from {CHECKED}",
         )
     finally:
-        con.execute("drop table if exists _careledger_checked")
-    return LoadCounts(records_read=read, records_accepted=accepted)
+        con.unregister(CHECKED)
+    return LoadCounts(records_read=checked.height, records_accepted=accepted)
 
 
-def _typed(c: contract.Column, present: set[str]) -> str:
+def _typed(c: contract.Column, present: frozenset[str]) -> str:
     """The contract-typed value of a column as ``t__<name>`` (null when absent or not castable)."""
     alias = f'"t__{c.name}"'
     if c.name not in present:

@@ -20,11 +20,12 @@ References are stored as sent; ``_fhir_refs.py`` has the SQL that resolves their
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import duckdb
 import polars as pl
 
-from ingest._csv_lines import drop_temp, parse_lines, read_json_documents, row_base, scan_safe
+from ingest._csv_lines import parse_lines, read_json_documents, row_base, scan_safe
 from ingest._fhir_validate import validate_sample
 from ingest.landing import LoadContext, LoadCounts
 
@@ -57,44 +58,70 @@ REQUIRED_ELEMENTS: dict[str, tuple[str, ...]] = {
 BUNDLE_TYPES = ("transaction", "collection", "batch", "searchset")
 ID_RE = r"^[A-Za-z0-9\-\.]{1,64}$"
 STAGE = "_careledger_fhir_stage"
+LINES = "_careledger_fhir_lines"
+CHECKED = "_careledger_fhir_checked"
+DOCS = "_careledger_fhir_docs"
 MAX_LINE_BYTES = 1 << 30
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where the records' text is: a temp table with a ``raw_text`` column, one row per
+    candidate record in record order (so its rowid order is the record order).
+
+    ``record_index``, ``err_code``, ``err_msg``, ``full_url`` and ``skip`` (not a record: a
+    blank line) are SQL expressions over that table's columns.
+    """
+
+    table: str
+    record_index: str = "record_index"
+    err_code: str = "err_code"
+    err_msg: str = "err_msg"
+    full_url: str = "full_url"
+    skip: str = "false"
 
 
 def load(ctx: LoadContext) -> LoadCounts:
     ctx.con.execute("set enable_progress_bar = false")
-    try:
-        if ctx.kind == "json":
-            _stage_documents(ctx)
-        else:
-            _stage_ndjson(ctx)
-        return _land(ctx)
-    finally:
-        drop_temp(ctx.con, (STAGE, "_careledger_fhir_checked", "_careledger_fhir_lines", "_careledger_fhir_docs"))
+    created: list[str] = []
+    source = _stage_documents(ctx, created) if ctx.kind == "json" else _stage_ndjson(ctx, created)
+    counts = _land(ctx, source, created)
+    # no try/finally: on an error the landing transaction is rolled back and the temp tables made
+    # inside it go with it (dropping them in an aborted transaction would only hide the real error)
+    for table in reversed(created):
+        ctx.con.execute(f"drop table {table}")
+    return counts
 
 
 def _path_sql(ctx: LoadContext) -> str:
     return "'" + str(ctx.path).replace("'", "''") + "'"
 
 
-def _stage_ndjson(ctx: LoadContext) -> None:
-    """Stage (record_index, raw_text, err_code, err_msg, full_url): one row per non-blank line."""
+def _stage_ndjson(ctx: LoadContext, created: list[str]) -> _Source:
+    """The file's lines, one row per physical line (blank lines are skipped by ``_Source.skip``)."""
     con = ctx.con
     if scan_safe(ctx.path):
-        # insertion order is preserved, so rowid + 1 is the physical line number (no window needed)
         con.execute(
-            f"create temp table _careledger_fhir_lines as select line "
+            f"create temp table {LINES} as select line as raw_text "
             f"from read_csv({_path_sql(ctx)}, columns={{'line': 'VARCHAR'}}, header=false, auto_detect=false, "
             f"delim='\x01', quote='', escape='', max_line_size={MAX_LINE_BYTES})"
         )
-        base = row_base(con, "_careledger_fhir_lines")
-        position = f"rowid - {base}" if base is not None else "row_number() over () - 1"
+        created.append(LINES)
+        # insertion order is preserved, so rowid - base + 1 is the physical line number: no window,
+        # and no second copy of the text
+        base = row_base(con, LINES)
+        # trim() only of a short prefix: trimming every 1 KB line would copy the whole file again
+        blank = "raw_text is null or (strlen(raw_text) <= 64 and trim(left(raw_text, 64)) = '')"
+        if base is not None:
+            return _Source(LINES, record_index=f"rowid - {base} + 1", err_code="null::varchar",
+                           err_msg="null::varchar", full_url="null::varchar", skip=blank)
         con.execute(
             f"create temp table {STAGE} as select * from ("
-            f"select {position} + 1 as record_index, line as raw_text, "
-            f"null::varchar as err_code, null::varchar as err_msg, null::varchar as full_url "
-            f"from _careledger_fhir_lines) where raw_text is not null and (strlen(raw_text) > 64 or trim(raw_text) <> '')"
+            f"select row_number() over () as record_index, raw_text, null::varchar as err_code, "
+            f"null::varchar as err_msg, null::varchar as full_url from {LINES}) where not ({blank})"
         )
-        return
+        created.append(STAGE)
+        return _Source(STAGE)
     # not UTF-8 or stray control bytes: the exact line reader flags the bad lines
     log.info("%s: not clean UTF-8; reading lines in Python", ctx.path)
     records = [r for r in parse_lines(ctx.path, 1, header=False) if r.raw_text.strip()]
@@ -112,11 +139,13 @@ def _stage_ndjson(ctx: LoadContext) -> None:
     con.register("_careledger_fhir_slow", frame.to_arrow())
     try:
         con.execute(f"create temp table {STAGE} as select * from _careledger_fhir_slow")
+        created.append(STAGE)
     finally:
         con.unregister("_careledger_fhir_slow")
+    return _Source(STAGE)
 
 
-def _stage_documents(ctx: LoadContext) -> None:
+def _stage_documents(ctx: LoadContext, created: list[str]) -> _Source:
     """One or more JSON documents; Bundles are unpacked into their entries."""
     con = ctx.con
     try:
@@ -128,15 +157,16 @@ def _stage_documents(ctx: LoadContext) -> None:
             f"'BAD_JSON' as err_code, ? as err_msg, null::varchar as full_url",
             [text[:100_000], f"the JSON document does not parse: {str(exc).splitlines()[0][:300]}"],
         )
-        return
+        created.append(STAGE)
+        return _Source(STAGE)
     con.register("_careledger_fhir_docs_arrow", docs)
     try:
-        con.execute("create temp table _careledger_fhir_docs as select doc_no, doc::json as doc "
-                    "from _careledger_fhir_docs_arrow")
+        con.execute(f"create temp table {DOCS} as select doc_no, doc::json as doc from _careledger_fhir_docs_arrow")
+        created.append(DOCS)
     finally:
         con.unregister("_careledger_fhir_docs_arrow")
     for doc_no, btype in con.execute(
-        "select doc_no, json_extract_string(doc, '$.type') from _careledger_fhir_docs "
+        f"select doc_no, json_extract_string(doc, '$.type') from {DOCS} "
         "where json_extract_string(doc, '$.resourceType') = 'Bundle' order by doc_no"
     ).fetchall():
         if btype not in BUNDLE_TYPES:
@@ -147,12 +177,12 @@ def _stage_documents(ctx: LoadContext) -> None:
         create temp table {STAGE} as
         with entries as (
             select doc_no, 0 as entry_no, doc as entry, false as is_entry
-            from _careledger_fhir_docs
+            from {DOCS}
             where coalesce(json_extract_string(doc, '$.resourceType'), '') <> 'Bundle'
             union all
             select doc_no, generate_subscripts(json_extract(doc, '$.entry[*]'), 1) as entry_no,
                    unnest(json_extract(doc, '$.entry[*]')) as entry, true as is_entry
-            from _careledger_fhir_docs
+            from {DOCS}
             where json_extract_string(doc, '$.resourceType') = 'Bundle'
         ),
         numbered as (
@@ -168,6 +198,8 @@ def _stage_documents(ctx: LoadContext) -> None:
         from numbered
         """
     )
+    created.append(STAGE)
+    return _Source(STAGE)
 
 
 #: Every path the checks need, extracted with ONE JSON parse per record.
@@ -180,7 +212,9 @@ def _v(path: str) -> str:
     return f"v[{PATHS.index(path) + 1}]"
 
 
-def _checks_sql() -> str:
+def _checks_sql(source: _Source) -> str:
+    """One row per row of ``source.table``, in its order (so a POSITIONAL JOIN gets the text back):
+    the keys, the md5 and the problems of every record; the text itself is not copied."""
     types_sql = ", ".join(f"'{t}'" for t in SUPPORTED_TYPES)
     required = []
     for rtype, elements in REQUIRED_ELEMENTS.items():
@@ -192,24 +226,32 @@ def _checks_sql() -> str:
     unsupported_msg = "'resourceType ''' || rtype || ''' is not loaded by careledger'"
     paths_sql = "[" + ", ".join(f"'$.{p}'" for p in PATHS) + "]"
     return f"""
-        create temp table _careledger_fhir_checked as
+        create temp table {CHECKED} as
         with parsed as (
-            select *, case when err_code is null then try(json_extract_string(raw_text, {paths_sql})) end as v
-            from {STAGE}
+            select rowid as pos, {source.skip} as skip, {source.record_index} as record_index,
+                   raw_text, {source.err_code} as err_code, {source.err_msg} as err_msg,
+                   {source.full_url} as full_url
+            from {source.table}
+        ),
+        extracted as (
+            -- no CASE around the parse: it would double its cost; err_code and skip win below anyway
+            select *, try(json_extract_string(raw_text, {paths_sql})) as v
+            from parsed
         ),
         typed as (
-            select record_index, raw_text, err_code, err_msg, v,
+            select pos, skip, record_index, raw_text, err_code, err_msg, v,
                    v is not null and ltrim(left(raw_text, 64))[1] <> '{{' as not_object,
                    {_v("resourceType")} as rtype,
                    nullif({_v("id")}, '') as own_id,
                    case when full_url like 'urn:uuid:%' then substr(full_url, 10) end as url_id,
                    {_v("meta.versionId")} as version_id,
                    {_v("meta.lastUpdated")} as lu
-            from parsed
+            from extracted
         )
-        select record_index, md5(raw_text) as record_hash, rtype, own_id, url_id, version_id, lu,
+        select pos, skip, record_index, rtype, own_id, url_id, version_id, lu,
                coalesce(own_id, url_id) as rid,
                case
+                   when skip then []
                    when err_code is not null then [{{'code': err_code, 'msg': err_msg}}]
                    when v is null then [{{'code': 'BAD_JSON', 'msg': 'not valid JSON'}}]
                    when not_object then [{{'code': 'NOT_AN_OBJECT', 'msg': 'the record is JSON but not an object'}}]
@@ -218,58 +260,73 @@ def _checks_sql() -> str:
                         then [{{'code': 'UNSUPPORTED_RESOURCE_TYPE', 'msg': {unsupported_msg}}}]
                    when coalesce(own_id, url_id) is null then [{{'code': 'MISSING_ID', 'msg': rtype || ' has no id'}}]
                    else list_filter([{', '.join(required)}], x -> x is not null)
-               end as problems
+               end as problems,
+               case when not skip then md5(raw_text) end as record_hash
         from typed
     """
 
 
-def _land(ctx: LoadContext) -> LoadCounts:
+#: Record-level findings of an accepted record, evaluated on the checked table.
+_BAD_ID = f"not regexp_full_match(rid, '{ID_RE}')"
+_BAD_LU = "(lu is not null and try_cast(lu as timestamptz) is null)"
+
+
+def _land(ctx: LoadContext, source: _Source, created: list[str]) -> LoadCounts:
     con = ctx.con
-    con.execute(_checks_sql())
+    con.execute(_checks_sql(source))
+    created.append(CHECKED)
     name = ctx.path.name
     unit = "entry" if ctx.kind == "json" else "line"
-    read = con.execute("select count(*) from _careledger_fhir_checked").fetchone()[0]
-    for idx, raw, problems in con.execute(
-        f"with bad as (select record_index, problems from _careledger_fhir_checked where len(problems) > 0) "
-        f"select b.record_index, s.raw_text, b.problems from bad b join {STAGE} s using (record_index) "
-        f"order by b.record_index"
+    # one pass over the keys: the record count, and every record quarantined or with a finding
+    # (plus one row, whatever it is, so the count comes back even when nothing is flagged)
+    read = 0
+    flagged: list[tuple] = []
+    for row in con.execute(
+        f"""
+        select record_index, problems, rtype, rid, own_id, url_id, lu, {_BAD_LU} as bad_lu, {_BAD_ID} as bad_id,
+               len(problems) > 0 or {_BAD_ID} or {_BAD_LU} or own_id is null
+                   or (url_id is not null and own_id <> url_id) as is_flagged,
+               count(*) over () as n
+        from {CHECKED} where not skip
+        qualify is_flagged or row_number() over () = 1
+        """
     ).fetchall():
-        ctx.quarantine(idx, problems[0]["code"], f"{name} {unit} {idx}: " + "; ".join(p["msg"] for p in problems), raw)
-    _findings(ctx)
+        read = row[-1]
+        if row[-2]:
+            flagged.append(row[:-2])
+    flagged.sort(key=lambda r: r[0])
+    bad = {r[0]: r[1] for r in flagged if r[1]}
+    if bad:  # the raw text of the quarantined records only
+        texts = dict(con.execute(
+            f"select c.record_index, t.raw_text from {CHECKED} c positional join {source.table} t "
+            f"where not c.skip and len(c.problems) > 0"
+        ).fetchall())
+        for idx, problems in sorted(bad.items()):
+            ctx.quarantine(idx, problems[0]["code"],
+                           f"{name} {unit} {idx}: " + "; ".join(p["msg"] for p in problems), texts[idx])
+    _findings(ctx, [r for r in flagged if not r[1]])
     accepted = ctx.insert_select(
         "raw_ehr.fhir_resources",
         ["resource_type", "resource_id", "version_id", "last_updated", "resource"],
         f"""
         select c.rtype as resource_type, c.rid as resource_id, c.version_id,
                timezone('UTC', try_cast(c.lu as timestamptz)) as last_updated,
-               s.raw_text::json as resource,
+               t.raw_text::json as resource,
                c.record_index as _source_record, c.record_hash as _record_hash
-        from _careledger_fhir_checked c join {STAGE} s using (record_index)
-        where len(c.problems) = 0
+        from {CHECKED} c positional join {source.table} t
+        where not c.skip and len(c.problems) = 0
         """,
     )
-    validate_sample(ctx, "_careledger_fhir_checked", STAGE)
+    validate_sample(ctx, CHECKED, source.table, accepted)
     return LoadCounts(records_read=read, records_accepted=accepted)
 
 
-def _findings(ctx: LoadContext) -> None:
+def _findings(ctx: LoadContext, rows: list[tuple]) -> None:
+    """Findings of accepted records: rows of (record_index, problems, rtype, rid, own_id, url_id, lu,
+    bad_lu, bad_id)."""
     name = ctx.path.name
     unit = "entry" if ctx.kind == "json" else "line"
-    rows = ctx.con.execute(
-        f"""
-        select record_index, rtype, rid, own_id, url_id, lu,
-               lu is not null and try_cast(lu as timestamptz) is null as bad_lu,
-               not regexp_full_match(rid, '{ID_RE}') as bad_id
-        from _careledger_fhir_checked
-        where len(problems) = 0
-          and (not regexp_full_match(rid, '{ID_RE}')
-               or (lu is not null and try_cast(lu as timestamptz) is null)
-               or own_id is null
-               or (url_id is not null and own_id <> url_id))
-        order by record_index
-        """
-    ).fetchall()
-    for idx, rtype, rid, own_id, url_id, lu, bad_lu, bad_id in rows:
+    for idx, _, rtype, rid, own_id, url_id, lu, bad_lu, bad_id in rows:
         where = f"{name} {unit} {idx}"
         if bad_id:
             ctx.finding(idx, "warning", "BAD_ID_FORMAT", f"{where}: {rtype} id {rid!r} is not a FHIR id "

@@ -232,3 +232,63 @@ def test_header_only_and_duplicate_columns(tmp_path: Path) -> None:
     assert query(wh, "select supplier_id, supplier_name, supplier_category from raw_erp.suppliers") == [
         ("S1", "A", "lab")]
     assert query(wh, "select rule from raw_meta.validation_findings") == [("DUPLICATE_COLUMN",)]
+
+
+def _landed_rows(warehouse: Path) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    return (
+        query(warehouse, "select _source_record, _record_hash, supplier_id, supplier_name, supplier_category "
+                         "from raw_erp.suppliers order by 1"),
+        query(warehouse, "select record_index, reason_code, message, raw_text from raw_meta.quarantine order by 1"),
+        query(warehouse, "select record_index, rule, location, message from raw_meta.validation_findings order by 1"),
+    )
+
+
+def test_split_path_matches_the_exact_parser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A quote-free file (fields split in SQL) lands exactly as the line-by-line parser lands it:
+    BOM, CRLF, blank and whitespace-only lines, short and long rows, empty values, an extra column."""
+    cols = SUPPLIER_COLS + ["region"]
+    lines = [",".join(cols), "S1,Acme,lab,east", "", "S2,Beta,,west", "   ", "S3,Gamma", "S4,D,lab,x,y",
+             ",NoId,lab,n", "S5, Spaced ,lab,s", "\t", "S6,Last,lab,e"]
+    p = tmp_path / "s.csv"
+    p.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode())  # no final line break either
+    split_wh, exact_wh = tmp_path / "split.duckdb", tmp_path / "exact.duckdb"
+    (split,) = land(split_wh, p, source="erp")
+    monkeypatch.setattr(csv_exports, "_clean_text", lambda data: None)  # force the exact parser
+    (exact,) = land(exact_wh, p, source="erp")
+    assert (split.records_read, split.records_accepted, split.records_quarantined) == (7, 4, 3)
+    assert (exact.records_read, exact.records_accepted, exact.records_quarantined) == (7, 4, 3)
+    assert _landed_rows(split_wh) == _landed_rows(exact_wh)
+    rows, quarantined, _ = _landed_rows(split_wh)
+    assert [r[0] for r in rows] == [1, 3, 8, 10]
+    assert rows[0][1] == record_hash("S1,Acme,lab,east")
+    assert [(q[0], q[1]) for q in quarantined] == [(5, "WRONG_COLUMN_COUNT"), (6, "WRONG_COLUMN_COUNT"),
+                                                   (7, "MISSING_REQUIRED")]
+    assert quarantined[0][3] == "S3,Gamma"
+
+
+def test_quoted_files_take_the_duckdb_scan_and_keep_values(tmp_path: Path) -> None:
+    """A file with quotes cannot be split on commas; it lands through the strict DuckDB scan."""
+    p = tmp_path / "s.csv"
+    p.write_text(",".join(SUPPLIER_COLS) + '\nS1,"Acme, Inc.",lab\n\nS2,Beta,lab\n')
+    wh = tmp_path / "wh.duckdb"
+    (res,) = land(wh, p, source="erp")
+    assert (res.records_read, res.records_accepted) == (2, 2)
+    assert query(wh, "select _source_record, supplier_name, _record_hash from raw_erp.suppliers order by 1") == [
+        (1, "Acme, Inc.", record_hash('S1,"Acme, Inc.",lab')), (3, "Beta", record_hash("S2,Beta,lab"))]
+
+
+def test_scan_safe_checks_utf8_across_chunks(tmp_path: Path) -> None:
+    from ingest._csv_lines import scan_safe
+
+    p = tmp_path / "f"
+    cases = {
+        b"a" * 7 + "é".encode() + b"b" * 10: True,  # a 2-byte character split across two chunks
+        b"a" * 7 + "é".encode()[:1] + b"b" * 10: False,  # a truncated character before ASCII
+        b"a" * 16 + b"\xff": False,
+        b"a" * 16 + b"\x01": False,
+        b"a" * 16 + "€".encode(): True,
+        b"a" * 16 + "€".encode()[:2]: False,  # truncated at the end of the file
+    }
+    for data, expected in cases.items():
+        p.write_bytes(data)
+        assert scan_safe(p, chunk_size=8) is expected, data
