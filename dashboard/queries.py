@@ -61,30 +61,16 @@ def _where(f: Filters, *, period: str | None = "period_id", facility: str | None
            service_line: str | None = "service_line_code",
            payer_class: str | None = None, date: str | None = None
            ) -> tuple[str, list[Any]]:
-    """SQL predicate + params for the filters that apply to a relation."""
-    conds: list[str] = []
-    params: list[Any] = []
-    if period and f.period_from:
-        conds.append(f"{period} >= ?")
-        params.append(f.period_from)
-    if period and f.period_to:
-        conds.append(f"{period} <= ?")
-        params.append(f.period_to)
-    if date and f.period_from:
-        conds.append(f"strftime({date}, '%Y-%m') >= ?")
-        params.append(f.period_from)
-    if date and f.period_to:
-        conds.append(f"strftime({date}, '%Y-%m') <= ?")
-        params.append(f.period_to)
-    if facility and f.facility:
-        conds.append(f"{facility} = ?")
-        params.append(f.facility)
-    if service_line and f.service_line:
-        conds.append(f"{service_line} = ?")
-        params.append(f.service_line)
-    if payer_class and f.payer_class:
-        conds.append(f"{payer_class} = ?")
-        params.append(f.payer_class)
+    """SQL predicate + params for the filters that apply to a relation: each filter the user
+    set is applied to the relation's column for it (a ``date`` column compares its month)."""
+    month = f"strftime({date}, '%Y-%m')" if date else None
+    rules = [  # (column expression, operator, filter value)
+        (period, ">=", f.period_from), (period, "<=", f.period_to),
+        (month, ">=", f.period_from), (month, "<=", f.period_to),
+        (facility, "=", f.facility), (service_line, "=", f.service_line), (payer_class, "=", f.payer_class),
+    ]
+    conds = [f"{column} {op} ?" for column, op, value in rules if column and value]
+    params: list[Any] = [value for column, _, value in rules if column and value]
     return ("where " + " and ".join(conds)) if conds else "", params
 
 

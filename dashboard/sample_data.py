@@ -177,6 +177,14 @@ def build_sample_warehouse(path: Path, spec: SampleSpec = SampleSpec()) -> Path:
     return path
 
 
+_WITH_MARGIN = """select *,
+            (net_revenue_amount - direct_cost_amount - indirect_cost_amount)::decimal(18, 2)
+                as contribution_margin_amount,
+            case when net_revenue_amount = 0 then null else round(
+                (net_revenue_amount - direct_cost_amount - indirect_cost_amount)
+                / net_revenue_amount, 4)::decimal(9, 4) end as margin_pct
+        from agg order by all"""  # contribution margin and margin % over an ``agg`` of _MEASURES
+
 _MEASURES = """
     count(*) filter (where kind = 'charge') as encounter_count,
     coalesce(sum(charge_amount) filter (where kind = 'charge'), 0)::decimal(18, 2)
@@ -219,13 +227,7 @@ def _build_marts(con: duckdb.DuckDBPyConnection) -> None:
                    any_value(service_line_name) as service_line_name, {_MEASURES}
             from dims.events group by all
         )
-        select *,
-            (net_revenue_amount - direct_cost_amount - indirect_cost_amount)::decimal(18, 2)
-                as contribution_margin_amount,
-            case when net_revenue_amount = 0 then null else round(
-                (net_revenue_amount - direct_cost_amount - indirect_cost_amount)
-                / net_revenue_amount, 4)::decimal(9, 4) end as margin_pct
-        from agg order by all
+        {_WITH_MARGIN}
         """
     )
     con.execute(
@@ -237,13 +239,7 @@ def _build_marts(con: duckdb.DuckDBPyConnection) -> None:
                    service_line_code, {_MEASURES}
             from dims.events group by all
         )
-        select *,
-            (net_revenue_amount - direct_cost_amount - indirect_cost_amount)::decimal(18, 2)
-                as contribution_margin_amount,
-            case when net_revenue_amount = 0 then null else round(
-                (net_revenue_amount - direct_cost_amount - indirect_cost_amount)
-                / net_revenue_amount, 4)::decimal(9, 4) end as margin_pct
-        from agg order by all
+        {_WITH_MARGIN}
         """
     )
     con.execute(

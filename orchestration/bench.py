@@ -17,6 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--encounters", type=int, nargs="+", default=[10_000],
                    help="one or more sizes, e.g. --encounters 100000 1000000")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--landing", help="measure an existing landing folder (e.g. a real export) instead of "
+                                     "simulating one; --encounters is then only a label")
     p.add_argument("--work", help="scratch folder (default: a temp folder, deleted afterwards)")
     p.add_argument("--keep", action="store_true", help="keep the scratch folder")
     p.add_argument("--json", action="store_true", help="print figures as JSON")
@@ -28,15 +30,27 @@ def _timed(fn, *args, **kwargs):
     return out, time.perf_counter() - t0
 
 
-def bench_one(n: int, stage: str, seed: int, work: Path) -> dict:
+def _model_timings(target: Path) -> dict:
+    """Per-model seconds from dbt's run_results.json: the ten slowest models and every mart."""
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    models = {r["unique_id"].split(".")[-1]: round(r["execution_time"], 2)
+              for r in results if r["unique_id"].startswith(("model.", "snapshot."))}
+    slowest = dict(sorted(models.items(), key=lambda kv: kv[1], reverse=True)[:10])
+    marts = {name: secs for name, secs in sorted(models.items()) if name.startswith("mart_")}
+    return {"slowest_models": slowest, "marts": marts}
+
+
+def bench_one(n: int, stage: str, seed: int, work: Path, landing: Path | None = None) -> dict:
     from ingest.synthetic.simulator import synthesize
 
     figures: dict = {"encounters": n}
-    landing = work / f"landing_{n}"
     home = work / f"home_{n}"
     home.mkdir(parents=True, exist_ok=True)
-    _, secs = _timed(synthesize, landing, encounters=n, seed=seed, faults=0.0)
-    figures["synth_seconds"] = round(secs, 2)
+    if landing is None:
+        landing = work / f"landing_{n}"
+        _, secs = _timed(synthesize, landing, encounters=n, seed=seed, faults=0.0)
+        figures["synth_seconds"] = round(secs, 2)
+    figures["landing"] = str(landing)
     figures["landing_mb"] = round(sum(p.stat().st_size for p in landing.rglob("*") if p.is_file()) / 1e6, 1)
     if stage in ("ingest", "all"):
         from ingest.bench import bench_ingest
@@ -49,13 +63,16 @@ def bench_one(n: int, stage: str, seed: int, work: Path) -> dict:
         warehouse = home / "warehouse.duckdb"
         if not warehouse.exists() or stage == "dbt":
             ingest_paths(warehouse, [landing])
-        _, secs = _timed(run_dbt, ["parse", "--no-partial-parse"], home=home)
+        target = ["--target-path", str(home / "target")]  # this home's own target: runs never share one
+        _, secs = _timed(run_dbt, ["parse", "--no-partial-parse", *target], home=home)
         figures["dbt_parse_seconds"] = round(secs, 2)
-        _, secs = _timed(run_dbt, ["build", "--exclude", "resource_type:test"], home=home)
+        _, secs = _timed(run_dbt, ["build", "--exclude", "resource_type:test", *target], home=home)
         figures["dbt_build_models_seconds"] = round(secs, 2)
-        _, secs = _timed(run_dbt, ["build"], home=home)
+        figures["dbt_models"] = _model_timings(home / "target")
+        _, secs = _timed(run_dbt, ["build", *target], home=home)
         figures["dbt_build_with_tests_seconds"] = round(secs, 2)
-        _, secs = _timed(run_dbt, ["build", "--select", "marts", "--exclude", "resource_type:test"], home=home)
+        _, secs = _timed(run_dbt, ["build", "--select", "marts", "--exclude", "resource_type:test", *target],
+                         home=home)
         figures["dbt_marts_seconds"] = round(secs, 2)
     return figures
 
@@ -69,7 +86,8 @@ def run_bench(args: argparse.Namespace) -> int:
     try:
         for n in args.encounters:
             console.print(f"benchmark {args.stage}: {n:,} encounters in {work}")
-            figures = bench_one(n, args.stage, args.seed, work)
+            landing = Path(args.landing).resolve() if getattr(args, "landing", None) else None
+            figures = bench_one(n, args.stage, args.seed, work, landing)
             results.append(figures)
             console.print(json.dumps(figures, indent=2, default=str))
     finally:
