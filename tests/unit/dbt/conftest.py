@@ -31,6 +31,18 @@ class FixtureWarehouse:
     warehouse: Path
     target: Path
 
+    def copy_to(self, dest: Path) -> "FixtureWarehouse":
+        """A copy of this warehouse in ``dest`` (checkpointed first: dbt may still hold it open).
+        A method, not a helper function, so tests need not import a conftest module by name."""
+        dest.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(self.warehouse))
+        try:
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        shutil.copy2(self.warehouse, dest / "warehouse.duckdb")
+        return FixtureWarehouse(dest, dest / "warehouse.duckdb", dest / "target")
+
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
         con = duckdb.connect(str(self.warehouse))
         try:
@@ -80,15 +92,3 @@ def fixture_warehouse(tmp_path_factory) -> FixtureWarehouse:
     finally:
         _restore_home(previous)
     return FixtureWarehouse(home, warehouse, target)
-
-
-def copy_home(src: FixtureWarehouse, dest: Path) -> FixtureWarehouse:
-    """Copy the fixture warehouse (checkpointed first: dbt may still hold it open)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(src.warehouse))
-    try:
-        con.execute("checkpoint")
-    finally:
-        con.close()
-    shutil.copy2(src.warehouse, dest / "warehouse.duckdb")
-    return FixtureWarehouse(dest, dest / "warehouse.duckdb", dest / "target")

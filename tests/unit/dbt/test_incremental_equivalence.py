@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import duckdb
 
-from conftest import copy_home
 from dbt_raw_fixture import _insert
 
 INCREMENTAL_FACTS = ["fct_claim_lines", "fct_remittance_lines"]
@@ -53,7 +52,7 @@ def _rows(warehouse, model: str) -> list[tuple]:
 def test_incremental_matches_full_refresh(fixture_warehouse, tmp_path) -> None:
     from orchestration.dbt_runner import run_dbt
 
-    wh = copy_home(fixture_warehouse, tmp_path / "home")
+    wh = fixture_warehouse.copy_to(tmp_path / "home")
     before = {m: len(_rows(wh.warehouse, m)) for m in INCREMENTAL_FACTS}
     _land_second_batch(wh.warehouse)
     previous = os.environ.get("CARELEDGER_HOME")
