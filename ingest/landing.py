@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -231,18 +232,35 @@ def connect(warehouse: Path, *, wait_seconds: float = 30.0) -> duckdb.DuckDBPyCo
 
 
 def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files under the given paths, sorted, skipping hidden files and ground truth."""
+    """Files under the given paths, sorted, skipping hidden files and ground truth.
+
+    Symlinked folders are followed (a landing folder often links to the interface engine's
+    export share); a link back to a folder already walked is not walked twice."""
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            for f in sorted(p.rglob("*")):
+            for f in sorted(_walk(p)):
                 rel = f.relative_to(p)
-                if f.is_file() and not any(part.startswith(".") for part in rel.parts) and not _is_ground_truth(rel):
+                if not any(part.startswith(".") for part in rel.parts) and not _is_ground_truth(rel):
                     yield f
         elif p.exists():
             yield p
         else:
             raise IngestError(f"{p}: no such file or folder")
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    seen: set[str] = set()
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        for name in files:
+            f = Path(folder, name)
+            if f.is_file():
+                yield f
 
 
 def _is_ground_truth(rel: Path) -> bool:

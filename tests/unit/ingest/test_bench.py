@@ -36,3 +36,4 @@ def test_model_timings_pick_the_slowest_models_and_every_mart(tmp_path: Path) ->
     timings = _model_timings(tmp_path)
     assert list(timings["slowest_models"]) == [f"m{i}" for i in range(14, 4, -1)]
     assert timings["marts"] == {"mart_x": 0.5}
+

@@ -182,3 +182,19 @@ def test_bench_reports_what_it_landed(tmp_path: Path) -> None:
     assert formats["erp"]["files"] == 10
     assert figures["records_read"] == sum(f["records"] for f in formats.values())
     assert all(f["bare_seconds"] > 0 and f["ratio"] is not None for f in formats.values())
+
+
+def test_symlinked_folders_are_walked_once(tmp_path: Path) -> None:
+    """A landing folder that links to an export share lands its files; a loop is walked once."""
+    from ingest.landing import iter_files
+
+    share = tmp_path / "share" / "adt"
+    share.mkdir(parents=True)
+    (share / "a.hl7").write_text("MSH|^~\\&|X\r")
+    (share / ".hidden").write_text("x")
+    landing = tmp_path / "landing"
+    (landing / "ehr").mkdir(parents=True)
+    (landing / "ehr" / "adt").symlink_to(share, target_is_directory=True)
+    (share / "loop").symlink_to(landing, target_is_directory=True)
+    files = [f.relative_to(landing).as_posix() for f in iter_files([landing])]
+    assert files == ["ehr/adt/a.hl7"]
