@@ -2,7 +2,8 @@
 
 Builds a synthetic, balanced 835 of about ``--mb`` megabytes (pretty-printed, one claim
 shape repeated) and a synthetic ADT file of ``--messages`` messages, then times
-``parse_835_text`` and ``parse_adt_text``. Prints one JSON line per parser with the best of
+``parse_835_text``, the polars parser it replaced (``ingest._x12_polars``, with
+``--reference``) and ``parse_adt_text``. Prints one JSON line per parser with the best of
 ``--repeats`` runs, so ``careledger bench`` and docs/benchmarks.md can quote it.
 """
 
@@ -14,6 +15,7 @@ import logging
 import time
 from decimal import Decimal
 
+from ingest._x12_polars import parse_835_text_polars
 from ingest.hl7_adt import parse_adt_text
 from ingest.x12_835 import parse_835_text
 
@@ -97,16 +99,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mb", type=float, default=20.0, help="size of the synthetic 835 in MB")
     parser.add_argument("--messages", type=int, default=5000, help="number of synthetic ADT messages")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--reference", action="store_true",
+                        help="also time the polars 835 parser that parse_835_text replaced")
     args = parser.parse_args(argv)
 
     text, n_claims = synthetic_835(args.mb)
     parsed = parse_835_text(text)
     if parsed.quarantined:
         raise SystemExit(f"synthetic 835 did not parse cleanly: {parsed.quarantined[0].message}")
-    seconds = best_of(args.repeats, lambda: parse_835_text(text))
-    print(json.dumps({"parser": "parse_835_text", "mb": round(len(text) / 1e6, 1), "claims": n_claims,
-                      "seconds": round(seconds, 3), "mb_per_s": round(len(text) / 1e6 / seconds, 1),
-                      "claims_per_s": round(n_claims / seconds)}))
+    parsers = [("parse_835_text", parse_835_text)]
+    if args.reference:
+        parsers.append(("parse_835_text_polars", parse_835_text_polars))
+    for name, parse in parsers:
+        seconds = best_of(args.repeats, lambda parse=parse: parse(text))
+        print(json.dumps({"parser": name, "mb": round(len(text) / 1e6, 1), "claims": n_claims,
+                          "seconds": round(seconds, 3), "mb_per_s": round(len(text) / 1e6 / seconds, 1),
+                          "claims_per_s": round(n_claims / seconds)}))
 
     adt = synthetic_adt(args.messages)
     seconds = best_of(args.repeats, lambda: parse_adt_text(adt))

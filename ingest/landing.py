@@ -101,26 +101,12 @@ class LoadContext:
         extra = [c for c in frame.columns if c not in target_cols]
         if extra:
             raise IngestError(f"{table}: loader produced columns not in ingest/schema.sql: {extra}")
-        self.con.register("_careledger_frame", frame.to_arrow())
-        try:
-            select = []
-            for col in target_cols:
-                if col == "_batch_id":
-                    select.append(sql_literal(self.batch_id))
-                elif col == "_source_file":
-                    select.append(sql_literal(self.source_file))
-                elif col == "_loaded_at":
-                    select.append(sql_literal(self.loaded_at))
-                elif col in frame.columns:
-                    select.append(f'"{col}"')
-                else:
-                    select.append("null")
-            self.con.execute(
-                f"insert into {table} ({', '.join(target_cols)}) "
-                f"select {', '.join(select)} from _careledger_frame"
-            )
-        finally:
-            self.con.unregister("_careledger_frame")
+        # a relation over the Arrow data, not a registered view: registering creates a catalog
+        # entry, which costs milliseconds and makes DuckDB re-plan every prepared statement
+        lineage = {"_batch_id": self.batch_id, "_source_file": self.source_file, "_loaded_at": self.loaded_at}
+        full = frame.with_columns(pl.lit(value).alias(name) for name, value in lineage.items())
+        full = full.select(pl.col(c) if c in full.columns else pl.lit(None).alias(c) for c in target_cols)
+        self.con.from_arrow(full.to_arrow()).insert_into(table)
         return frame.height
 
     def insert_select(self, table: str, columns: Iterable[str], select_sql: str) -> int:
@@ -388,9 +374,7 @@ def _write_quarantine(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> None:
         },
         schema_overrides={"record_index": pl.Int64, "raw_text": pl.Utf8},
     )
-    con.register("_careledger_q", frame.to_arrow())
-    con.execute("insert into raw_meta.quarantine select * from _careledger_q")
-    con.unregister("_careledger_q")
+    con.from_arrow(frame.to_arrow()).insert_into("raw_meta.quarantine")
 
 
 def _write_findings(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> None:
@@ -408,9 +392,7 @@ def _write_findings(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> None:
         },
         schema_overrides={"record_index": pl.Int64, "location": pl.Utf8},
     )
-    con.register("_careledger_f", frame.to_arrow())
-    con.execute("insert into raw_meta.validation_findings select * from _careledger_f")
-    con.unregister("_careledger_f")
+    con.from_arrow(frame.to_arrow()).insert_into("raw_meta.validation_findings")
 
 
 @dataclass
