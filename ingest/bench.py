@@ -68,13 +68,16 @@ def _bare_split(con: duckdb.DuckDBPyConnection, result: FileResult) -> float:
     return time.perf_counter() - started
 
 
-def bench_ingest(landing_dir: Path, work_dir: Path) -> dict:
-    """Land ``landing_dir`` into a fresh warehouse in ``work_dir`` and compare with bare DuckDB reads."""
+def bench_ingest(landing_dir: Path, work_dir: Path, *, warehouse: Path | None = None) -> dict:
+    """Land ``landing_dir`` into a fresh warehouse in ``work_dir`` (or add it to an existing
+    ``warehouse``, e.g. to assemble a large one family by family) and compare with bare
+    DuckDB reads."""
     landing_dir, work_dir = Path(landing_dir), Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
-    warehouse = work_dir / "bench_ingest.duckdb"
-    for stale in (warehouse, warehouse.with_suffix(".duckdb.wal")):
-        stale.unlink(missing_ok=True)
+    if warehouse is None:
+        warehouse = work_dir / "bench_ingest.duckdb"
+        for stale in (warehouse, warehouse.with_suffix(".duckdb.wal")):
+            stale.unlink(missing_ok=True)
 
     started = time.perf_counter()
     report = ingest_paths(warehouse, [landing_dir])
@@ -140,9 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("work", type=Path)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--clean", action="store_true", help="delete the work folder afterwards")
+    parser.add_argument("--warehouse", type=Path, help="land into this existing warehouse instead of a fresh one")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    figures = bench_ingest(args.landing, args.work)
+    figures = bench_ingest(args.landing, args.work, warehouse=args.warehouse)
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
