@@ -19,7 +19,9 @@ help:
 $(STAMP): pyproject.toml requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv>=0.13,<0.14"
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt
+	# --compile-bytecode: every dbt, Dagster and CLI process then starts from .pyc files instead of
+	# compiling its imports (halves dbt's start-up where PYTHONDONTWRITEBYTECODE is set)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -r requirements.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 
