@@ -65,7 +65,9 @@ import pyarrow as pa
 from hl7.util import unescape as hl7_unescape
 
 from ingest._hl7_sql import MARK, AdtSql, Delimiters, file_delimiters, is_plain
-from ingest.landing import Finding, LoadContext, LoadCounts, QuarantinedRecord, record_hash, sql_literal
+from ingest.landing import (
+    Finding, LoadContext, LoadCounts, QuarantinedRecord, decode_text, record_hash, sql_literal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -190,14 +192,8 @@ def decode_hl7_bytes(data: bytes, source_name: str = "<bytes>") -> tuple[str, li
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
         findings.append(Finding(0, "info", "BOM_STRIPPED", f"{source_name}: UTF-8 byte-order mark removed", "file"))
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        text = data.decode("latin-1")
-        findings.append(Finding(0, "warning", "NOT_UTF8",
-                                f"{source_name}: not valid UTF-8 ({exc.reason} at byte {exc.start}); read as latin-1",
-                                "file"))
-    return text, findings
+    text, decode_findings = decode_text(data, source_name)
+    return text, findings + decode_findings
 
 
 def split_messages(text: str, source_name: str = "<text>") -> tuple[list[RawMessage], list[Finding]]:

@@ -159,6 +159,17 @@ def record_hash(text: str) -> str:
     return hashlib.md5(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
+def decode_text(data: bytes, source_name: str) -> tuple[str, list[Finding]]:
+    """Decode a file's bytes as UTF-8, falling back to latin-1 (every byte is a character, so
+    nothing is lost) with a ``NOT_UTF8`` warning that names the file and the first bad byte."""
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        return data.decode("latin-1"), [Finding(
+            0, "warning", "NOT_UTF8",
+            f"{source_name}: not valid UTF-8 ({exc.reason} at byte {exc.start}); read as latin-1", "file")]
+
+
 def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:

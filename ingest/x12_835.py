@@ -43,7 +43,7 @@ from pathlib import Path
 import polars as pl
 
 from ingest.landing import (
-    Finding, LoadContext, LoadCounts, QuarantinedRecord, record_hash, sql_literal,
+    Finding, LoadContext, LoadCounts, QuarantinedRecord, decode_text, record_hash, sql_literal,
 )
 
 log = logging.getLogger(__name__)
@@ -208,16 +208,9 @@ def load(ctx: LoadContext, *, parser: Callable[[str, str], Parsed835] | None = N
 
 
 def decode_835_bytes(data: bytes, source_name: str = "<bytes>") -> tuple[str, list[Finding]]:
-    """Decode 835 bytes: UTF-8 (BOM stripped), falling back to latin-1 with a finding."""
-    findings: list[Finding] = []
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        text = data.decode("latin-1")
-        findings.append(Finding(0, "warning", "NOT_UTF8",
-                                f"{source_name}: not valid UTF-8 ({exc.reason} at byte {exc.start}); "
-                                f"read as latin-1", "file"))
-    return text, findings
+    """Decode 835 bytes: UTF-8, falling back to latin-1 with a finding (a BOM stays in the text:
+    the parser strips it and reports it)."""
+    return decode_text(data, source_name)
 
 
 def parse_835_text(text: str, source_name: str = "<text>") -> Parsed835:
