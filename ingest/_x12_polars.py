@@ -15,7 +15,7 @@ import polars as pl
 from ingest.landing import Finding, LoadContext, LoadCounts, QuarantinedRecord, record_hash
 from ingest.x12_835 import (
     AMOUNT_PATTERN, CAS_GROUP_CODES, MAX_FINDINGS_PER_RULE, MAX_RAW_TEXT, REASON_PRIORITY, Delimiters, Parsed835,
-    _Bad835, _whole_file_quarantined, find_delimiters,
+    _Bad835, _whole_file_quarantined, check_envelopes, find_delimiters,
 )
 
 
@@ -380,59 +380,8 @@ class _Parser:
         if info.height:
             for gs_seq, n in info.group_by("gs_seq").agg(n=pl.len()).iter_rows():
                 st_per_gs[gs_seq] = n
-        isa: dict | None = None
-        gs: dict | None = None
-        for row in outside.select("seg_no", "sid", "txn", "gs_seq", "raw").iter_rows(named=True):
-            sid, n = row["sid"], row["seg_no"]
-            e = row["raw"].split(self.d.element)
-            get = (lambda i: e[i].strip() if len(e) > i else "")  # noqa: E731
-            loc = f"segment {n}"
-            if sid == "ISA":
-                if isa is not None:
-                    self.finding(0, "warning", "MISSING_IEA", f"interchange {isa['control']} has no IEA trailer", loc)
-                isa = {"control": get(13), "gs": 0}
-            elif sid == "GS":
-                if gs is not None:
-                    self.finding(0, "warning", "MISSING_GE", f"functional group {gs['control']} has no GE trailer", loc)
-                gs = {"control": get(6), "seq": row["gs_seq"]}
-                if isa is not None:
-                    isa["gs"] += 1
-            elif sid == "GE":
-                if gs is None:
-                    self.finding(0, "warning", "GE_WITHOUT_GS", f"GE at segment {n} has no GS", loc)
-                    continue
-                count = st_per_gs.get(gs["seq"], 0)
-                if get(1) != str(count):
-                    self.finding(0, "warning", "GE_COUNT_MISMATCH",
-                                 f"GE01 says {get(1)!r} transaction sets in group {gs['control']}, "
-                                 f"counted {count}", loc)
-                if get(2) != gs["control"]:
-                    self.finding(0, "warning", "GS_GE_CONTROL_MISMATCH",
-                                 f"GE02 {get(2)!r} does not match GS06 {gs['control']!r}", loc)
-                gs = None
-            elif sid == "IEA":
-                if isa is None:
-                    self.finding(0, "warning", "IEA_WITHOUT_ISA", f"IEA at segment {n} has no ISA", loc)
-                    continue
-                if gs is not None:
-                    self.finding(0, "warning", "MISSING_GE", f"functional group {gs['control']} has no GE trailer", loc)
-                    gs = None
-                if get(1) != str(isa["gs"]):
-                    self.finding(0, "warning", "IEA_COUNT_MISMATCH",
-                                 f"IEA01 says {get(1)!r} functional groups in interchange {isa['control']}, "
-                                 f"counted {isa['gs']}", loc)
-                if get(2) != isa["control"]:
-                    self.finding(0, "warning", "ISA_IEA_CONTROL_MISMATCH",
-                                 f"IEA02 {get(2)!r} does not match ISA13 {isa['control']!r}", loc)
-                isa = None
-            else:
-                self.finding(row["txn"], "warning", "SEGMENT_OUTSIDE_TRANSACTION",
-                             f"segment {n} ({row['raw'][:60]}) is outside any ST..SE and was ignored", loc)
-        if gs is not None:
-            self.finding(0, "warning", "MISSING_GE", f"functional group {gs['control']} has no GE trailer",
-                         "end of file")
-        if isa is not None:
-            self.finding(0, "warning", "MISSING_IEA", f"interchange {isa['control']} has no IEA trailer", "end of file")
+        rows = outside.select("seg_no", "sid", "txn", "gs_seq", "raw").iter_rows(named=True)
+        check_envelopes(rows, st_per_gs, self.d.element, self.finding)
 
     def _quarantine(self, info: pl.DataFrame, problems: dict[int, list[tuple[str, str]]]) -> None:
         if not problems:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -666,62 +666,68 @@ class _Parser:
 
     # -- envelopes -------------------------------------------------------------------------
     def _check_envelopes(self, outside: list[dict], txns: dict[int, _Txn]) -> None:
-        """ISA/GS/GE/IEA pairing and counts over the few segments outside any ST..SE."""
-        element = self.d.element
-        st_per_gs = Counter(t.gs_seq for t in txns.values())
-        isa: dict | None = None
-        gs: dict | None = None
-        for row in outside:
-            sid, n = row["sid"], row["seg_no"]
-            e = row["raw"].split(element)
-            get = (lambda i: e[i].strip() if len(e) > i else "")  # noqa: E731
-            loc = f"segment {n}"
-            if sid == "ISA":
-                if isa is not None:
-                    self.finding(0, "warning", "MISSING_IEA", f"interchange {isa['control']} has no IEA trailer", loc)
-                isa = {"control": get(13), "gs": 0}
-            elif sid == "GS":
-                if gs is not None:
-                    self.finding(0, "warning", "MISSING_GE", f"functional group {gs['control']} has no GE trailer", loc)
-                gs = {"control": get(6), "seq": row["gs_seq"]}
-                if isa is not None:
-                    isa["gs"] += 1
-            elif sid == "GE":
-                if gs is None:
-                    self.finding(0, "warning", "GE_WITHOUT_GS", f"GE at segment {n} has no GS", loc)
-                    continue
-                count = st_per_gs.get(gs["seq"], 0)
-                if get(1) != str(count):
-                    self.finding(0, "warning", "GE_COUNT_MISMATCH",
-                                 f"GE01 says {get(1)!r} transaction sets in group {gs['control']}, "
-                                 f"counted {count}", loc)
-                if get(2) != gs["control"]:
-                    self.finding(0, "warning", "GS_GE_CONTROL_MISMATCH",
-                                 f"GE02 {get(2)!r} does not match GS06 {gs['control']!r}", loc)
+        check_envelopes(outside, Counter(t.gs_seq for t in txns.values()), self.d.element, self.finding)
+
+
+def check_envelopes(
+    outside: Iterable[dict], st_per_gs: Mapping[int, int], element: str, finding: Callable[..., None]
+) -> None:
+    """ISA/GS/GE/IEA pairing and counts over the segments outside any ST..SE, as findings (both
+    parsers call this: rows carry ``seg_no``, ``sid``, ``txn``, ``gs_seq`` and ``raw``;
+    ``st_per_gs`` counts the transaction sets per functional group)."""
+    isa: dict | None = None
+    gs: dict | None = None
+    for row in outside:
+        sid, n = row["sid"], row["seg_no"]
+        e = row["raw"].split(element)
+        get = (lambda i: e[i].strip() if len(e) > i else "")  # noqa: E731
+        loc = f"segment {n}"
+        if sid == "ISA":
+            if isa is not None:
+                finding(0, "warning", "MISSING_IEA", f"interchange {isa['control']} has no IEA trailer", loc)
+            isa = {"control": get(13), "gs": 0}
+        elif sid == "GS":
+            if gs is not None:
+                finding(0, "warning", "MISSING_GE", f"functional group {gs['control']} has no GE trailer", loc)
+            gs = {"control": get(6), "seq": row["gs_seq"]}
+            if isa is not None:
+                isa["gs"] += 1
+        elif sid == "GE":
+            if gs is None:
+                finding(0, "warning", "GE_WITHOUT_GS", f"GE at segment {n} has no GS", loc)
+                continue
+            count = st_per_gs.get(gs["seq"], 0)
+            if get(1) != str(count):
+                finding(0, "warning", "GE_COUNT_MISMATCH",
+                             f"GE01 says {get(1)!r} transaction sets in group {gs['control']}, "
+                             f"counted {count}", loc)
+            if get(2) != gs["control"]:
+                finding(0, "warning", "GS_GE_CONTROL_MISMATCH",
+                             f"GE02 {get(2)!r} does not match GS06 {gs['control']!r}", loc)
+            gs = None
+        elif sid == "IEA":
+            if isa is None:
+                finding(0, "warning", "IEA_WITHOUT_ISA", f"IEA at segment {n} has no ISA", loc)
+                continue
+            if gs is not None:
+                finding(0, "warning", "MISSING_GE", f"functional group {gs['control']} has no GE trailer", loc)
                 gs = None
-            elif sid == "IEA":
-                if isa is None:
-                    self.finding(0, "warning", "IEA_WITHOUT_ISA", f"IEA at segment {n} has no ISA", loc)
-                    continue
-                if gs is not None:
-                    self.finding(0, "warning", "MISSING_GE", f"functional group {gs['control']} has no GE trailer", loc)
-                    gs = None
-                if get(1) != str(isa["gs"]):
-                    self.finding(0, "warning", "IEA_COUNT_MISMATCH",
-                                 f"IEA01 says {get(1)!r} functional groups in interchange {isa['control']}, "
-                                 f"counted {isa['gs']}", loc)
-                if get(2) != isa["control"]:
-                    self.finding(0, "warning", "ISA_IEA_CONTROL_MISMATCH",
-                                 f"IEA02 {get(2)!r} does not match ISA13 {isa['control']!r}", loc)
-                isa = None
-            else:
-                self.finding(row["txn"], "warning", "SEGMENT_OUTSIDE_TRANSACTION",
-                             f"segment {n} ({row['raw'][:60]}) is outside any ST..SE and was ignored", loc)
-        if gs is not None:
-            self.finding(0, "warning", "MISSING_GE", f"functional group {gs['control']} has no GE trailer",
-                         "end of file")
-        if isa is not None:
-            self.finding(0, "warning", "MISSING_IEA", f"interchange {isa['control']} has no IEA trailer", "end of file")
+            if get(1) != str(isa["gs"]):
+                finding(0, "warning", "IEA_COUNT_MISMATCH",
+                             f"IEA01 says {get(1)!r} functional groups in interchange {isa['control']}, "
+                             f"counted {isa['gs']}", loc)
+            if get(2) != isa["control"]:
+                finding(0, "warning", "ISA_IEA_CONTROL_MISMATCH",
+                             f"IEA02 {get(2)!r} does not match ISA13 {isa['control']!r}", loc)
+            isa = None
+        else:
+            finding(row["txn"], "warning", "SEGMENT_OUTSIDE_TRANSACTION",
+                         f"segment {n} ({row['raw'][:60]}) is outside any ST..SE and was ignored", loc)
+    if gs is not None:
+        finding(0, "warning", "MISSING_GE", f"functional group {gs['control']} has no GE trailer",
+                     "end of file")
+    if isa is not None:
+        finding(0, "warning", "MISSING_IEA", f"interchange {isa['control']} has no IEA trailer", "end of file")
 
 
 class _Tables:
