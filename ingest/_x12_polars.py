@@ -15,7 +15,7 @@ import polars as pl
 from ingest.landing import Finding, LoadContext, LoadCounts, QuarantinedRecord, record_hash
 from ingest.x12_835 import (
     AMOUNT_PATTERN, CAS_GROUP_CODES, MAX_FINDINGS_PER_RULE, MAX_RAW_TEXT, REASON_PRIORITY, Delimiters, Parsed835,
-    _Bad835, _whole_file_quarantined, check_envelopes, find_delimiters,
+    _whole_file_quarantined, check_envelopes, parse_with,
 )
 
 
@@ -28,19 +28,7 @@ def load_polars(ctx: LoadContext) -> LoadCounts:
 
 def parse_835_text_polars(text: str, source_name: str = "<text>") -> Parsed835:
     """The polars parse of 835 text (pure; no database)."""
-    findings: list[Finding] = []
-    if text.startswith("\ufeff"):
-        text = text[1:]
-        findings.append(Finding(0, "info", "BOM_STRIPPED", f"{source_name}: UTF-8 byte-order mark removed", "file"))
-    try:
-        start, delims = find_delimiters(text)
-    except _Bad835 as bad:
-        return _whole_file_quarantined(text, source_name, bad.reason, bad.message, findings)
-    if text[:start].strip():
-        findings.append(Finding(0, "warning", "TEXT_BEFORE_ISA",
-                                f"{source_name}: {len(text[:start].strip())} characters before the ISA segment "
-                                f"were ignored", "file"))
-    return _Parser(text[start:], delims, source_name, findings).run()
+    return parse_with(_Parser, text, source_name)
 
 
 def _nz(expr: pl.Expr) -> pl.Expr:

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -221,6 +222,13 @@ def parse_835_text(text: str, source_name: str = "<text>") -> Parsed835:
     frames shaped like the ``raw_billing.remit_*`` tables (amounts as decimal strings,
     dates as ``pl.Date``), plus ``_source_record`` and ``_record_hash``.
     """
+    return parse_with(_Parser, text, source_name)
+
+
+def parse_with(parser: Callable[..., Any], text: str, source_name: str) -> Parsed835:
+    """What both parsers do before their own work: strip a BOM, find the ISA and its delimiters
+    (or quarantine the whole file), report text before the ISA, then run
+    ``parser(body, delimiters, source_name, findings)``."""
     findings: list[Finding] = []
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -233,7 +241,7 @@ def parse_835_text(text: str, source_name: str = "<text>") -> Parsed835:
         findings.append(Finding(0, "warning", "TEXT_BEFORE_ISA",
                                 f"{source_name}: {len(text[:start].strip())} characters before the ISA segment "
                                 f"were ignored", "file"))
-    return _Parser(text[start:], delims, source_name, findings).run()
+    return parser(text[start:], delims, source_name, findings).run()
 
 
 def find_delimiters(text: str) -> tuple[int, Delimiters]:
