@@ -15,7 +15,7 @@ import polars as pl
 from ingest.landing import Finding, LoadContext, LoadCounts, QuarantinedRecord, record_hash
 from ingest.x12_835 import (
     AMOUNT_PATTERN, CAS_GROUP_CODES, MAX_FINDINGS_PER_RULE, MAX_RAW_TEXT, REASON_PRIORITY, Delimiters, Parsed835,
-    _whole_file_quarantined, check_envelopes, parse_with,
+    ParserBase, _whole_file_quarantined, check_envelopes, parse_with,
 )
 
 
@@ -71,26 +71,13 @@ CODE_NAMES = {code: seg_id for seg_id, code in SEGMENT_CODES.items()}
 KEY_COLUMNS = ["seg_no", "txn", "claim_seq", "line_seq", "claim_id", "line_id", "raw"]
 
 
-class _Parser:
+class _Parser(ParserBase):
     def __init__(self, body: str, delims: Delimiters, source_name: str, findings: list[Finding]) -> None:
-        self.body = body
-        self.d = delims
-        self.src = source_name
-        self.findings = findings
-        self.quarantined: list[QuarantinedRecord] = []
-        self._rule_counts: dict[str, int] = {}
+        super().__init__(body, delims, source_name, findings)
         self._parts: dict[str, pl.DataFrame] = {}
         self._split: dict[str, pl.DataFrame] = {}
 
     # -- reporting ---------------------------------------------------------------------
-    def finding(self, index: int, severity: str, rule: str, message: str, location: str | None) -> None:
-        n = self._rule_counts.get(rule, 0) + 1
-        self._rule_counts[rule] = n
-        if n <= MAX_FINDINGS_PER_RULE:
-            self.findings.append(Finding(index, severity, rule, f"{self.src}: {message}", location))
-        elif n == MAX_FINDINGS_PER_RULE + 1:
-            self.findings.append(Finding(index, "info", rule, f"{self.src}: more {rule} findings suppressed", location))
-
     # -- tokenising --------------------------------------------------------------------
     def _segments(self) -> pl.DataFrame:
         """One row per non-empty segment with its transaction, claim and line position."""

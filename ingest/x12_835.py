@@ -363,8 +363,9 @@ class _Txn:
     segs: list[_Seg] = field(default_factory=list)
 
 
-class _Parser:
-    """One pass over the segments of an interchange: loop context, checks, table rows."""
+class ParserBase:
+    """What both 835 parsers hold: the interchange body, its delimiters, the findings (capped at
+    MAX_FINDINGS_PER_RULE per rule) and the quarantined transaction sets."""
 
     def __init__(self, body: str, delims: Delimiters, source_name: str, findings: list[Finding]) -> None:
         self.body = body
@@ -381,6 +382,10 @@ class _Parser:
             self.findings.append(Finding(index, severity, rule, f"{self.src}: {message}", location))
         elif n == MAX_FINDINGS_PER_RULE + 1:
             self.findings.append(Finding(index, "info", rule, f"{self.src}: more {rule} findings suppressed", location))
+
+
+class _Parser(ParserBase):
+    """One pass over the segments of an interchange: loop context, checks, table rows."""
 
     # -- tokenising ------------------------------------------------------------------------
     def _tokenise(self) -> tuple[dict[int, _Txn], list[dict], dict[int, dict], dict[int, str | None]]:
