@@ -1,6 +1,6 @@
 # careledger: the two commands a newcomer needs are `make demo` and `make test`.
-# Both create (or reuse) the virtualenv in .venv from requirements.txt, the lock file
-# (every package pinned with ==, sha256 hashes; re-pin with `make lock`).
+# Both create (or reuse) the virtualenv in .venv from pylock.toml, the lock file (PEP 751:
+# every package at one version with the sha256 of each file; re-pin with `make lock`).
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
@@ -14,14 +14,14 @@ help:
 	@echo "make test       set up, then run the whole test suite"
 	@echo "make dev        Dagster UI (webserver + daemon) on http://127.0.0.1:3000"
 	@echo "make dashboard  executive dashboard on http://127.0.0.1:8050"
-	@echo "make lock       re-pin requirements.txt from pyproject.toml"
+	@echo "make lock       re-pin pylock.toml from pyproject.toml"
 
-$(STAMP): pyproject.toml requirements.txt
+$(STAMP): pyproject.toml pylock.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv>=0.13,<0.14"
 	# --compile-bytecode: every dbt, Dagster and CLI process then starts from .pyc files instead of
 	# compiling its imports (halves dbt's start-up where PYTHONDONTWRITEBYTECODE is set)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -r requirements.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -r pylock.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 
@@ -40,7 +40,7 @@ dashboard: $(STAMP)
 	$(BIN)/careledger dashboard
 
 lock: $(STAMP)
-	$(BIN)/uv pip compile pyproject.toml -o requirements.txt --python-version 3.11 --generate-hashes --custom-compile-command "make lock" --quiet
+	$(BIN)/uv pip compile pyproject.toml -o pylock.toml --python-version 3.11 --custom-compile-command "make lock" --quiet
 
 clean:
 	rm -rf .careledger dbt_project/target dbt_project/logs test-artifacts

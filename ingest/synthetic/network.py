@@ -173,7 +173,7 @@ def build_network(rng: np.random.Generator, n_facilities: int) -> Network:
         schema=["legal_entity_id", "legal_entity_name", "tax_id", "currency_code", "ledger_name"],
         orient="row",
     )
-    fac_npis = make_npis(rng, n_facilities, 2)  # organizations: 2xxxxxxxxx, people: 1xxxxxxxxx
+    fac_npis = make_npis(rng, n_facilities, 2)  # organization NPIs begin with 2, individual NPIs with 1
     fac_rows = []
     for i in range(1, n_facilities + 1):
         is_hosp = i <= n_hosp
