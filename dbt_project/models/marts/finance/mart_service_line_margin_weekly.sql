@@ -255,43 +255,7 @@ final as (
             else coalesce(providers.provider_name, 'Unmapped provider')
         end as provider_name,
         summed.service_line_code,
-        cast(summed.encounter_count as bigint) as encounter_count,
-        cast(summed.gross_charge_amount as decimal(18, 2)) as gross_charge_amount,
-        cast(summed.expected_reimbursement_amount as decimal(18, 2))
-            as expected_reimbursement_amount,
-        cast(summed.payment_amount as decimal(18, 2)) as payment_amount,
-        cast(summed.contractual_adjustment_amount as decimal(18, 2))
-            as contractual_adjustment_amount,
-        cast(summed.denial_amount as decimal(18, 2)) as denial_amount,
-        cast(summed.patient_responsibility_amount as decimal(18, 2))
-            as patient_responsibility_amount,
-        cast(
-            summed.gross_charge_amount - summed.contractual_adjustment_amount
-            - summed.denial_amount
-            as decimal(18, 2)
-        ) as net_revenue_amount,
-        cast(summed.direct_cost_amount as decimal(18, 2)) as direct_cost_amount,
-        cast(summed.indirect_cost_amount as decimal(18, 2)) as indirect_cost_amount,
-        cast(
-            summed.gross_charge_amount - summed.contractual_adjustment_amount
-            - summed.denial_amount - summed.direct_cost_amount - summed.indirect_cost_amount
-            as decimal(18, 2)
-        ) as contribution_margin_amount,
-        cast(
-            case
-                when summed.gross_charge_amount - summed.contractual_adjustment_amount
-                    - summed.denial_amount <> 0
-                    then (
-                        summed.gross_charge_amount - summed.contractual_adjustment_amount
-                        - summed.denial_amount - summed.direct_cost_amount
-                        - summed.indirect_cost_amount
-                    ) / (
-                        summed.gross_charge_amount - summed.contractual_adjustment_amount
-                        - summed.denial_amount
-                    )
-            end
-            as decimal(18, 4)
-        ) as margin_pct
+        {{ margin_measures('summed') }}
     from summed
     left join providers on summed.rendering_npi = providers.npi
 )
