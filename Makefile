@@ -7,11 +7,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.careledger-installed
 
-.PHONY: demo test dev dashboard install lock clean help
+.PHONY: demo test lint dev dashboard install lock clean help
 
 help:
 	@echo "make demo       set up, then simulate -> warehouse -> marts -> ERP files -> dashboard data"
-	@echo "make test       set up, then run the whole test suite"
+	@echo "make test       set up, lint, then run the whole test suite"
+	@echo "make lint       ruff (check + format) and sqlfluff on the dbt models"
 	@echo "make dev        Dagster UI (webserver + daemon) on http://127.0.0.1:3000"
 	@echo "make dashboard  executive dashboard on http://127.0.0.1:8050"
 	@echo "make lock       re-pin pylock.toml from pyproject.toml"
@@ -30,8 +31,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/careledger demo
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 dev: $(STAMP)
 	$(BIN)/careledger ui
@@ -40,7 +45,7 @@ dashboard: $(STAMP)
 	$(BIN)/careledger dashboard
 
 lock: $(STAMP)
-	$(BIN)/uv pip compile pyproject.toml -o pylock.toml --python-version 3.11 --custom-compile-command "make lock" --quiet
+	$(BIN)/uv pip compile pyproject.toml --all-extras -o pylock.toml --python-version 3.11 --custom-compile-command "make lock" --quiet
 
 clean:
 	rm -rf .careledger dbt_project/target dbt_project/logs test-artifacts

@@ -35,9 +35,9 @@ def artifacts_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory) -> BuiltWarehouse:
-    from ingest.landing import ingest_paths
-    from ingest.synthetic.simulator import synthesize
-    from orchestration.dbt_runner import run_dbt
+    from careledger.ingest.landing import ingest_paths
+    from careledger.orchestration.dbt_runner import run_dbt
+    from careledger.simulator.simulator import synthesize
 
     root = tmp_path_factory.mktemp("built")
     home = root / "home"

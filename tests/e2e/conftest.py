@@ -39,7 +39,9 @@ def demo_run(tmp_path_factory) -> DemoRun:
     t0 = time.perf_counter()
     result = subprocess.run(
         [CARELEDGER, "--home", str(home), "demo", "--encounters", str(DEMO_ENCOUNTERS), "--days", str(DEMO_DAYS)],
-        capture_output=True, text=True, env=env,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert result.returncode == 0, f"demo failed:\n{result.stdout[-5000:]}\n{result.stderr[-5000:]}"
     return DemoRun(home, result.stdout, time.perf_counter() - t0)

@@ -13,22 +13,28 @@ from urllib.parse import urlencode
 import duckdb
 import pytest
 
-from dashboard.app import RunningDashboard, start_subprocess
-from dashboard.sample_data import SampleSpec, build_sample_warehouse
-from publish.serving import current_snapshot_path, publish_serving_snapshot, read_manifest
+from careledger.bench.sample_data import SampleSpec, build_sample_warehouse
+from careledger.dashboard.app import RunningDashboard, start_subprocess
+from careledger.publish.serving import current_snapshot_path, publish_serving_snapshot, read_manifest
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--disable-dev-shm-usage",
 ]
 
 requires_chromium = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="/usr/bin/chromium is missing (install Debian's chromium; "
-    ".ci/run does)")
+    not CHROMIUM.exists(), reason="/usr/bin/chromium is missing (install Debian's chromium; .ci/run does)"
+)
 
 
 class DashboardDom(HTMLParser):
@@ -111,24 +117,36 @@ def expected(serving: Path, facility: str = "", payer_class: str = "") -> dict[s
         m = con.execute(
             f"select sum(gross_charge_amount), sum(net_revenue_amount), "
             f"sum(contribution_margin_amount) from mart_service_line_margin_monthly {fac}",
-            params).fetchone()
-        conds = (["facility_id = ?"] if facility else []) + \
-            (["payer_class = ?"] if payer_class else [])
+            params,
+        ).fetchone()
+        conds = (["facility_id = ?"] if facility else []) + (["payer_class = ?"] if payer_class else [])
         where = ("where " + " and ".join(conds)) if conds else ""
-        d = con.execute(f"select coalesce(sum(denied_amount), 0) from "
-                        f"mart_denial_trends_monthly {where}",
-                        params + ([payer_class] if payer_class else [])).fetchone()
-        return {"gross_charge_amount": m[0], "net_revenue_amount": m[1],
-                "contribution_margin_amount": m[2], "denied_amount": d[0]}
+        d = con.execute(
+            f"select coalesce(sum(denied_amount), 0) from mart_denial_trends_monthly {where}",
+            params + ([payer_class] if payer_class else []),
+        ).fetchone()
+        return {
+            "gross_charge_amount": m[0],
+            "net_revenue_amount": m[1],
+            "contribution_margin_amount": m[2],
+            "denied_amount": d[0],
+        }
     finally:
         con.close()
 
 
-def check_overview(dash: RunningDashboard, serving: Path, tmp: Path, artifacts: Path,
-                   tag: str) -> None:
+def check_overview(dash: RunningDashboard, serving: Path, tmp: Path, artifacts: Path, tag: str) -> None:
     dom = parse(chromium(dash.url + "/", tmp))
-    assert {"kpis", "margin-trend", "margin-by-service-line", "denials", "reconciliation",
-            "freshness", "chart-margin-trend", "chart-denials"} <= dom.ids
+    assert {
+        "kpis",
+        "margin-trend",
+        "margin-by-service-line",
+        "denials",
+        "reconciliation",
+        "freshness",
+        "chart-margin-trend",
+        "chart-denials",
+    } <= dom.ids
     want = expected(serving)
     for metric, value in want.items():
         raw, shown = dom.kpis[metric]
@@ -144,15 +162,14 @@ def check_overview(dash: RunningDashboard, serving: Path, tmp: Path, artifacts: 
     con = duckdb.connect(str(current_snapshot_path(serving)), read_only=True)
     cols = {r[0] for r in con.execute("describe mart_reconciliation_exceptions").fetchall()}
     status = "where status not in ('resolved', 'closed')" if "status" in cols else ""
-    open_count = con.execute(
-        f"select count(*) from mart_reconciliation_exceptions {status}").fetchone()[0]
+    open_count = con.execute(f"select count(*) from mart_reconciliation_exceptions {status}").fetchone()[0]
     sources = con.execute("select count(*) from source_freshness").fetchone()[0]
     con.close()
     assert int(dom.kpis["open_exception_count"][0]) == open_count
     con = duckdb.connect(str(current_snapshot_path(serving)), read_only=True)
     denied, adjudicated = con.execute(
-        "select sum(initial_denied_claim_count), sum(adjudicated_claim_count) "
-        "from mart_revenue_cycle_kpis").fetchone()
+        "select sum(initial_denied_claim_count), sum(adjudicated_claim_count) from mart_revenue_cycle_kpis"
+    ).fetchone()
     con.close()
     rate = (Decimal(denied) / Decimal(adjudicated)).quantize(Decimal("0.0001"))
     assert Decimal(dom.kpis["initial_denial_rate"][0]) == rate
@@ -162,22 +179,26 @@ def check_overview(dash: RunningDashboard, serving: Path, tmp: Path, artifacts: 
     assert (artifacts / f"dashboard_overview_{tag}.png").stat().st_size > 10_000
 
 
-def check_filters_and_drilldown(dash: RunningDashboard, serving: Path, tmp: Path,
-                                artifacts: Path, tag: str) -> None:
+def check_filters_and_drilldown(dash: RunningDashboard, serving: Path, tmp: Path, artifacts: Path, tag: str) -> None:
     con = duckdb.connect(str(current_snapshot_path(serving)), read_only=True)
     facility, service_line = con.execute(
         "select facility_id, service_line_code from mart_service_line_margin_monthly "
-        "group by all order by sum(encounter_count) desc limit 1").fetchone()
-    payer_class = con.execute("select payer_class from mart_denial_trends_monthly "
-                              "group by 1 order by sum(denied_amount) desc limit 1").fetchone()[0]
+        "group by all order by sum(encounter_count) desc limit 1"
+    ).fetchone()
+    payer_class = con.execute(
+        "select payer_class from mart_denial_trends_monthly group by 1 order by sum(denied_amount) desc limit 1"
+    ).fetchone()[0]
     weekly_rows = con.execute(
         "select count(*) from (select distinct week_start_date, facility_id, rendering_npi, "
         "provider_name, service_line_code from mart_service_line_margin_weekly "
-        "where facility_id = ? and service_line_code = ?)", [facility, service_line]
+        "where facility_id = ? and service_line_code = ?)",
+        [facility, service_line],
     ).fetchone()[0]
     weekly_gross = con.execute(
         "select sum(gross_charge_amount) from mart_service_line_margin_weekly "
-        "where facility_id = ? and service_line_code = ?", [facility, service_line]).fetchone()[0]
+        "where facility_id = ? and service_line_code = ?",
+        [facility, service_line],
+    ).fetchone()[0]
     con.close()
 
     query = urlencode({"facility": facility, "payer_class": payer_class})
@@ -192,16 +213,14 @@ def check_filters_and_drilldown(dash: RunningDashboard, serving: Path, tmp: Path
     assert len(rows) == min(weekly_rows, 400)
     if weekly_rows <= 400:
         head = dom.tables["table-weekly"][0]
-        shown = sum(Decimal(r[head.index("Gross charge")].replace("$", "").replace(",", ""))
-                    for r in rows)
+        shown = sum(Decimal(r[head.index("Gross charge")].replace("$", "").replace(",", "")) for r in rows)
         assert shown == weekly_gross
     chromium(f"{dash.url}/weekly?{query}", tmp, artifacts / f"dashboard_weekly_{tag}.png")
 
 
 @requires_chromium
 def test_dashboard_figures_equal_marts_in_chromium(tmp_path: Path, artifacts_dir: Path) -> None:
-    warehouse = build_sample_warehouse(tmp_path / "warehouse.duckdb",
-                                       SampleSpec(encounters=3000, days=200))
+    warehouse = build_sample_warehouse(tmp_path / "warehouse.duckdb", SampleSpec(encounters=3000, days=200))
     serving = tmp_path / "serving"
     publish_serving_snapshot(warehouse, serving)
     dash = start_subprocess(serving)
@@ -211,8 +230,7 @@ def test_dashboard_figures_equal_marts_in_chromium(tmp_path: Path, artifacts_dir
         # a refresh while the dashboard runs: the next page view shows the new snapshot
         before = expected(serving)["gross_charge_amount"]
         con = duckdb.connect(str(warehouse))
-        con.execute("update marts.mart_service_line_margin_monthly "
-                    "set gross_charge_amount = gross_charge_amount + 1")
+        con.execute("update marts.mart_service_line_margin_monthly set gross_charge_amount = gross_charge_amount + 1")
         con.close()
         publish_serving_snapshot(warehouse, serving)
         with urllib.request.urlopen(dash.url + "/") as resp:  # plain HTTP is enough here
@@ -227,8 +245,7 @@ def test_dashboard_figures_equal_marts_in_chromium(tmp_path: Path, artifacts_dir
 
 
 @requires_chromium
-def test_dashboard_on_the_built_warehouse(request: pytest.FixtureRequest, tmp_path: Path,
-                                          artifacts_dir: Path) -> None:
+def test_dashboard_on_the_built_warehouse(request: pytest.FixtureRequest, tmp_path: Path, artifacts_dir: Path) -> None:
     try:
         built = request.getfixturevalue("built_warehouse")
     except ModuleNotFoundError as exc:  # a pipeline stage has not landed in this checkout

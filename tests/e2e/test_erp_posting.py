@@ -19,11 +19,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from publish.erp import TARGETS, PublishResult, publish_erp
+from careledger.publish.erp import TARGETS, PublishResult, publish_erp
 
 # the file readers shared with the unit tests (tests/ has no packages)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "publish"))
-from test_erp_support import assert_balanced, net_by_account  # noqa: E402
+from test_erp_support import assert_balanced, net_by_account
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +34,19 @@ MEASURE_ACCOUNTS = {
     "denial_amount": "4910",
     "patient_responsibility_amount": "1210",
 }
-PHI_COLUMN_WORDS = ("patient", "mrn", "member", "birth", "dob", "ssn", "phone", "address", "subscriber", "given_name", "family_name")
+PHI_COLUMN_WORDS = (
+    "patient",
+    "mrn",
+    "member",
+    "birth",
+    "dob",
+    "ssn",
+    "phone",
+    "address",
+    "subscriber",
+    "given_name",
+    "family_name",
+)
 
 
 @dataclass
@@ -117,7 +129,9 @@ def _journal_measures(posted: Posted) -> dict[tuple[str, str], dict[str, Decimal
             for ln in j["lines"]:
                 measure = account_measure.get(ln["segments"]["account"])
                 if measure:
-                    totals[(j["posting_date"], j["facility_id"])][measure] += D(ln["debit_amount"]) - D(ln["credit_amount"])
+                    totals[(j["posting_date"], j["facility_id"])][measure] += D(ln["debit_amount"]) - D(
+                        ln["credit_amount"]
+                    )
     return totals
 
 
@@ -152,7 +166,9 @@ def test_journal_totals_equal_ground_truth(posted: Posted, built_warehouse) -> N
     for path in posted.files("json"):
         for j in json.loads(path.read_text())["journals"]:
             assert j["posting_type"] == "original"
-            exported[(j["legal_entity_id"], j["facility_id"], j["posting_date"], j["journal_source"])] += D(j["debit_total"])
+            exported[(j["legal_entity_id"], j["facility_id"], j["posting_date"], j["journal_source"])] += D(
+                j["debit_total"]
+            )
     missing = sorted(set(truth) - set(exported))[:5]
     extra = sorted(set(exported) - set(truth))[:5]
     assert not missing and not extra, f"journals only in ground truth {missing}; only exported {extra}"
@@ -198,7 +214,8 @@ def test_no_phi_in_any_exported_file(posted: Posted, built_warehouse) -> None:
     assert identifiers and names and dobs, "the simulator's patients were not found"
     with duckdb.connect(str(posted.warehouse), read_only=True) as con:
         posting_dates = {
-            str(d) for (d,) in con.execute(
+            str(d)
+            for (d,) in con.execute(
                 "select distinct posting_date from publish.posting_ledger union select distinct accounting_date from publish.posting_ledger"
             ).fetchall()
         }
@@ -217,9 +234,13 @@ def test_no_phi_in_any_exported_file(posted: Posted, built_warehouse) -> None:
         leaked_ids = {ident for ident in identifiers if ident in text}
         assert not leaked_ids, f"{path.name}: patient identifiers {sorted(leaked_ids)[:5]}"
         match = name_re.search(text)
-        assert match is None, f"{path.name}: patient name {match.group(0)!r} near {text[max(0, match.start() - 40):match.end() + 40]!r}"
+        assert match is None, (
+            f"{path.name}: patient name {match.group(0)!r} near {text[max(0, match.start() - 40) : match.end() + 40]!r}"
+        )
         found_dates = set(re.findall(r"\d{4}[-/]\d{2}[-/]\d{2}", text))
-        leaked_dobs = {d for d in found_dates if d.replace("/", "-") in dobs and d.replace("/", "-") not in posting_dates}
+        leaked_dobs = {
+            d for d in found_dates if d.replace("/", "-") in dobs and d.replace("/", "-") not in posting_dates
+        }
         assert not leaked_dobs, f"{path.name}: birth dates {sorted(leaked_dobs)[:5]}"
 
 

@@ -13,8 +13,8 @@ import duckdb
 import openpyxl
 import pytest
 
-from publish.extracts import write_extract
-from publish.serving import PHI_COLUMN_NAMES, publish_serving_snapshot
+from careledger.publish.extracts import write_extract
+from careledger.publish.serving import PHI_COLUMN_NAMES, publish_serving_snapshot
 
 pytestmark = pytest.mark.e2e
 
@@ -22,7 +22,7 @@ ZERO = Decimal("0.00")
 
 
 @pytest.fixture(scope="module")
-def built(request: pytest.FixtureRequest):  # noqa: ANN201 - BuiltWarehouse from conftest
+def built(request: pytest.FixtureRequest):
     try:
         return request.getfixturevalue("built_warehouse")
     except ModuleNotFoundError as exc:  # a pipeline stage has not landed in this checkout
@@ -30,7 +30,7 @@ def built(request: pytest.FixtureRequest):  # noqa: ANN201 - BuiltWarehouse from
 
 
 @pytest.fixture(scope="module")
-def serving(built, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: ANN001
+def serving(built, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("serving")
     publish_serving_snapshot(built.warehouse, path)
     return path
@@ -39,9 +39,12 @@ def serving(built, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: A
 def _periods(warehouse: Path) -> list[str]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        return [r[0] for r in con.execute(
-            "select distinct strftime(posting_date, '%Y-%m') from marts.mart_erp_journal_lines "
-            "order by 1").fetchall()]
+        return [
+            r[0]
+            for r in con.execute(
+                "select distinct strftime(posting_date, '%Y-%m') from marts.mart_erp_journal_lines order by 1"
+            ).fetchall()
+        ]
     finally:
         con.close()
 
@@ -73,8 +76,7 @@ def _read(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def test_every_period_ties_to_the_journals_and_to_ground_truth(built, serving: Path,  # noqa: ANN001
-                                                               tmp_path: Path) -> None:
+def test_every_period_ties_to_the_journals_and_to_ground_truth(built, serving: Path, tmp_path: Path) -> None:
     periods = _periods(built.warehouse)
     assert periods, "the build produced no journal lines"
     truth: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
@@ -84,8 +86,7 @@ def test_every_period_ties_to_the_journals_and_to_ground_truth(built, serving: P
             truth[month][col] += Decimal(row[col] or "0")
     for period in periods:
         result = write_extract(serving, period, "csv", tmp_path)
-        breaks = [(t.check, t.sheet_total, t.journal_total) for t in result.tieouts
-                  if not t.tied]
+        breaks = [(t.check, t.sheet_total, t.journal_total) for t in result.tieouts if not t.tied]
         assert not breaks, (period, breaks)
         folder = tmp_path / f"careledger_extract_{period}"
         reimb = _read(folder / "reimbursement_summary.csv")
@@ -94,7 +95,7 @@ def test_every_period_ties_to_the_journals_and_to_ground_truth(built, serving: P
             assert got == truth[period][col], (period, col)
 
 
-def test_workbook_and_csv_carry_no_phi(built, serving: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_workbook_and_csv_carry_no_phi(built, serving: Path, tmp_path: Path) -> None:
     phi = _phi_values(built.warehouse)
     assert phi, "expected simulated patient identifiers in the raw layer"
     period = _periods(built.warehouse)[len(_periods(built.warehouse)) // 2]
@@ -108,8 +109,7 @@ def test_workbook_and_csv_carry_no_phi(built, serving: Path, tmp_path: Path) -> 
         texts.append(text)
     wb = openpyxl.load_workbook(tmp_path / f"careledger_extract_{period}.xlsx")
     for ws in wb.worksheets:
-        texts.extend(str(v) for row in ws.iter_rows(values_only=True) for v in row
-                     if isinstance(v, str))
+        texts.extend(str(v) for row in ws.iter_rows(values_only=True) for v in row if isinstance(v, str))
     blob = "\n".join(texts)
     leaked = sorted(v for v in phi if v in blob)
     assert not leaked, leaked[:10]

@@ -253,9 +253,7 @@ def test_reconciliation_ties_remits_to_journals(con) -> None:
 
 
 def test_unmatched_remits_are_exceptions(con) -> None:
-    unmatched = con.execute(
-        "select count(*) from core.fct_remittance_claims where not is_matched"
-    ).fetchone()[0]
+    unmatched = con.execute("select count(*) from core.fct_remittance_claims where not is_matched").fetchone()[0]
     exceptions = con.execute(
         "select count(*) from marts.mart_reconciliation_exceptions where reason_code = 'REMIT_NO_CLAIM'"
     ).fetchone()[0]
@@ -287,15 +285,25 @@ def driver_warehouses(built_warehouse, tmp_path_factory) -> dict[str, Path]:
         env = {**os.environ, "CARELEDGER_HOME": str(home)}
         result = subprocess.run(
             [
-                str(dbt), "run",
-                "--select", "mart_service_line_margin_monthly",
-                "--vars", f"{{indirect_cost_driver: {driver}}}",
-                "--project-dir", str(REPO_ROOT / "dbt_project"),
-                "--profiles-dir", str(REPO_ROOT),
-                "--target-path", str(home / "target"),
-                "--log-path", str(home / "logs"),
+                str(dbt),
+                "run",
+                "--select",
+                "mart_service_line_margin_monthly",
+                "--vars",
+                f"{{indirect_cost_driver: {driver}}}",
+                "--project-dir",
+                str(REPO_ROOT / "dbt_project"),
+                "--profiles-dir",
+                str(REPO_ROOT),
+                "--target-path",
+                str(home / "target"),
+                "--log-path",
+                str(home / "logs"),
             ],
-            env=env, capture_output=True, text=True, check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert result.returncode == 0, f"dbt run with {driver} failed:\n{result.stdout[-3000:]}"
         out[driver] = home / "warehouse.duckdb"

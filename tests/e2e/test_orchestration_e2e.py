@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import duckdb
@@ -10,8 +9,8 @@ from dagster import AssetKey, DagsterInstance
 
 
 def test_backfill_of_three_dates_is_one_run(demo_run, tmp_path, monkeypatch):
-    from orchestration.cli import run_job
-    from orchestration.paths import Home
+    from careledger.cli import run_job
+    from careledger.config import Home
 
     monkeypatch.setenv("CARELEDGER_HOME", str(demo_run.home))
     monkeypatch.setenv("DAGSTER_HOME", str(demo_run.home / "dagster"))
@@ -21,10 +20,15 @@ def test_backfill_of_three_dates_is_one_run(demo_run, tmp_path, monkeypatch):
     start, end = lo, lo + timedelta(days=2)
     instance = DagsterInstance.get()
     runs_before = len(instance.get_runs())
-    result = run_job(home, "daily_finance", tags={
-        "dagster/asset_partition_range_start": start.isoformat(),
-        "dagster/asset_partition_range_end": end.isoformat(),
-    }, asset_selection=[AssetKey(["publish", "erp_journals_json"])])
+    result = run_job(
+        home,
+        "daily_finance",
+        tags={
+            "dagster/asset_partition_range_start": start.isoformat(),
+            "dagster/asset_partition_range_end": end.isoformat(),
+        },
+        asset_selection=[AssetKey(["publish", "erp_journals_json"])],
+    )
     assert result.success
     assert len(DagsterInstance.get().get_runs()) == runs_before + 1
     mats = result.get_asset_materialization_events()
@@ -35,8 +39,8 @@ def test_backfill_of_three_dates_is_one_run(demo_run, tmp_path, monkeypatch):
 def test_replay_a_batch_rebuilds_its_downstream_models_from_raw(demo_run, monkeypatch):
     """Replay of an ADT batch: the encounter models downstream are rebuilt (full refresh) from raw,
     and what they hold is unchanged, because raw is the record."""
-    from orchestration.paths import Home
-    from orchestration.replay import downstream_dbt_keys, replay
+    from careledger.config import Home
+    from careledger.orchestration.replay import downstream_dbt_keys, replay
 
     monkeypatch.setenv("CARELEDGER_HOME", str(demo_run.home))
     monkeypatch.setenv("DAGSTER_HOME", str(demo_run.home / "dagster"))
@@ -60,8 +64,8 @@ def test_replay_a_batch_rebuilds_its_downstream_models_from_raw(demo_run, monkey
 def test_replay_of_an_unknown_batch_is_a_clear_error(demo_run, monkeypatch):
     import pytest
 
-    from orchestration.paths import Home
-    from orchestration.replay import ReplayError, replay
+    from careledger.config import Home
+    from careledger.orchestration.replay import ReplayError, replay
 
     monkeypatch.setenv("CARELEDGER_HOME", str(demo_run.home))
     with pytest.raises(ReplayError, match="no batch 'b_nope'"):
@@ -73,8 +77,8 @@ def test_new_adt_file_is_landed_by_the_adt_job(demo_run, monkeypatch):
     encounter models downstream (the duration is printed for the benchmarks page, not asserted)."""
     import time
 
-    from orchestration.cli import run_job
-    from orchestration.paths import Home
+    from careledger.cli import run_job
+    from careledger.config import Home
 
     monkeypatch.setenv("CARELEDGER_HOME", str(demo_run.home))
     monkeypatch.setenv("DAGSTER_HOME", str(demo_run.home / "dagster"))

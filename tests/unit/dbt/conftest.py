@@ -11,7 +11,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from dbt_raw_fixture import load_minimal_raw
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
@@ -19,9 +18,16 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 # What the fixture build selects: the conformed layer and the two posting marts (other
 # marts are tested by their owners); tests only when all their parents are selected.
 CONFORMED_SELECTION = [
-    "--select", "resource_type:seed", "path:models/staging", "path:models/intermediate", "path:models/core",
-    "path:snapshots", "mart_daily_reimbursement", "mart_erp_journal_lines",
-    "--indirect-selection", "cautious",
+    "--select",
+    "resource_type:seed",
+    "path:models/staging",
+    "path:models/intermediate",
+    "path:models/core",
+    "path:snapshots",
+    "mart_daily_reimbursement",
+    "mart_erp_journal_lines",
+    "--indirect-selection",
+    "cautious",
 ]
 
 
@@ -31,7 +37,7 @@ class FixtureWarehouse:
     warehouse: Path
     target: Path
 
-    def copy_to(self, dest: Path) -> "FixtureWarehouse":
+    def copy_to(self, dest: Path) -> FixtureWarehouse:
         """A copy of this warehouse in ``dest`` (checkpointed first: dbt may still hold it open).
         A method, not a helper function, so tests need not import a conftest module by name."""
         dest.mkdir(parents=True, exist_ok=True)
@@ -61,7 +67,7 @@ def _restore_home(previous: str | None) -> None:
 @pytest.fixture(scope="session")
 def compiled_manifest(tmp_path_factory) -> dict:
     """manifest.json of `dbt compile` over every model (an empty warehouse is enough)."""
-    from orchestration.dbt_runner import run_dbt
+    from careledger.orchestration.dbt_runner import run_dbt
 
     home = tmp_path_factory.mktemp("dbt_compile")
     target = home / "target"
@@ -76,7 +82,7 @@ def compiled_manifest(tmp_path_factory) -> dict:
 @pytest.fixture(scope="session")
 def fixture_warehouse(tmp_path_factory) -> FixtureWarehouse:
     """Hand-made raw rows -> dbt build of the conformed layer and posting marts."""
-    from orchestration.dbt_runner import run_dbt
+    from careledger.orchestration.dbt_runner import run_dbt
 
     home = tmp_path_factory.mktemp("dbt_fixture")
     warehouse = home / "warehouse.duckdb"

@@ -27,17 +27,33 @@ log = logging.getLogger(__name__)
 SUFFIX = "{c} || '_' || r"
 REKEY: dict[str, dict[str, str]] = {
     "raw_ehr.fhir_resources": {"resource_id": SUFFIX},
-    "raw_ehr.adt_messages": {"visit_number": SUFFIX, "patient_mrn": SUFFIX, "prior_mrn": SUFFIX, "message_control_id": SUFFIX},
+    "raw_ehr.adt_messages": {
+        "visit_number": SUFFIX,
+        "patient_mrn": SUFFIX,
+        "prior_mrn": SUFFIX,
+        "message_control_id": SUFFIX,
+    },
     "raw_ehr.adt_diagnoses": {"visit_number": SUFFIX, "message_control_id": SUFFIX},
     "raw_ehr.adt_procedures": {"visit_number": SUFFIX, "message_control_id": SUFFIX},
     "raw_ehr.adt_insurance": {"visit_number": SUFFIX, "message_control_id": SUFFIX},
-    "raw_billing.claim_lines": {"claim_id": SUFFIX, "original_claim_id": SUFFIX, "patient_control_number": SUFFIX,
-                                "encounter_id": SUFFIX, "patient_mrn": SUFFIX},
+    "raw_billing.claim_lines": {
+        "claim_id": SUFFIX,
+        "original_claim_id": SUFFIX,
+        "patient_control_number": SUFFIX,
+        "encounter_id": SUFFIX,
+        "patient_mrn": SUFFIX,
+    },
     "raw_billing.denial_events": {"event_id": SUFFIX, "claim_id": SUFFIX},
     "raw_billing.remit_payments": {"trace_number": SUFFIX},
-    "raw_billing.remit_claims": {"patient_control_number": SUFFIX, "payer_claim_control_number": SUFFIX, "trace_number": SUFFIX},
-    "raw_billing.remit_service_lines": {"line_item_control_number": "split_part({c}, '-', 1) || '_' || r || '-' || split_part({c}, '-', 2)",
-                                        "trace_number": SUFFIX},
+    "raw_billing.remit_claims": {
+        "patient_control_number": SUFFIX,
+        "payer_claim_control_number": SUFFIX,
+        "trace_number": SUFFIX,
+    },
+    "raw_billing.remit_service_lines": {
+        "line_item_control_number": "split_part({c}, '-', 1) || '_' || r || '-' || split_part({c}, '-', 2)",
+        "trace_number": SUFFIX,
+    },
     "raw_billing.remit_adjustments": {"trace_number": SUFFIX},
     "raw_billing.remit_remarks": {"trace_number": SUFFIX},
     "raw_billing.remit_provider_adjustments": {"trace_number": SUFFIX},
@@ -52,9 +68,14 @@ def replicate(raw: Path, out: Path, copies: int) -> dict[str, int]:
     counts: dict[str, int] = {}
     try:
         for table, rekey in REKEY.items():
-            cols = [r[0] for r in con.execute(
-                "select column_name from information_schema.columns where table_schema || '.' || table_name = ? "
-                "order by ordinal_position", [table]).fetchall()]
+            cols = [
+                r[0]
+                for r in con.execute(
+                    "select column_name from information_schema.columns where table_schema || '.' || table_name = ? "
+                    "order by ordinal_position",
+                    [table],
+                ).fetchall()
+            ]
             select = []
             for c in cols:
                 if c in rekey:
@@ -64,9 +85,7 @@ def replicate(raw: Path, out: Path, copies: int) -> dict[str, int]:
                 else:
                     select.append(c)
             con.execute(f"create temp table _copy as select * from {table}")
-            con.execute(
-                f"insert into {table} select {', '.join(select)} from _copy, range(1, {copies}) as t(r)"
-            )
+            con.execute(f"insert into {table} select {', '.join(select)} from _copy, range(1, {copies}) as t(r)")
             con.execute("drop table _copy")
             counts[table] = con.execute(f"select count(*) from {table}").fetchone()[0]
     finally:
@@ -81,7 +100,7 @@ def main() -> None:
     parser.add_argument("--home", type=Path, required=True, help="CARELEDGER_HOME to build in (replaced)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from orchestration.dbt_runner import run_dbt
+    from careledger.orchestration.dbt_runner import run_dbt
 
     shutil.rmtree(args.home, ignore_errors=True)
     started = time.perf_counter()

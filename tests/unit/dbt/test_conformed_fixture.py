@@ -27,8 +27,10 @@ def test_merge_moves_encounter_to_surviving_patient(fixture_warehouse) -> None:
 def test_gross_charges_count_current_unvoided_versions_once(fixture_warehouse) -> None:
     [(total,)] = fixture_warehouse.query("select sum(charge_amount) from core.fct_charges")
     assert total == EXPECTED["gross_charges"]
-    flags = {r[0]: r[1:] for r in fixture_warehouse.query(
-        "select claim_id, is_current_version, is_voided from core.fct_claims")}
+    flags = {
+        r[0]: r[1:]
+        for r in fixture_warehouse.query("select claim_id, is_current_version, is_voided from core.fct_claims")
+    }
     assert flags["C00000002"] == (False, False) and flags["C00000003"] == (True, False)
     assert flags["C00000004"][1] and flags["C00000005"][1]
 
@@ -56,15 +58,18 @@ def test_remit_buckets_balance_every_clp(fixture_warehouse) -> None:
 
 
 def test_unmapped_values_land_on_unmapped_and_in_exceptions(fixture_warehouse) -> None:
-    exceptions = {(r[0], r[1]): r[2] for r in fixture_warehouse.query(
-        "select field, value, record_count from core.fct_mapping_exceptions")}
+    exceptions = {
+        (r[0], r[1]): r[2]
+        for r in fixture_warehouse.query("select field, value, record_count from core.fct_mapping_exceptions")
+    }
     assert exceptions[("claim.facility_code", "FAC99")] == 2
     assert exceptions[("remit.group_code:carc_code", "OA:999")] == 1
     assert exceptions[("payroll.cost_center_id", "CC-BOGUS")] == 1
     [(facility,)] = fixture_warehouse.query("select facility_id from core.fct_claims where claim_id = 'C00000004'")
     assert facility == "UNMAPPED"
     [(category,)] = fixture_warehouse.query(
-        "select denial_category from core.dim_denial_reason where group_code = 'OA' and carc_code = '999'")
+        "select denial_category from core.dim_denial_reason where group_code = 'OA' and carc_code = '999'"
+    )
     assert category == "other"
 
 
@@ -74,7 +79,8 @@ def test_journals_balance_and_carry_no_patient_data(fixture_warehouse) -> None:
     )
     assert unbalanced == []
     [(accrual_debits,)] = fixture_warehouse.query(
-        "select sum(debit_amount) from marts.mart_erp_journal_lines where journal_source = 'month_end_accrual'")
+        "select sum(debit_amount) from marts.mart_erp_journal_lines where journal_source = 'month_end_accrual'"
+    )
     assert accrual_debits == EXPECTED["gross_charges"]
     ids = fixture_warehouse.query("select source_first_id, source_last_id from marts.mart_erp_journal_lines")
     assert not any(i.startswith(("PCN", "MRN")) for pair in ids for i in pair)
@@ -86,6 +92,7 @@ def test_journals_balance_and_carry_no_patient_data(fixture_warehouse) -> None:
 def test_daily_reimbursement_posting(fixture_warehouse) -> None:
     lines = fixture_warehouse.query(
         "select account_id, debit_amount, credit_amount from marts.mart_erp_journal_lines "
-        "where journal_id = 'DR-LE1-F100-20250120' order by line_number")
+        "where journal_id = 'DR-LE1-F100-20250120' order by line_number"
+    )
     # F100 on 2025-01-20: C1 paid and reversed (nets to zero, no lines); C3 denied 250
     assert lines == [("4910", Decimal("250.00"), Decimal("0.00")), ("1200", Decimal("0.00"), Decimal("250.00"))]

@@ -34,8 +34,7 @@ def _layer(node: dict) -> str:
 
 def _models(manifest: dict) -> dict[str, dict]:
     return {
-        uid: n for uid, n in manifest["nodes"].items()
-        if n["resource_type"] == "model" and n["package_name"] == PACKAGE
+        uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] == "model" and n["package_name"] == PACKAGE
     }
 
 
@@ -44,11 +43,19 @@ def _is_restricted(node: dict) -> bool:
 
 
 def _phi_columns(node: dict) -> set[str]:
-    return {c for c, col in node["columns"].items() if (col.get("meta") or {}).get("phi") or (col.get("config", {}).get("meta") or {}).get("phi")}
+    return {
+        c
+        for c, col in node["columns"].items()
+        if (col.get("meta") or {}).get("phi") or (col.get("config", {}).get("meta") or {}).get("phi")
+    }
 
 
 def _deidentified_columns(node: dict) -> set[str]:
-    return {c for c, col in node["columns"].items() if (col.get("meta") or {}).get("deidentified") or (col.get("config", {}).get("meta") or {}).get("deidentified")}
+    return {
+        c
+        for c, col in node["columns"].items()
+        if (col.get("meta") or {}).get("deidentified") or (col.get("config", {}).get("meta") or {}).get("deidentified")
+    }
 
 
 def _relation_key(node: dict) -> tuple[str, str]:
@@ -69,14 +76,17 @@ def _schema(manifest: dict) -> dict:
 def _check_phi(node: dict, restricted: bool, derived_phi: set[str], leaks: list[str]) -> None:
     undeclared = derived_phi - _phi_columns(node)
     if restricted and undeclared:
-        leaks.append(f"{node['name']}: columns derived from PHI but not tagged phi or deidentified: {sorted(undeclared)}")
+        leaks.append(
+            f"{node['name']}: columns derived from PHI but not tagged phi or deidentified: {sorted(undeclared)}"
+        )
     if not restricted and derived_phi:
         leaks.append(f"{node['name']} (outside the restricted layer) outputs PHI: {sorted(derived_phi)}")
 
 
 def test_only_staging_calls_source(compiled_manifest: dict) -> None:
     bad = [
-        n["name"] for n in _models(compiled_manifest).values()
+        n["name"]
+        for n in _models(compiled_manifest).values()
         if _layer(n) != "staging" and any(d.startswith("source.") for d in n["depends_on"]["nodes"])
     ]
     assert not bad, f"models outside staging/ calling source(): {bad}"
@@ -99,7 +109,8 @@ def test_models_read_own_layer_or_the_one_below(compiled_manifest: dict) -> None
 
 def test_model_names_match_their_folder(compiled_manifest: dict) -> None:
     bad = [
-        f"{n['name']} in {_layer(n)}/" for n in _models(compiled_manifest).values()
+        f"{n['name']} in {_layer(n)}/"
+        for n in _models(compiled_manifest).values()
         if n["name"] not in NAME_EXCEPTIONS and not n["name"].startswith(NAME_PREFIX[_layer(n)])
     ]
     assert not bad, f"model names not matching their layer: {bad}"
@@ -122,9 +133,14 @@ def test_every_model_and_column_described_with_primary_key(compiled_manifest: di
             problems.append(f"{n['name']}: undescribed columns {undocumented}")
         if not n["columns"]:
             problems.append(f"{n['name']}: no columns documented")
-        if _layer(n) in ("staging", "intermediate", "core") or n["name"] in ("mart_daily_reimbursement", "mart_erp_journal_lines"):
+        if _layer(n) in ("staging", "intermediate", "core") or n["name"] in (
+            "mart_daily_reimbursement",
+            "mart_erp_journal_lines",
+        ):
             tested = tests_by_model.get(uid, set())
-            if n["name"] != "int_mapping__lookups" and not ({"unique", "not_null"} <= tested or "primary_key" in tested):
+            if n["name"] != "int_mapping__lookups" and not (
+                {"unique", "not_null"} <= tested or "primary_key" in tested
+            ):
                 problems.append(f"{n['name']}: no primary-key test (unique + not_null, or primary_key)")
     assert not problems, "\n".join(problems)
 
@@ -177,8 +193,9 @@ def test_phi_never_reaches_outside_the_restricted_layer(compiled_manifest: dict)
         if not any(phi.get(rel) for rel in parent_relations):
             phi[_relation_key(n)] = _phi_columns(n)  # no PHI upstream: nothing to trace
             continue
-        tree = qualify(sqlglot.parse_one(sql, dialect="duckdb"), schema=schema, dialect="duckdb",
-                       validate_qualify_columns=False)
+        tree = qualify(
+            sqlglot.parse_one(sql, dialect="duckdb"), schema=schema, dialect="duckdb", validate_qualify_columns=False
+        )
         restricted = _is_restricted(n)
         blobs = JSON_BLOBS if _layer(n) == "staging" else set()
         if not restricted:
@@ -247,7 +264,9 @@ def test_layer_check_catches_a_core_model_reading_staging(compiled_manifest: dic
     import pytest
 
     bad = copy.deepcopy(compiled_manifest)
-    bad["nodes"]["model.careledger.fct_claims"]["depends_on"]["nodes"].append("model.careledger.stg_billing__claim_lines")
+    bad["nodes"]["model.careledger.fct_claims"]["depends_on"]["nodes"].append(
+        "model.careledger.stg_billing__claim_lines"
+    )
     with pytest.raises(AssertionError, match="fct_claims \\(core\\) reads stg_billing__claim_lines"):
         test_models_read_own_layer_or_the_one_below(bad)
     bad["nodes"]["model.careledger.fct_claims"]["depends_on"]["nodes"].append("source.careledger.billing.claim_lines")

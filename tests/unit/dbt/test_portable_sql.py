@@ -103,15 +103,18 @@ def _planted(manifest: dict, raw: str, compiled: str) -> dict:
     return bad
 
 
-@pytest.mark.parametrize("sql", [
-    "select * from accounts qualify row_number() over (partition by account_id order by _loaded_at desc) = 1",
-    "select account_id, _loaded_at::date as loaded_date from accounts",
-    "select date_diff('day', opened_at, closed_at) as days_open from accounts",
-    "select greatest(a, b) as m from accounts",
-    "select account_id from accounts group by all",
-    "select resource ->> '$.id' as id from accounts",
-    "select cast(x as double) as x from accounts",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select * from accounts qualify row_number() over (partition by account_id order by _loaded_at desc) = 1",
+        "select account_id, _loaded_at::date as loaded_date from accounts",
+        "select date_diff('day', opened_at, closed_at) as days_open from accounts",
+        "select greatest(a, b) as m from accounts",
+        "select account_id from accounts group by all",
+        "select resource ->> '$.id' as id from accounts",
+        "select cast(x as double) as x from accounts",
+    ],
+)
 def test_check_catches_planted_duckdb_syntax(compiled_manifest: dict, sql: str) -> None:
     violations = _model_violations(_planted(compiled_manifest, sql, sql))
     assert violations and all("int_erp__accounts" in v for v in violations), violations

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.landing import connect, ensure_schema, land_file
+from careledger.ingest.landing import connect, ensure_schema, land_file
 
 BAD = Path(__file__).resolve().parents[2] / "fixtures" / "bad"
 
@@ -78,21 +78,30 @@ def test_bad_file_is_handled(warehouse: duckdb.DuckDBPyConnection, family: str, 
         return
     assert result.status in ("landed", "quarantined"), result
     assert result.records_read == result.records_accepted + result.records_quarantined
-    batch = warehouse.execute("select rows_read, rows_accepted, rows_quarantined, status from raw_meta.batches "
-                              "where batch_id = ?", [result.batch_id]).fetchone()
+    batch = warehouse.execute(
+        "select rows_read, rows_accepted, rows_quarantined, status from raw_meta.batches where batch_id = ?",
+        [result.batch_id],
+    ).fetchone()
     assert batch == (result.records_read, result.records_accepted, result.records_quarantined, "landed")
-    quarantined = warehouse.execute("select record_index, reason_code, message, raw_text from raw_meta.quarantine "
-                                    "where batch_id = ?", [result.batch_id]).fetchall()
+    quarantined = warehouse.execute(
+        "select record_index, reason_code, message, raw_text from raw_meta.quarantine where batch_id = ?",
+        [result.batch_id],
+    ).fetchall()
     assert len({q[0] for q in quarantined}) == result.records_quarantined
     for index, reason, message, _raw in quarantined:
         assert 1 <= index <= max(result.records_read, 1)
         assert re.fullmatch(r"[A-Z][A-Z0-9_]+", reason)
         assert path.name in message, message
         assert re.search(fam.record_ref.format(i=index), message), message
-    rules = {r for (r,) in warehouse.execute("select rule from raw_meta.validation_findings where batch_id = ?",
-                                             [result.batch_id]).fetchall()}
+    rules = {
+        r
+        for (r,) in warehouse.execute(
+            "select rule from raw_meta.validation_findings where batch_id = ?", [result.batch_id]
+        ).fetchall()
+    }
     assert expected_code in {q[1] for q in quarantined} | rules
     if fam.primary_table:
-        landed = warehouse.execute(f"select count(*) from {fam.primary_table} where _batch_id = ?",
-                                   [result.batch_id]).fetchone()[0]
+        landed = warehouse.execute(
+            f"select count(*) from {fam.primary_table} where _batch_id = ?", [result.batch_id]
+        ).fetchone()[0]
         assert (landed > 0) == (result.records_accepted > 0)

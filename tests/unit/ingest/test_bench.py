@@ -9,7 +9,7 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def test_bench_splits_hl7_and_x12_for_a_fair_bare_figure(tmp_path: Path) -> None:
-    from ingest.bench import bench_ingest
+    from careledger.bench.ingest import bench_ingest
 
     landing = tmp_path / "landing"
     shutil.copytree(FIXTURES / "hl7", landing / "hl7", ignore=shutil.ignore_patterns("*.py"))
@@ -27,13 +27,14 @@ def test_bench_splits_hl7_and_x12_for_a_fair_bare_figure(tmp_path: Path) -> None
 def test_model_timings_pick_the_slowest_models_and_every_mart(tmp_path: Path) -> None:
     import json
 
-    from orchestration.bench import _model_timings
+    from careledger.bench.orchestration import _model_timings
 
     results = [{"unique_id": f"model.careledger.m{i}", "execution_time": float(i)} for i in range(15)]
-    results += [{"unique_id": "model.careledger.mart_x", "execution_time": 0.5},
-                {"unique_id": "test.careledger.some_test", "execution_time": 99.0}]
+    results += [
+        {"unique_id": "model.careledger.mart_x", "execution_time": 0.5},
+        {"unique_id": "test.careledger.some_test", "execution_time": 99.0},
+    ]
     (tmp_path / "run_results.json").write_text(json.dumps({"results": results}))
     timings = _model_timings(tmp_path)
     assert list(timings["slowest_models"]) == [f"m{i}" for i in range(14, 4, -1)]
     assert timings["marts"] == {"mart_x": 0.5}
-

@@ -10,9 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest import _csv_contract as contract
-from ingest import csv_exports
-from ingest.landing import FileResult, ingest_paths, record_hash
+from careledger.ingest.csv import contract
+from careledger.ingest.csv import loader as csv_exports
+from careledger.ingest.landing import FileResult, ingest_paths, record_hash
 
 CSV = Path(__file__).resolve().parents[2] / "fixtures" / "csv"
 BILLING, ERP = CSV / "billing", CSV / "erp"
@@ -60,8 +60,11 @@ def test_every_good_export_lands_clean(good: tuple[Path, dict[str, FileResult]])
     for name, (table, n) in EXPECTED_ROWS.items():
         f = files[name]
         assert (f.status, f.records_read, f.records_accepted, f.records_quarantined) == ("landed", n, n, 0), name
-        got = query(wh, f"select count(*), min(_source_record), max(_source_record) from {table} "
-                        f"where _source_file like '%/{name}'")
+        got = query(
+            wh,
+            f"select count(*), min(_source_record), max(_source_record) from {table} "
+            f"where _source_file like '%/{name}'",
+        )
         assert got == [(n, 1, n)], name
     assert query(wh, "select count(*) from raw_meta.quarantine") == [(0,)]
     assert query(wh, "select count(*) from raw_meta.validation_findings") == [(0,)]
@@ -69,18 +72,25 @@ def test_every_good_export_lands_clean(good: tuple[Path, dict[str, FileResult]])
 
 def test_types_and_quoting(good: tuple[Path, dict[str, FileResult]]) -> None:
     wh, _ = good
-    line2 = query(wh, "select charge_amount, units, revenue_code, modifiers, service_date, line_number "
-                      "from raw_billing.claim_lines where _source_record = 2")
+    line2 = query(
+        wh,
+        "select charge_amount, units, revenue_code, modifiers, service_date, line_number "
+        "from raw_billing.claim_lines where _source_record = 2",
+    )
     assert line2 == [(Decimal("1200.00"), Decimal("2.500"), "0250", "26:LT", date(2026, 1, 2), 2)]
     # the credit line lands as is, with no finding (negative charges are normal on credits)
-    assert query(wh, "select charge_amount, principal_diagnosis_code from raw_billing.claim_lines "
-                     "where _source_record = 4") == [(Decimal("-150.00"), "J06.9, acute")]
+    assert query(
+        wh, "select charge_amount, principal_diagnosis_code from raw_billing.claim_lines where _source_record = 4"
+    ) == [(Decimal("-150.00"), "J06.9, acute")]
     assert query(wh, "select payer_name, outpatient_rate from raw_billing.payers order by payer_code") == [
-        ("Medicare Part A", Decimal("1.0000")), ("Acme Health, Inc.", Decimal("0.6500"))]
+        ("Medicare Part A", Decimal("1.0000")),
+        ("Acme Health, Inc.", Decimal("0.6500")),
+    ]
     assert query(wh, "select is_active from raw_erp.cost_centers order by cost_center_id") == [(True,), (False,)]
     assert query(wh, "select bed_count from raw_erp.facilities order by facility_id") == [(250,), (None,)]
-    notes = query(wh, "select note, amount from raw_billing.denial_events where _source_file like '%.csv' "
-                      "order by _source_record")
+    notes = query(
+        wh, "select note, amount from raw_billing.denial_events where _source_file like '%.csv' order by _source_record"
+    )
     assert notes == [("no auth", Decimal("1200.00")), ('appeal "urgent"', None), (None, Decimal("1200.00"))]
 
 
@@ -118,7 +128,8 @@ def test_extra_column_is_ignored_with_a_warning(tmp_path: Path) -> None:
     assert (res.records_accepted, res.records_quarantined) == (1, 0)
     assert query(wh, "select supplier_id, supplier_name from raw_erp.suppliers") == [("S1", "Acme")]
     assert query(wh, "select record_index, severity, rule, location from raw_meta.validation_findings") == [
-        (0, "warning", "EXTRA_COLUMN", "header")]
+        (0, "warning", "EXTRA_COLUMN", "header")
+    ]
 
 
 def test_missing_optional_column_lands_null_with_a_warning(tmp_path: Path) -> None:
@@ -157,7 +168,9 @@ def test_negative_amount_rule(tmp_path: Path) -> None:
     cols = list(contract.column_names("supply_spend"))
     p = write(tmp_path, "ss.csv", cols, [["I1", "2026-01-02", "S1", "CC-1", "lab", "-10.00"]])
     cols_d = list(contract.column_names("denial_events"))
-    d = write(tmp_path, "d.csv", cols_d, [["E1", "C1", "P1", "written_off", "2026-01-02", "CO", "45", "-3.10", "Q", ""]])
+    d = write(
+        tmp_path, "d.csv", cols_d, [["E1", "C1", "P1", "written_off", "2026-01-02", "CO", "45", "-3.10", "Q", ""]]
+    )
     wh = tmp_path / "wh.duckdb"
     results = land(wh, p, d)
     assert all(r.records_accepted == 1 for r in results)
@@ -173,17 +186,21 @@ def test_line_numbers_with_blank_lines_crlf_and_shuffled_header(tmp_path: Path) 
     (res,) = land(wh, p)
     assert (res.records_read, res.records_accepted, res.records_quarantined) == (3, 2, 1)
     assert query(wh, "select _source_record, supplier_id, supplier_name from raw_erp.suppliers order by 1") == [
-        (1, "S1", "Acme"), (3, "S2", "Beta")]
+        (1, "S1", "Acme"),
+        (3, "S2", "Beta"),
+    ]
     assert query(wh, "select record_index, reason_code, raw_text from raw_meta.quarantine") == [
-        (4, "MISSING_REQUIRED", "bad,,")]
+        (4, "MISSING_REQUIRED", "bad,,")
+    ]
 
 
 @pytest.mark.parametrize("damage", ["short_row", "multiline_field", "bad_utf8"])
 def test_exact_parser_matches_the_fast_path(tmp_path: Path, damage: str) -> None:
     """Files the DuckDB fast path hands to the line parser keep the same numbering and values."""
     good_rows = ["S1,Acme,lab", "S2,Beta,lab", "S3,Gamma,lab"]
-    extra = {"short_row": "S9,only-two", "multiline_field": 'S4,"Multi\nLine Co",lab',
-             "bad_utf8": "S9,Bad\udcff,lab"}[damage]
+    extra = {"short_row": "S9,only-two", "multiline_field": 'S4,"Multi\nLine Co",lab', "bad_utf8": "S9,Bad\udcff,lab"}[
+        damage
+    ]
     text = ",".join(SUPPLIER_COLS) + "\n" + "\n".join(good_rows[:2] + [extra] + good_rows[2:]) + "\n"
     p = tmp_path / "s.csv"
     p.write_bytes(text.encode("utf-8", "surrogateescape"))
@@ -192,7 +209,9 @@ def test_exact_parser_matches_the_fast_path(tmp_path: Path, damage: str) -> None
     rows = query(wh, "select _source_record, supplier_id from raw_erp.suppliers order by 1")
     if damage == "multiline_field":
         assert rows == [(1, "S1"), (2, "S2"), (3, "S4"), (5, "S3")]
-        assert query(wh, "select supplier_name from raw_erp.suppliers where supplier_id = 'S4'") == [("Multi\nLine Co",)]
+        assert query(wh, "select supplier_name from raw_erp.suppliers where supplier_id = 'S4'") == [
+            ("Multi\nLine Co",)
+        ]
         assert res.records_quarantined == 0
     else:
         assert rows == [(1, "S1"), (2, "S2"), (4, "S3")]
@@ -201,19 +220,27 @@ def test_exact_parser_matches_the_fast_path(tmp_path: Path, damage: str) -> None
 
 
 def test_unknown_kind_is_a_bug_not_content(tmp_path: Path) -> None:
-    from ingest.landing import IngestError, LoadContext
     from datetime import datetime
 
-    ctx = LoadContext(con=duckdb.connect(), path=BILLING / "payers.csv", batch_id="b", loaded_at=datetime.now(),
-                      kind="nope")
+    from careledger.ingest.landing import IngestError, LoadContext
+
+    ctx = LoadContext(
+        con=duckdb.connect(), path=BILLING / "payers.csv", batch_id="b", loaded_at=datetime.now(), kind="nope"
+    )
     with pytest.raises(IngestError):
         csv_exports.load(ctx)
 
 
 def test_json_array_of_denials_keeps_element_numbers(tmp_path: Path) -> None:
-    rows = [dict(zip(contract.column_names("denial_events"),
-                     [f"E{i}", "C1", "P1", "denial_received", "2026-01-02", "CO", "45", "1.00", "Q", None]))
-            for i in range(1, 4)]
+    rows = [
+        dict(
+            zip(
+                contract.column_names("denial_events"),
+                [f"E{i}", "C1", "P1", "denial_received", "2026-01-02", "CO", "45", "1.00", "Q", None],
+            )
+        )
+        for i in range(1, 4)
+    ]
     rows[1]["event_date"] = "2026/01/02"
     p = tmp_path / "d.json"
     p.write_text(json.dumps(rows))
@@ -225,19 +252,25 @@ def test_json_array_of_denials_keeps_element_numbers(tmp_path: Path) -> None:
 
 def test_header_only_and_duplicate_columns(tmp_path: Path) -> None:
     empty = write(tmp_path, "empty.csv", SUPPLIER_COLS, [])
-    dup = write(tmp_path, "dup.csv", SUPPLIER_COLS[:2] + ["supplier_name"] + SUPPLIER_COLS[2:], [["S1", "A", "B", "lab"]])
+    dup = write(
+        tmp_path, "dup.csv", SUPPLIER_COLS[:2] + ["supplier_name"] + SUPPLIER_COLS[2:], [["S1", "A", "B", "lab"]]
+    )
     wh = tmp_path / "wh.duckdb"
     results = land(wh, empty, dup, source="erp")
     assert [(r.status, r.records_read, r.records_accepted) for r in results] == [("landed", 0, 0), ("landed", 1, 1)]
     assert query(wh, "select supplier_id, supplier_name, supplier_category from raw_erp.suppliers") == [
-        ("S1", "A", "lab")]
+        ("S1", "A", "lab")
+    ]
     assert query(wh, "select rule from raw_meta.validation_findings") == [("DUPLICATE_COLUMN",)]
 
 
 def _landed_rows(warehouse: Path) -> tuple[list[tuple], list[tuple], list[tuple]]:
     return (
-        query(warehouse, "select _source_record, _record_hash, supplier_id, supplier_name, supplier_category "
-                         "from raw_erp.suppliers order by 1"),
+        query(
+            warehouse,
+            "select _source_record, _record_hash, supplier_id, supplier_name, supplier_category "
+            "from raw_erp.suppliers order by 1",
+        ),
         query(warehouse, "select record_index, reason_code, message, raw_text from raw_meta.quarantine order by 1"),
         query(warehouse, "select record_index, rule, location, message from raw_meta.validation_findings order by 1"),
     )
@@ -247,8 +280,19 @@ def test_split_path_matches_the_exact_parser(tmp_path: Path, monkeypatch: pytest
     """A quote-free file (fields split in SQL) lands exactly as the line-by-line parser lands it:
     BOM, CRLF, blank and whitespace-only lines, short and long rows, empty values, an extra column."""
     cols = SUPPLIER_COLS + ["region"]
-    lines = [",".join(cols), "S1,Acme,lab,east", "", "S2,Beta,,west", "   ", "S3,Gamma", "S4,D,lab,x,y",
-             ",NoId,lab,n", "S5, Spaced ,lab,s", "\t", "S6,Last,lab,e"]
+    lines = [
+        ",".join(cols),
+        "S1,Acme,lab,east",
+        "",
+        "S2,Beta,,west",
+        "   ",
+        "S3,Gamma",
+        "S4,D,lab,x,y",
+        ",NoId,lab,n",
+        "S5, Spaced ,lab,s",
+        "\t",
+        "S6,Last,lab,e",
+    ]
     p = tmp_path / "s.csv"
     p.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode())  # no final line break either
     split_wh, exact_wh = tmp_path / "split.duckdb", tmp_path / "exact.duckdb"
@@ -261,8 +305,11 @@ def test_split_path_matches_the_exact_parser(tmp_path: Path, monkeypatch: pytest
     rows, quarantined, _ = _landed_rows(split_wh)
     assert [r[0] for r in rows] == [1, 3, 8, 10]
     assert rows[0][1] == record_hash("S1,Acme,lab,east")
-    assert [(q[0], q[1]) for q in quarantined] == [(5, "WRONG_COLUMN_COUNT"), (6, "WRONG_COLUMN_COUNT"),
-                                                   (7, "MISSING_REQUIRED")]
+    assert [(q[0], q[1]) for q in quarantined] == [
+        (5, "WRONG_COLUMN_COUNT"),
+        (6, "WRONG_COLUMN_COUNT"),
+        (7, "MISSING_REQUIRED"),
+    ]
     assert quarantined[0][3] == "S3,Gamma"
 
 
@@ -274,11 +321,13 @@ def test_quoted_files_take_the_duckdb_scan_and_keep_values(tmp_path: Path) -> No
     (res,) = land(wh, p, source="erp")
     assert (res.records_read, res.records_accepted) == (2, 2)
     assert query(wh, "select _source_record, supplier_name, _record_hash from raw_erp.suppliers order by 1") == [
-        (1, "Acme, Inc.", record_hash('S1,"Acme, Inc.",lab')), (3, "Beta", record_hash("S2,Beta,lab"))]
+        (1, "Acme, Inc.", record_hash('S1,"Acme, Inc.",lab')),
+        (3, "Beta", record_hash("S2,Beta,lab")),
+    ]
 
 
 def test_scan_safe_checks_utf8_across_chunks(tmp_path: Path) -> None:
-    from ingest._csv_lines import scan_safe
+    from careledger.ingest.lines import scan_safe
 
     p = tmp_path / "f"
     cases = {

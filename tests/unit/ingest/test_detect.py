@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest import _csv_contract as contract
-from ingest.detect import UNKNOWN_REASON, detect
+from careledger.ingest.csv import contract
+from careledger.ingest.detect import UNKNOWN_REASON, detect
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 CSV = FIXTURES / "csv"
@@ -24,13 +24,21 @@ GOOD = [
     (CSV / "billing" / "denial_events_20260111.ndjson", "denials", "denial_events"),
     (CSV / "billing" / "denial_events_20260112.json", "denials", "denial_events"),
     (CSV / "billing" / "payers.csv", "payers", "payers"),
-    *[(CSV / "erp" / f, "erp", k) for f, k in [
-        ("legal_entities.csv", "legal_entities"), ("facilities.csv", "facilities"),
-        ("cost_centers.csv", "cost_centers"), ("chart_of_accounts.csv", "chart_of_accounts"),
-        ("suppliers.csv", "suppliers"), ("accounting_periods.csv", "accounting_periods"),
-        ("gl_actuals_202601.csv", "gl_actuals"), ("payroll_202601.csv", "payroll"),
-        ("supply_spend_202601.csv", "supply_spend"), ("crosswalks.csv", "crosswalks"),
-    ]],
+    *[
+        (CSV / "erp" / f, "erp", k)
+        for f, k in [
+            ("legal_entities.csv", "legal_entities"),
+            ("facilities.csv", "facilities"),
+            ("cost_centers.csv", "cost_centers"),
+            ("chart_of_accounts.csv", "chart_of_accounts"),
+            ("suppliers.csv", "suppliers"),
+            ("accounting_periods.csv", "accounting_periods"),
+            ("gl_actuals_202601.csv", "gl_actuals"),
+            ("payroll_202601.csv", "payroll"),
+            ("supply_spend_202601.csv", "supply_spend"),
+            ("crosswalks.csv", "crosswalks"),
+        ]
+    ],
 ]
 
 
@@ -163,9 +171,13 @@ def test_bad_source_is_a_usage_error() -> None:
 def test_json_shapes(tmp_path: Path) -> None:
     pretty = write(tmp_path, "p.json", json.dumps({"resourceType": "Patient", "id": "P1"}, indent=2))
     assert (detect(pretty).format, detect(pretty).kind) == ("fhir", "json")
-    one_line_bundle = write(tmp_path, "b.json", json.dumps({"resourceType": "Bundle", "type": "collection", "entry": []}))
+    one_line_bundle = write(
+        tmp_path, "b.json", json.dumps({"resourceType": "Bundle", "type": "collection", "entry": []})
+    )
     assert detect(one_line_bundle).kind == "json"
     array = write(tmp_path, "a.json", json.dumps([{"resourceType": "Patient", "id": "P1"}]))
     assert detect(array).format is None and "NDJSON or a Bundle" in detect(array).reason
-    long_line = write(tmp_path, "l.ndjson", json.dumps({"resourceType": "Patient", "id": "P1", "x": "y" * 20000}) + "\n")
+    long_line = write(
+        tmp_path, "l.ndjson", json.dumps({"resourceType": "Patient", "id": "P1", "x": "y" * 20000}) + "\n"
+    )
     assert detect(long_line).kind == "ndjson"

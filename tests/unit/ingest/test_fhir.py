@@ -8,14 +8,19 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest import _fhir_validate
-from ingest._fhir_refs import FHIR_IDENTIFIERS_SQL, install_reference_macros
-from ingest.landing import FileResult, ingest_paths, record_hash
+from careledger.ingest.fhir import validate as _fhir_validate
+from careledger.ingest.fhir.refs import FHIR_IDENTIFIERS_SQL, install_reference_macros
+from careledger.ingest.landing import FileResult, ingest_paths, record_hash
 
 FHIR = Path(__file__).resolve().parents[2] / "fixtures" / "fhir"
 PATIENT = {"resourceType": "Patient", "id": "P1", "gender": "female"}
-ENCOUNTER = {"resourceType": "Encounter", "id": "V1", "status": "finished", "class": {"code": "IMP"},
-             "subject": {"reference": "Patient/P1"}}
+ENCOUNTER = {
+    "resourceType": "Encounter",
+    "id": "V1",
+    "status": "finished",
+    "class": {"code": "IMP"},
+    "subject": {"reference": "Patient/P1"},
+}
 
 
 def land(warehouse: Path, *paths: Path) -> list[FileResult]:
@@ -33,27 +38,43 @@ def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
 @pytest.fixture(scope="module")
 def good(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[FileResult]]:
     wh = tmp_path_factory.mktemp("fhir") / "wh.duckdb"
-    files = land(wh, FHIR / "Patient.ndjson", FHIR / "Practitioner.ndjson", FHIR / "Encounter.ndjson",
-                 FHIR / "bundles" / "synthea_patient_9.json")
+    files = land(
+        wh,
+        FHIR / "Patient.ndjson",
+        FHIR / "Practitioner.ndjson",
+        FHIR / "Encounter.ndjson",
+        FHIR / "bundles" / "synthea_patient_9.json",
+    )
     return wh, files
 
 
 def test_good_files_land_whole(good: tuple[Path, list[FileResult]]) -> None:
     wh, files = good
     assert [(f.status, f.records_read, f.records_accepted, f.records_quarantined) for f in files] == [
-        ("landed", 3, 3, 0), ("landed", 2, 2, 0), ("landed", 4, 4, 0), ("landed", 4, 4, 0)]
+        ("landed", 3, 3, 0),
+        ("landed", 2, 2, 0),
+        ("landed", 4, 4, 0),
+        ("landed", 4, 4, 0),
+    ]
     assert [f.format for f in files] == ["fhir:ndjson", "fhir:ndjson", "fhir:ndjson", "fhir:json"]
     assert query(wh, "select count(*) from raw_meta.quarantine") == [(0,)]
 
 
 def test_ndjson_lineage_line_numbers_versions_and_hash(good: tuple[Path, list[FileResult]]) -> None:
     wh, _ = good
-    rows = query(wh, "select resource_id, version_id, last_updated::varchar, _source_record, _record_hash, "
-                     "resource::varchar from raw_ehr.fhir_resources where resource_type = 'Encounter' "
-                     "and _source_file like '%Encounter.ndjson' order by _source_record")
+    rows = query(
+        wh,
+        "select resource_id, version_id, last_updated::varchar, _source_record, _record_hash, "
+        "resource::varchar from raw_ehr.fhir_resources where resource_type = 'Encounter' "
+        "and _source_file like '%Encounter.ndjson' order by _source_record",
+    )
     # line 3 is blank in the fixture (and the file has a BOM and CRLF): record index = physical line
     assert [(r[0], r[1], r[3]) for r in rows] == [
-        ("V00000001", "1", 1), ("V00000001", "2", 2), ("V00000002", "1", 4), ("V00000003", "1", 5)]
+        ("V00000001", "1", 1),
+        ("V00000001", "2", 2),
+        ("V00000002", "1", 4),
+        ("V00000003", "1", 5),
+    ]
     assert rows[0][2] == "2026-01-03 10:00:00"
     lines = (FHIR / "Encounter.ndjson").read_bytes().decode("utf-8-sig").split("\r\n")
     assert rows[2][4] == record_hash(lines[3])
@@ -63,8 +84,11 @@ def test_ndjson_lineage_line_numbers_versions_and_hash(good: tuple[Path, list[Fi
 
 def test_bundle_entries_are_records(good: tuple[Path, list[FileResult]]) -> None:
     wh, _ = good
-    rows = query(wh, "select _source_record, resource_type, resource_id from raw_ehr.fhir_resources "
-                     "where _source_file like '%.json' order by _source_record")
+    rows = query(
+        wh,
+        "select _source_record, resource_type, resource_id from raw_ehr.fhir_resources "
+        "where _source_file like '%.json' order by _source_record",
+    )
     assert [(r[0], r[1]) for r in rows] == [(1, "Patient"), (2, "Practitioner"), (3, "Encounter"), (4, "Condition")]
     assert rows[0][2] == "a1b2c3d4-0000-4000-8000-000000000001"
 
@@ -107,18 +131,25 @@ def test_all_three_reference_forms_resolve(good: tuple[Path, list[FileResult]]) 
         ("Patient/P0000001", ("literal", "Patient", "P0000001", None, None)),
         ("https://ehr.example.org/fhir/Patient/P1/_history/3", ("literal", "Patient", "P1", None, None)),
         ("urn:uuid:a1b2-c3", ("uuid", None, "a1b2-c3", None, None)),
-        ("Patient?identifier=urn:careledger:mrn|MRN00000002",
-         ("conditional", "Patient", None, "urn:careledger:mrn", "MRN00000002")),
-        ("Practitioner?identifier=http://hl7.org/fhir/sid/us-npi%7C1234567893",
-         ("conditional", "Practitioner", None, "http://hl7.org/fhir/sid/us-npi", "1234567893")),
+        (
+            "Patient?identifier=urn:careledger:mrn|MRN00000002",
+            ("conditional", "Patient", None, "urn:careledger:mrn", "MRN00000002"),
+        ),
+        (
+            "Practitioner?identifier=http://hl7.org/fhir/sid/us-npi%7C1234567893",
+            ("conditional", "Practitioner", None, "http://hl7.org/fhir/sid/us-npi", "1234567893"),
+        ),
         ("#contained-1", ("other", None, None, None, None)),
     ],
 )
 def test_reference_macros(ref: str, expected: tuple) -> None:
     con = duckdb.connect()
     install_reference_macros(con)
-    got = con.execute("select fhir_ref_kind($1), fhir_ref_type($1), fhir_ref_id($1), "
-                      "fhir_ref_identifier_system($1), fhir_ref_identifier_value($1)", [ref]).fetchone()
+    got = con.execute(
+        "select fhir_ref_kind($1), fhir_ref_type($1), fhir_ref_id($1), "
+        "fhir_ref_identifier_system($1), fhir_ref_identifier_value($1)",
+        [ref],
+    ).fetchone()
     assert got == expected
 
 
@@ -138,8 +169,13 @@ def test_structural_checks_quarantine_with_reasons(tmp_path: Path) -> None:
     (res,) = land(wh, f)
     assert (res.records_read, res.records_accepted, res.records_quarantined) == (7, 2, 5)
     q = query(wh, "select record_index, reason_code, message, raw_text from raw_meta.quarantine order by 1")
-    assert [(r[0], r[1]) for r in q] == [(2, "BAD_JSON"), (3, "UNSUPPORTED_RESOURCE_TYPE"), (4, "MISSING_ID"),
-                                         (5, "MISSING_REQUIRED"), (7, "NOT_AN_OBJECT")]
+    assert [(r[0], r[1]) for r in q] == [
+        (2, "BAD_JSON"),
+        (3, "UNSUPPORTED_RESOURCE_TYPE"),
+        (4, "MISSING_ID"),
+        (5, "MISSING_REQUIRED"),
+        (7, "NOT_AN_OBJECT"),
+    ]
     assert q[3][2] == "mixed.ndjson line 5: Encounter.class is missing (required)"
     assert q[0][3] == lines[1]
     assert query(wh, "select _source_record from raw_ehr.fhir_resources order by 1") == [(1,), (6,)]
@@ -175,8 +211,9 @@ def test_model_validation_samples_large_files(tmp_path: Path, monkeypatch: pytes
     land(wh, f)
     first = sorted(checked)
     assert len(first) == 3
-    info = query(wh, "select record_index, severity, message from raw_meta.validation_findings "
-                     "where rule = 'FHIR_MODEL_SAMPLED'")
+    info = query(
+        wh, "select record_index, severity, message from raw_meta.validation_findings where rule = 'FHIR_MODEL_SAMPLED'"
+    )
     assert info and info[0][:2] == (0, "info") and "3 of 20" in info[0][2]
     checked.clear()
     ingest_paths(tmp_path / "wh2.duckdb", [f])
@@ -184,18 +221,24 @@ def test_model_validation_samples_large_files(tmp_path: Path, monkeypatch: pytes
 
 
 def test_bundle_unpacking_edge_cases(tmp_path: Path) -> None:
-    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
-        {"fullUrl": "urn:uuid:u-1", "resource": {k: v for k, v in PATIENT.items() if k != "id"}},
-        {"fullUrl": "urn:uuid:u-2"},
-        {"fullUrl": "urn:uuid:u-3", "resource": ENCOUNTER | {"subject": {"reference": "urn:uuid:u-1"}}},
-    ]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:u-1", "resource": {k: v for k, v in PATIENT.items() if k != "id"}},
+            {"fullUrl": "urn:uuid:u-2"},
+            {"fullUrl": "urn:uuid:u-3", "resource": ENCOUNTER | {"subject": {"reference": "urn:uuid:u-1"}}},
+        ],
+    }
     f = tmp_path / "b.json"
     f.write_text(json.dumps(bundle, indent=1))
     wh = tmp_path / "wh.duckdb"
     (res,) = land(wh, f)
     assert (res.records_read, res.records_accepted, res.records_quarantined) == (3, 2, 1)
     assert query(wh, "select _source_record, resource_id from raw_ehr.fhir_resources order by 1") == [
-        (1, "u-1"), (3, "V1")]
+        (1, "u-1"),
+        (3, "V1"),
+    ]
     assert query(wh, "select record_index, reason_code from raw_meta.quarantine") == [(2, "NO_RESOURCE")]
     rules = {r[0] for r in query(wh, "select rule from raw_meta.validation_findings")}
     assert {"ID_FROM_FULLURL", "FULLURL_ID_MISMATCH"} <= rules

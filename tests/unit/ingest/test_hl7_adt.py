@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.hl7_adt import parse_adt_text, parse_hl7_timestamp, split_messages
-from ingest.landing import ingest_paths
+from careledger.ingest.hl7.adt import parse_adt_text, parse_hl7_timestamp, split_messages
+from careledger.ingest.landing import ingest_paths
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
 HL7 = FIXTURES / "hl7"
@@ -61,10 +61,36 @@ def test_admit_message_fields_with_escapes_decoded(tmp_path: Path) -> None:
         from raw_ehr.adt_messages where _source_record = 1
     """).fetchone()
     assert row == (
-        "MSG00001", "ADT", "A01", datetime(2026, 1, 5, 8, 30), datetime(2026, 1, 5, 8, 30), "EPIC", "CARELEDGER GH",
-        "2.5", "MRN00000001", "O^BRIEN", "PAT&TY", date(1980, 1, 2), "F", "1 MAIN|ST", "BOSTON", "MA", "02110",
-        "(617)555-1234", "123-45-6789", "V00000001", "I", "D-L1-MED", "101", "A", "L-1", "1234567893", "MED", "7",
-        datetime(2026, 1, 5, 8, 0), "Chest pain \\ shortness of breath",
+        "MSG00001",
+        "ADT",
+        "A01",
+        datetime(2026, 1, 5, 8, 30),
+        datetime(2026, 1, 5, 8, 30),
+        "EPIC",
+        "CARELEDGER GH",
+        "2.5",
+        "MRN00000001",
+        "O^BRIEN",
+        "PAT&TY",
+        date(1980, 1, 2),
+        "F",
+        "1 MAIN|ST",
+        "BOSTON",
+        "MA",
+        "02110",
+        "(617)555-1234",
+        "123-45-6789",
+        "V00000001",
+        "I",
+        "D-L1-MED",
+        "101",
+        "A",
+        "L-1",
+        "1234567893",
+        "MED",
+        "7",
+        datetime(2026, 1, 5, 8, 0),
+        "Chest pain \\ shortness of breath",
     )
     raw = con.execute("select raw_message from raw_ehr.adt_messages where _source_record = 1").fetchone()[0]
     assert raw.startswith("MSH|^~\\&|EPIC|") and "\rPID|" in raw and "\\S\\" in raw  # raw text kept escaped
@@ -72,31 +98,42 @@ def test_admit_message_fields_with_escapes_decoded(tmp_path: Path) -> None:
 
 def test_discharge_cancel_and_merge_are_events(tmp_path: Path) -> None:
     con, _ = land(tmp_path, HL7 / "adt_lf.hl7")
-    discharge = con.execute("select discharge_disposition, discharge_at from raw_ehr.adt_messages "
-                            "where trigger_event = 'A03'").fetchone()
+    discharge = con.execute(
+        "select discharge_disposition, discharge_at from raw_ehr.adt_messages where trigger_event = 'A03'"
+    ).fetchone()
     assert discharge == ("01", datetime(2026, 1, 7, 9, 30))
-    merge = con.execute("select patient_mrn, prior_mrn, prior_visit_number, visit_number from raw_ehr.adt_messages "
-                        "where trigger_event = 'A40'").fetchone()
+    merge = con.execute(
+        "select patient_mrn, prior_mrn, prior_visit_number, visit_number from raw_ehr.adt_messages "
+        "where trigger_event = 'A40'"
+    ).fetchone()
     assert merge == ("MRN00000001", "MRN00000009", "V00000009", None)
     # cancels land as their own rows; the admit they cancel is still there
-    visits = con.execute("select trigger_event from raw_ehr.adt_messages where visit_number = 'V00000002' "
-                         "order by _source_record").fetchall()
+    visits = con.execute(
+        "select trigger_event from raw_ehr.adt_messages where visit_number = 'V00000002' order by _source_record"
+    ).fetchall()
     assert [e for (e,) in visits] == ["A04", "A11"]
 
 
 def test_child_segments(tmp_path: Path) -> None:
     con, _ = land(tmp_path, HL7 / "adt_cr.hl7")
-    dg1 = con.execute("select message_control_id, visit_number, set_id, diagnosis_code, coding_system, description, "
-                      "diagnosis_type from raw_ehr.adt_diagnoses order by _source_record, set_id").fetchall()
+    dg1 = con.execute(
+        "select message_control_id, visit_number, set_id, diagnosis_code, coding_system, description, "
+        "diagnosis_type from raw_ehr.adt_diagnoses order by _source_record, set_id"
+    ).fetchall()
     assert dg1[0] == ("MSG00001", "V00000001", 1, "I20.9", "I10", "Angina pectoris, unspecified", "A")
     assert len(dg1) == 3
-    pr1 = con.execute("select set_id, procedure_code, coding_system, procedure_at, surgeon_npi "
-                      "from raw_ehr.adt_procedures").fetchall()
+    pr1 = con.execute(
+        "select set_id, procedure_code, coding_system, procedure_at, surgeon_npi from raw_ehr.adt_procedures"
+    ).fetchall()
     assert pr1 == [(1, "93000", "CPT", datetime(2026, 1, 5, 9, 0), "1234567893")]
-    in1 = con.execute("select visit_number, set_id, plan_id, company_id, company_name, group_number, member_id "
-                      "from raw_ehr.adt_insurance order by _source_record").fetchall()
-    assert in1 == [("V00000001", 1, "GOLD01", "PAY-PYR001", "ACME HEALTH", "GRP-77", "MBR0001"),
-                   ("V00000002", 1, "SILVER", "PAY-PYR002", "BETA CARE", None, None)]
+    in1 = con.execute(
+        "select visit_number, set_id, plan_id, company_id, company_name, group_number, member_id "
+        "from raw_ehr.adt_insurance order by _source_record"
+    ).fetchall()
+    assert in1 == [
+        ("V00000001", 1, "GOLD01", "PAY-PYR001", "ACME HEALTH", "GRP-77", "MBR0001"),
+        ("V00000002", 1, "SILVER", "PAY-PYR002", "BETA CARE", None, None),
+    ]
 
 
 def test_repeated_control_id_lands_both_with_a_finding(tmp_path: Path) -> None:
@@ -111,8 +148,9 @@ def test_repeated_control_id_lands_both_with_a_finding(tmp_path: Path) -> None:
 def test_control_id_landed_by_an_earlier_file_is_reported(tmp_path: Path) -> None:
     con, files = land(tmp_path, HL7 / "adt_cr.hl7", HL7 / "adt_lf.hl7")
     assert [f.records_accepted for f in files] == [7, 7]
-    n = con.execute("select count(*) from raw_meta.validation_findings where rule = 'CONTROL_ID_ALREADY_LANDED'"
-                    ).fetchone()[0]
+    n = con.execute(
+        "select count(*) from raw_meta.validation_findings where rule = 'CONTROL_ID_ALREADY_LANDED'"
+    ).fetchone()[0]
     assert n == 7
 
 
@@ -120,7 +158,8 @@ def test_message_without_msh_is_quarantined_and_the_rest_lands(tmp_path: Path) -
     con, (result,) = land(tmp_path, BAD / "mllp_frame_without_msh.hl7")
     assert (result.records_read, result.records_accepted, result.records_quarantined) == (3, 2, 1)
     index, reason, message, raw = con.execute(
-        "select record_index, reason_code, message, raw_text from raw_meta.quarantine").fetchone()
+        "select record_index, reason_code, message, raw_text from raw_meta.quarantine"
+    ).fetchone()
     assert (index, reason) == (2, "MISSING_MSH")
     assert "mllp_frame_without_msh.hl7 message 2" in message and raw.startswith("EVN|A08|")
     landed = con.execute("select _source_record from raw_ehr.adt_messages order by 1").fetchall()
@@ -130,10 +169,10 @@ def test_message_without_msh_is_quarantined_and_the_rest_lands(tmp_path: Path) -
 def test_missing_optional_segment_lands_with_a_finding(tmp_path: Path) -> None:
     con, (result,) = land(tmp_path, BAD / "missing_pv1.hl7")
     assert result.records_accepted == 1
-    assert con.execute("select visit_number, patient_mrn from raw_ehr.adt_messages").fetchone() == (
-        None, "MRN00000001")
+    assert con.execute("select visit_number, patient_mrn from raw_ehr.adt_messages").fetchone() == (None, "MRN00000001")
     assert con.execute("select rule, severity from raw_meta.validation_findings").fetchall() == [
-        ("MISSING_PV1", "warning")]
+        ("MISSING_PV1", "warning")
+    ]
 
 
 def test_split_messages_handles_mllp_batches_and_line_ends() -> None:
@@ -146,26 +185,31 @@ def test_split_messages_handles_mllp_batches_and_line_ends() -> None:
     assert [m.index for m in messages] == [1] and findings == []
 
 
-@pytest.mark.parametrize(("value", "expected", "offset"), [
-    ("20260105083000", datetime(2026, 1, 5, 8, 30), False),
-    ("202601050830", datetime(2026, 1, 5, 8, 30), False),
-    ("20260105", datetime(2026, 1, 5), False),
-    ("20260105083000.123-0500", datetime(2026, 1, 5, 8, 30, 0, 123000), True),
-    ("2026-01-05", None, False),
-    ("20261305", None, False),
-])
+@pytest.mark.parametrize(
+    ("value", "expected", "offset"),
+    [
+        ("20260105083000", datetime(2026, 1, 5, 8, 30), False),
+        ("202601050830", datetime(2026, 1, 5, 8, 30), False),
+        ("20260105", datetime(2026, 1, 5), False),
+        ("20260105083000.123-0500", datetime(2026, 1, 5, 8, 30, 0, 123000), True),
+        ("2026-01-05", None, False),
+        ("20261305", None, False),
+    ],
+)
 def test_parse_hl7_timestamp(value: str, expected: datetime | None, offset: bool) -> None:
     assert parse_hl7_timestamp(value) == (expected, offset)
 
 
 def test_segments_that_do_not_land_are_kept_in_the_raw_message() -> None:
-    text = ("MSH|^~\\&|EPIC|GH|||20260105083000||ADT^A01^ADT_A01|X1|P|2.5\r"
-            "EVN|A01|20260105083000\r"
-            "PID|1||MRN00000042^^^CARELEDGER^MR||ROE^RAY||19700101|M\r"
-            "NK1|1|ROE^RITA|SPO\r"
-            "PV1|1|E|D-L1-ED^^^L-1||||1234567893|||EMR||||1|||||V00000042\r"
-            "OBX|1|NM|8867-4^Heart rate^LN||72|/min\r"
-            "ZPV|custom|site|data\r")
+    text = (
+        "MSH|^~\\&|EPIC|GH|||20260105083000||ADT^A01^ADT_A01|X1|P|2.5\r"
+        "EVN|A01|20260105083000\r"
+        "PID|1||MRN00000042^^^CARELEDGER^MR||ROE^RAY||19700101|M\r"
+        "NK1|1|ROE^RITA|SPO\r"
+        "PV1|1|E|D-L1-ED^^^L-1||||1234567893|||EMR||||1|||||V00000042\r"
+        "OBX|1|NM|8867-4^Heart rate^LN||72|/min\r"
+        "ZPV|custom|site|data\r"
+    )
     parsed = parse_adt_text(text, "extra.hl7")
     assert parsed.records_read == parsed.records_accepted == 1 and not parsed.findings
     row = parsed.tables["messages"].row(0, named=True)

@@ -13,10 +13,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import ingest.hl7_adt as adt
-from ingest._hl7_sql import PY_WHITESPACE, AdtSql, file_delimiters, is_plain
-from ingest.landing import ingest_paths
-from ingest.synthetic.simulator import synthesize
+import careledger.ingest.hl7.adt as adt
+from careledger.ingest.hl7.adt_sql import PY_WHITESPACE, AdtSql, file_delimiters, is_plain
+from careledger.ingest.landing import ingest_paths
+from careledger.simulator.simulator import synthesize
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
 GOOD = sorted((FIXTURES / "hl7").glob("*.hl7"))
@@ -37,11 +37,24 @@ PR1 = "PR1|{n}|CPT|93000^ECG^CPT||{at}|||||||1234567893^SMITH"
 IN1 = "IN1|1|GOLD01|PAY-1|ACME||||GRP-7" + "|" * 28 + "MBR01"
 
 
-def message(ctrl: str, *, ev: str = "A01", ts: str = "20260105083000", mrn: str = "MRN1^^^CL^MR",
-            visit: str = "V1", admit: str = "20260105080000", pr1_at: str = "20260105090000",
-            extra: list[str] | None = None, dg1: int = 1) -> str:
-    lines = [MSH.format(ts=ts, ev=ev, ctrl=ctrl), EVN.format(ev=ev), PID.format(mrn=mrn),
-             PV1.format(visit=visit, admit=admit)]
+def message(
+    ctrl: str,
+    *,
+    ev: str = "A01",
+    ts: str = "20260105083000",
+    mrn: str = "MRN1^^^CL^MR",
+    visit: str = "V1",
+    admit: str = "20260105080000",
+    pr1_at: str = "20260105090000",
+    extra: list[str] | None = None,
+    dg1: int = 1,
+) -> str:
+    lines = [
+        MSH.format(ts=ts, ev=ev, ctrl=ctrl),
+        EVN.format(ev=ev),
+        PID.format(mrn=mrn),
+        PV1.format(visit=visit, admit=admit),
+    ]
     lines += [DG1.format(n=n) for n in range(1, dg1 + 1)]
     lines += [PR1.format(n=1, at=pr1_at), IN1]
     return "\r".join(lines + (extra or []))
@@ -65,12 +78,15 @@ def differences(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
     """Rows only in py / only in sql, per table (lineage ids and load times excluded)."""
     out: dict[str, tuple[int, int]] = {}
     queries = {t: f"select * exclude (_batch_id, _loaded_at) from {{db}}.{t}" for t in RAW}
-    queries["raw_meta.batches"] = "select file_name, format, rows_read, rows_accepted, rows_quarantined, status " \
-                                  "from {db}.raw_meta.batches"
+    queries["raw_meta.batches"] = (
+        "select file_name, format, rows_read, rows_accepted, rows_quarantined, status from {db}.raw_meta.batches"
+    )
     for t, cols in META.items():
         if t != "raw_meta.batches":
-            queries[t] = (f"select {cols} from {{db}}.{t} q join (select batch_id, file_name from "
-                          f"{{db}}.raw_meta.batches) using (batch_id)")
+            queries[t] = (
+                f"select {cols} from {{db}}.{t} q join (select batch_id, file_name from "
+                f"{{db}}.raw_meta.batches) using (batch_id)"
+            )
     for t, q in queries.items():
         a, b = q.format(db="py"), q.format(db="sql")
         only_py = con.execute(f"select count(*) from ({a} except all {b})").fetchone()[0]
@@ -109,8 +125,12 @@ def test_simulated_faulted_files_land_identically(tmp_path: Path, monkeypatch: p
     folder = tmp_path / "l"
     faults = json.loads((folder / "ground_truth.json").read_text())["faults"]
     # a few plain days, and days with the simulator's HL7 faults (truncated MSH, late A08, out of order)
-    faulted = [r["file"] for kind in ("malformed_hl7", "late_a08", "out_of_order")
-               for r in faults[kind]["records"] if r["file"].startswith("ehr/adt/")]
+    faulted = [
+        r["file"]
+        for kind in ("malformed_hl7", "late_a08", "out_of_order")
+        for r in faults[kind]["records"]
+        if r["file"].startswith("ehr/adt/")
+    ]
     assert faults["malformed_hl7"]["count"] > 0
     files = sorted({folder / f for f in faulted[:8]} | set(sorted((folder / "ehr" / "adt").glob("*.hl7"))[:3]))
     con = land_both(tmp_path, files, monkeypatch)
@@ -121,55 +141,90 @@ def test_simulated_faulted_files_land_identically(tmp_path: Path, monkeypatch: p
 def test_edge_cases_land_identically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = [
         # escapes: the five basic ones land via SQL, hex and highlighting go to the Python path
-        write(tmp_path, "escapes.hl7", "\r".join([
-            message("E1", mrn="MR\\F\\1^^^CL^MR", visit="V\\S\\1"),
-            message("E2", mrn="MR\\E\\2\\T\\x^^^CL^MR", visit="V\\R\\2\\E\\F\\E\\"),
-            message("E3", mrn="MR\\X41\\3^^^CL^MR"),
-            message("E4", visit="V\\H\\4\\N\\"),
-            message("E5", visit="V\\E\\"),
-            message("E6", visit="bad\\"),
-        ])),
+        write(
+            tmp_path,
+            "escapes.hl7",
+            "\r".join(
+                [
+                    message("E1", mrn="MR\\F\\1^^^CL^MR", visit="V\\S\\1"),
+                    message("E2", mrn="MR\\E\\2\\T\\x^^^CL^MR", visit="V\\R\\2\\E\\F\\E\\"),
+                    message("E3", mrn="MR\\X41\\3^^^CL^MR"),
+                    message("E4", visit="V\\H\\4\\N\\"),
+                    message("E5", visit="V\\E\\"),
+                    message("E6", visit="bad\\"),
+                ]
+            ),
+        ),
         # whitespace Python's str.strip() removes (incl. unicode) around lines and values
-        write(tmp_path, "spaces.hl7", "\r\n".join([
-            "\u3000" + message("S1", visit=" V1\u2003", mrn="\tMRN1 ^^^CL^MR") + " \x1c",
-            "", "   ", message("S2", visit="\u00a0"),
-        ])),
+        write(
+            tmp_path,
+            "spaces.hl7",
+            "\r\n".join(
+                [
+                    "\u3000" + message("S1", visit=" V1\u2003", mrn="\tMRN1 ^^^CL^MR") + " \x1c",
+                    "",
+                    "   ",
+                    message("S2", visit="\u00a0"),
+                ]
+            ),
+        ),
         # MRN from the repetition typed MR; many DG1; offsets; bad times and set ids; duplicates
-        write(tmp_path, "fields.hl7", "\n".join([
-            message("F1", mrn="111^^^SSA^SS~222^^^CL^MR~333^^^X^MR", dg1=4),
-            message("F2", mrn="~444^^^CL^MR"),
-            message("F3", ts="20260105083000.1234-0500", admit="202601050800+0100", pr1_at="20260105+0000"),
-            message("F4", ts="20260230083000"),
-            message("F5", admit="2026010508"),
-            message("F1"),
-            message("F6", ev="A40", extra=["MRG|MRN9^^^CL|||||V9"]),
-            message("F7", ev="Z99"),
-            message("F8", pr1_at="notatime"),
-            message("F9").replace("DG1|1|", "DG1|x|"),
-            message("F10").replace("EVN|A01|20260105083000", "EVN|A01|20260105083000|||||20260105083100-0600"),
-        ])),
+        write(
+            tmp_path,
+            "fields.hl7",
+            "\n".join(
+                [
+                    message("F1", mrn="111^^^SSA^SS~222^^^CL^MR~333^^^X^MR", dg1=4),
+                    message("F2", mrn="~444^^^CL^MR"),
+                    message("F3", ts="20260105083000.1234-0500", admit="202601050800+0100", pr1_at="20260105+0000"),
+                    message("F4", ts="20260230083000"),
+                    message("F5", admit="2026010508"),
+                    message("F1"),
+                    message("F6", ev="A40", extra=["MRG|MRN9^^^CL|||||V9"]),
+                    message("F7", ev="Z99"),
+                    message("F8", pr1_at="notatime"),
+                    message("F9").replace("DG1|1|", "DG1|x|"),
+                    message("F10").replace("EVN|A01|20260105083000", "EVN|A01|20260105083000|||||20260105083100-0600"),
+                ]
+            ),
+        ),
         # more offset findings than the per-rule cap, in messages landed by SQL and by Python
-        write(tmp_path, "cap.hl7", "\r".join(
-            message(f"C{i}", ts="20260105083000-0500", ev="A01" if i % 3 else "A99") for i in range(1, 80))),
+        write(
+            tmp_path,
+            "cap.hl7",
+            "\r".join(message(f"C{i}", ts="20260105083000-0500", ev="A01" if i % 3 else "A99") for i in range(1, 80)),
+        ),
         # another delimiter set, segments before the first MSH, a batch envelope, latin-1
-        write(tmp_path, "delims.hl7", "\r".join(
-            message(f"D{i}").replace("|", "#").replace("^", "$").replace("MSH#$~\\&#", "MSH#$~\\&#")
-            for i in range(1, 4))),
+        write(
+            tmp_path,
+            "delims.hl7",
+            "\r".join(
+                message(f"D{i}").replace("|", "#").replace("^", "$").replace("MSH#$~\\&#", "MSH#$~\\&#")
+                for i in range(1, 4)
+            ),
+        ),
         write(tmp_path, "orphans.hl7", "EVN|A01|x\rPID|1\r" + message("O1") + "\r" + message("O2")),
-        write(tmp_path, "batch.hl7",
-              "FHS|^~\\&\rBHS|^~\\&\r" + message("B1") + "\r" + message("B2") + "\rBTS|3\rFTS|1"),
+        write(
+            tmp_path, "batch.hl7", "FHS|^~\\&\rBHS|^~\\&\r" + message("B1") + "\r" + message("B2") + "\rBTS|3\rFTS|1"
+        ),
         write(tmp_path, "latin1.hl7", message("L1", visit="V\u00e91"), encoding="latin-1"),
         write(tmp_path, "empty_lines.hl7", "\r\r" + message("N1") + "\r\r\r" + message("N2") + "\r"),
     ]
     con = land_both(tmp_path, files, monkeypatch)
-    assert con.execute("select count(*) from sql.raw_meta.validation_findings "
-                       "where rule = 'TIMEZONE_OFFSET_DROPPED' and message like '%suppressed%'").fetchone()[0] == 1
+    assert (
+        con.execute(
+            "select count(*) from sql.raw_meta.validation_findings "
+            "where rule = 'TIMEZONE_OFFSET_DROPPED' and message like '%suppressed%'"
+        ).fetchone()[0]
+        == 1
+    )
     assert_identical(con)
 
 
 def test_clean_messages_are_not_parsed_by_the_hl7_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = write(tmp_path, "clean.hl7", "\r".join(message(f"K{i}") for i in range(1, 101)) + "\r"
-                 + message("K1", ts="2026X"))  # one repeat with a bad timestamp: both K1 go to Python
+    path = write(
+        tmp_path, "clean.hl7", "\r".join(message(f"K{i}") for i in range(1, 101)) + "\r" + message("K1", ts="2026X")
+    )  # one repeat with a bad timestamp: both K1 go to Python
     parsed: list[int] = []
     original = adt._Builder.add
 
@@ -192,35 +247,47 @@ def test_sample_check_reports_a_sql_extraction_that_differs(tmp_path: Path, monk
     path = write(tmp_path, "x.hl7", "\r".join(message(f"X{i}") for i in range(1, 21)))
     ingest_paths(tmp_path / "wh.duckdb", [path])
     con = duckdb.connect(str(tmp_path / "wh.duckdb"))
-    rows = con.execute("select record_index, severity, location, message from raw_meta.validation_findings "
-                       f"where rule = '{adt.SAMPLE_MISMATCH_RULE}'").fetchall()
+    rows = con.execute(
+        "select record_index, severity, location, message from raw_meta.validation_findings "
+        f"where rule = '{adt.SAMPLE_MISMATCH_RULE}'"
+    ).fetchall()
     assert len(rows) == adt.SAMPLE_PER_FILE
-    assert all(sev == "warning" and loc == "raw_ehr.adt_messages.sex" and f"message {i}:" in msg
-               and "'f'" in msg and "'F'" in msg for i, sev, loc, msg in rows)
+    assert all(
+        sev == "warning"
+        and loc == "raw_ehr.adt_messages.sex"
+        and f"message {i}:" in msg
+        and "'f'" in msg
+        and "'F'" in msg
+        for i, sev, loc, msg in rows
+    )
 
 
 def test_equivalence_check_detects_a_difference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The comparison used above is not vacuous: a changed column shows up as differing rows."""
     broken = dict(adt._OUT_SQL)
-    broken["diagnoses"] = broken["diagnoses"].replace("c.diagnosis_type", "upper(c.diagnosis_type) || 'x' as "
-                                                                          "diagnosis_type")
+    broken["diagnoses"] = broken["diagnoses"].replace(
+        "c.diagnosis_type", "upper(c.diagnosis_type) || 'x' as diagnosis_type"
+    )
     monkeypatch.setattr(adt, "_OUT_SQL", broken)
     con = land_both(tmp_path, [GOOD[1]], monkeypatch)
     assert differences(con)["raw_ehr.adt_diagnoses"] == (3, 3)
 
 
-@pytest.mark.parametrize(("change", "plain"), [
-    (None, True),                            # a clean file: values need no decoding or stripping
-    (("DOE^JANE", "DOE JR^JANE"), True),     # whitespace inside a value is kept either way
-    (("DOE^JANE", "DO\u00c9^JANE"), True),   # non-ASCII that is not whitespace
-    (("DOE^JANE", "DOE ^JANE"), False),      # whitespace before a component separator
-    (("|F|||", "| F|||"), False),            # after a field separator
-    (("~444", "~ 444"), False),              # after a repetition separator
-    (("DOE^JANE", "DOE\u2003^JANE"), False),  # unicode whitespace str.strip() removes
-    (("DOE^JANE", "DOE\x1c^JANE"), False),   # ASCII control whitespace
-    (("DOE^JANE", "D\\S\\OE^JANE"), False),  # an escape sequence outside MSH-2
-    (("V1", "V1 \r"), False),                # whitespace before a segment end
-])
+@pytest.mark.parametrize(
+    ("change", "plain"),
+    [
+        (None, True),  # a clean file: values need no decoding or stripping
+        (("DOE^JANE", "DOE JR^JANE"), True),  # whitespace inside a value is kept either way
+        (("DOE^JANE", "DO\u00c9^JANE"), True),  # non-ASCII that is not whitespace
+        (("DOE^JANE", "DOE ^JANE"), False),  # whitespace before a component separator
+        (("|F|||", "| F|||"), False),  # after a field separator
+        (("~444", "~ 444"), False),  # after a repetition separator
+        (("DOE^JANE", "DOE\u2003^JANE"), False),  # unicode whitespace str.strip() removes
+        (("DOE^JANE", "DOE\x1c^JANE"), False),  # ASCII control whitespace
+        (("DOE^JANE", "D\\S\\OE^JANE"), False),  # an escape sequence outside MSH-2
+        (("V1", "V1 \r"), False),  # whitespace before a segment end
+    ],
+)
 def test_is_plain(change: tuple[str, str] | None, plain: bool) -> None:
     text = "\r".join(message(f"P{i}", mrn="~444^^^CL^MR") for i in range(3)) + "\r"
     if change:
@@ -237,8 +304,11 @@ def _statement_rows(text: str, plain: bool) -> dict[str, list[tuple]]:
     con = duckdb.connect()
     con.execute("create temp table _adt_text as select $t as text", {"t": text})
     out = {}
-    for table, select in (("_adt_msgs", sql.messages_from_text()), ("_adt_m", sql.messages()),
-                          ("_adt_c", sql.children())):
+    for table, select in (
+        ("_adt_msgs", sql.messages_from_text()),
+        ("_adt_m", sql.messages()),
+        ("_adt_c", sql.children()),
+    ):
         con.execute(f"create temp table {table} as {select}")
         out[table] = con.execute(f"select * from {table} order by all").fetchall()
     return out

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.landing import WarehouseBusy, ingest_paths
+from careledger.ingest.landing import WarehouseBusy, ingest_paths
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -45,7 +45,9 @@ def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
 
 def test_read_equals_accepted_plus_quarantined_per_file_and_in_total(tmp_path: Path) -> None:
     # good files plus a slice of each bad corpus (the full corpora have their own tests)
-    bad = sorted((FIXTURES / "bad" / "csv").glob("*.csv"))[:10] + sorted((FIXTURES / "bad" / "fhir").glob("*.ndjson"))[:6]
+    bad = (
+        sorted((FIXTURES / "bad" / "csv").glob("*.csv"))[:10] + sorted((FIXTURES / "bad" / "fhir").glob("*.ndjson"))[:6]
+    )
     folders = [FIXTURES / "csv", FIXTURES / "fhir", *bad]
     wh = tmp_path / "wh.duckdb"
     report = ingest_paths(wh, folders)
@@ -62,8 +64,9 @@ def test_read_equals_accepted_plus_quarantined_per_file_and_in_total(tmp_path: P
     assert len(batches) == len(landed)
     for batch_id, fmt, read, accepted, quarantined in batches:
         assert read == accepted + quarantined
-        (distinct_q,) = query(wh, "select count(distinct record_index) from raw_meta.quarantine where batch_id = ?",
-                              [batch_id])[0]
+        (distinct_q,) = query(
+            wh, "select count(distinct record_index) from raw_meta.quarantine where batch_id = ?", [batch_id]
+        )[0]
         assert distinct_q == quarantined
         table = RECORD_TABLES.get(fmt.split(":")[0] if fmt.startswith("fhir") else fmt)
         if fmt.startswith("erp:"):
@@ -93,7 +96,7 @@ CHILD_DIES_MID_FILE = textwrap.dedent(
     """
     import os, sys
     from pathlib import Path
-    from ingest.landing import LoadContext, ingest_paths
+    from careledger.ingest.landing import LoadContext, ingest_paths
 
     real = LoadContext.insert_select
 
@@ -108,12 +111,19 @@ CHILD_DIES_MID_FILE = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize(("path", "table", "rows"), [(CLAIMS, "raw_billing.claim_lines", 4),
-                                                     (ENCOUNTERS, "raw_ehr.fhir_resources", 4)])
+@pytest.mark.parametrize(
+    ("path", "table", "rows"), [(CLAIMS, "raw_billing.claim_lines", 4), (ENCOUNTERS, "raw_ehr.fhir_resources", 4)]
+)
 def test_a_file_lands_whole_or_not_at_all(tmp_path: Path, path: Path, table: str, rows: int) -> None:
     wh = tmp_path / "wh.duckdb"
-    child = subprocess.run([sys.executable, "-c", CHILD_DIES_MID_FILE, str(wh), str(path)],
-                           capture_output=True, text=True, env=CHILD_ENV, cwd=REPO, timeout=120)
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD_DIES_MID_FILE, str(wh), str(path)],
+        capture_output=True,
+        text=True,
+        env=CHILD_ENV,
+        cwd=REPO,
+        timeout=120,
+    )
     assert child.returncode == 1, child.stderr
     assert child.stdout.strip() == str(rows)  # it really had inserted them
     assert query(wh, f"select count(*) from {table}") == [(0,)]
@@ -139,8 +149,14 @@ HOLD_WRITE_LOCK = textwrap.dedent(
 def test_a_second_writer_gets_warehouse_busy_and_nothing_is_corrupted(tmp_path: Path) -> None:
     wh = tmp_path / "wh.duckdb"
     ingest_paths(wh, [CLAIMS])
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITE_LOCK, str(wh)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True, env=CHILD_ENV, cwd=REPO)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITE_LOCK, str(wh)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=CHILD_ENV,
+        cwd=REPO,
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
         with pytest.raises(WarehouseBusy) as err:
@@ -165,7 +181,9 @@ def test_ingest_never_imports_dagster() -> None:
             elif isinstance(node, ast.ImportFrom):
                 names = [node.module or ""]
             elif isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (
-                    "__import__", "import_module"):
+                "__import__",
+                "import_module",
+            ):
                 names = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
             offenders += [f"{py.relative_to(REPO)}: {n}" for n in names if n.split(".")[0].startswith("dagster")]
     assert not offenders, offenders
@@ -173,7 +191,7 @@ def test_ingest_never_imports_dagster() -> None:
 
 def test_bench_reports_what_it_landed(tmp_path: Path) -> None:
     """The benchmark lands through the real path and its counts add up (no timing asserted)."""
-    from ingest.bench import bench_ingest
+    from careledger.bench.ingest import bench_ingest
 
     figures = bench_ingest(FIXTURES / "csv", tmp_path / "bench")
     formats = figures["formats"]
@@ -186,7 +204,7 @@ def test_bench_reports_what_it_landed(tmp_path: Path) -> None:
 
 def test_symlinked_folders_are_walked_once(tmp_path: Path) -> None:
     """A landing folder that links to an export share lands its files; a loop is walked once."""
-    from ingest.landing import iter_files
+    from careledger.ingest.landing import iter_files
 
     share = tmp_path / "share" / "adt"
     share.mkdir(parents=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.landing import LandedFiles, connect, ensure_schema, land_file
+from careledger.ingest.landing import LandedFiles, connect, ensure_schema, land_file
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 CLAIMS = FIXTURES / "csv" / "billing" / "claims_20260105.csv"
@@ -72,9 +72,10 @@ def test_the_run_index_replaces_the_per_file_sha256_lookup(con: CountingConnecti
     assert forced.status == "landed" and forced.batch_id != first.batch_id
 
 
-def test_a_failed_file_is_not_added_to_the_run_index(con: CountingConnection, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from ingest import csv_exports
+def test_a_failed_file_is_not_added_to_the_run_index(
+    con: CountingConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from careledger.ingest.csv import loader as csv_exports
 
     def broken(ctx):
         raise RuntimeError("loader exploded")
@@ -87,4 +88,6 @@ def test_a_failed_file_is_not_added_to_the_run_index(con: CountingConnection, tm
     retried = land_file(con, CLAIMS, landed=landed)
     assert retried.status == "landed" and retried.records_accepted == 4
     assert con._con.execute("select status, count(*) from raw_meta.batches group by 1 order by 1").fetchall() == [
-        ("failed", 1), ("landed", 1)]
+        ("failed", 1),
+        ("landed", 1),
+    ]

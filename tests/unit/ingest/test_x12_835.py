@@ -9,13 +9,13 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 import pyx12.params
 import pyx12.x12file
 import pyx12.x12n_document
-import pytest
 
-from ingest.landing import ingest_paths
-from ingest.x12_835 import find_delimiters, parse_835_text
+from careledger.ingest.landing import ingest_paths
+from careledger.ingest.x12.remit_835 import find_delimiters, parse_835_text
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
 X12 = FIXTURES / "x12"
@@ -23,8 +23,14 @@ BAD = FIXTURES / "bad" / "x12"
 BASIC = X12 / "remit_basic.835"
 PRETTY_BOM = X12 / "remit_pretty_bom.835"
 ALT = X12 / "remit_alt_delimiters.835"
-TABLES = ("remit_payments", "remit_claims", "remit_service_lines", "remit_adjustments", "remit_remarks",
-          "remit_provider_adjustments")
+TABLES = (
+    "remit_payments",
+    "remit_claims",
+    "remit_service_lines",
+    "remit_adjustments",
+    "remit_remarks",
+    "remit_provider_adjustments",
+)
 
 
 def fixture_builder():
@@ -49,10 +55,17 @@ def test_basic_file_lands_every_table(tmp_path: Path) -> None:
     (result,) = files
     assert result.status == "landed", result.message
     assert (result.records_read, result.records_accepted, result.records_quarantined) == (2, 2, 0)
-    assert counts(con) == {"remit_payments": 2, "remit_claims": 5, "remit_service_lines": 4,
-                           "remit_adjustments": 10, "remit_remarks": 4, "remit_provider_adjustments": 2}
-    batch = con.execute("select format, rows_read, rows_accepted, rows_quarantined, status from raw_meta.batches"
-                        ).fetchone()
+    assert counts(con) == {
+        "remit_payments": 2,
+        "remit_claims": 5,
+        "remit_service_lines": 4,
+        "remit_adjustments": 10,
+        "remit_remarks": 4,
+        "remit_provider_adjustments": 2,
+    }
+    batch = con.execute(
+        "select format, rows_read, rows_accepted, rows_quarantined, status from raw_meta.batches"
+    ).fetchone()
     assert batch == ("x12-835", 2, 2, 0, "landed")
     assert con.execute("select count(*) from raw_meta.quarantine").fetchone()[0] == 0
     assert con.execute("select count(*) from raw_meta.validation_findings").fetchone()[0] == 0
@@ -60,8 +73,11 @@ def test_basic_file_lands_every_table(tmp_path: Path) -> None:
 
 def test_amounts_are_exact_decimals_and_claims_balance(tmp_path: Path) -> None:
     con, _ = land(tmp_path, BASIC)
-    types = dict(con.execute(
-        "select column_name, data_type from information_schema.columns where table_name = 'remit_claims'").fetchall())
+    types = dict(
+        con.execute(
+            "select column_name, data_type from information_schema.columns where table_name = 'remit_claims'"
+        ).fetchall()
+    )
     assert types["payment_amount"] == "DECIMAL(18,2)"
     assert con.execute("select sum(payment_amount) from raw_billing.remit_payments").fetchone()[0] == Decimal("7337.50")
     unbalanced = con.execute("""
@@ -92,10 +108,27 @@ def test_payment_header_fields(tmp_path: Path) -> None:
                production_date, payer_id, payer_name, payee_name, payee_npi, claim_count, _source_record
         from raw_billing.remit_payments order by transaction_set_control_number limit 1
     """).fetchone()
-    assert row == ("000000101", "101", "0001", "PAYERSENDER", "CARELEDGER", "I", Decimal("237.50"), "C", "ACH",
-                   __import__("datetime").date(2026, 1, 5), "TRC0000001", "1512345678",
-                   __import__("datetime").date(2026, 1, 4), "PYR001X", "ACME HEALTH",
-                   "CARELEDGER GENERAL HOSPITAL", "1234567893", 3, 4)
+    assert row == (
+        "000000101",
+        "101",
+        "0001",
+        "PAYERSENDER",
+        "CARELEDGER",
+        "I",
+        Decimal("237.50"),
+        "C",
+        "ACH",
+        __import__("datetime").date(2026, 1, 5),
+        "TRC0000001",
+        "1512345678",
+        __import__("datetime").date(2026, 1, 4),
+        "PYR001X",
+        "ACME HEALTH",
+        "CARELEDGER GENERAL HOSPITAL",
+        "1234567893",
+        3,
+        4,
+    )
 
 
 def test_claim_fields_and_reversal(tmp_path: Path) -> None:
@@ -107,9 +140,26 @@ def test_claim_fields_and_reversal(tmp_path: Path) -> None:
                statement_from_date::varchar, statement_to_date::varchar, received_date::varchar, coverage_amount
         from raw_billing.remit_claims order by transaction_set_control_number, claim_seq
     """).fetchall()
-    assert claims[0] == ("0001", 1, "PCN0000000001", "1", Decimal("500.00"), Decimal("350.00"), Decimal("50.00"),
-                         "CLM000001", "11", "1", None, "DOE", "MBR0001", "1234567893", "2025-12-20", "2025-12-20",
-                         "2025-12-28", None)
+    assert claims[0] == (
+        "0001",
+        1,
+        "PCN0000000001",
+        "1",
+        Decimal("500.00"),
+        Decimal("350.00"),
+        Decimal("50.00"),
+        "CLM000001",
+        "11",
+        "1",
+        None,
+        "DOE",
+        "MBR0001",
+        "1234567893",
+        "2025-12-20",
+        "2025-12-20",
+        "2025-12-28",
+        None,
+    )
     reversal = claims[2]
     assert reversal[3] == "22" and reversal[4] == Decimal("-120.00") and reversal[5] == Decimal("-100.00")
     inpatient = claims[3]
@@ -125,8 +175,20 @@ def test_service_lines_adjustments_remarks_plb(tmp_path: Path) -> None:
                revenue_code, units, service_date::varchar, line_item_control_number, allowed_amount
         from raw_billing.remit_service_lines order by _source_record
     """).fetchall()
-    assert lines[0] == (1, 1, "HC", "99213", "25:LT", Decimal("300.00"), Decimal("200.00"), None, Decimal("1.000"),
-                        "2025-12-20", "C00000001-1", Decimal("250.00"))
+    assert lines[0] == (
+        1,
+        1,
+        "HC",
+        "99213",
+        "25:LT",
+        Decimal("300.00"),
+        Decimal("200.00"),
+        None,
+        Decimal("1.000"),
+        "2025-12-20",
+        "C00000001-1",
+        Decimal("250.00"),
+    )
     assert lines[2][7] == "0450"  # SVC04
     assert lines[3][2:4] == ("NU", "0250") and lines[3][7] == "0250"  # revenue code from SVC01 NU
     adjustments = con.execute("""
@@ -138,24 +200,37 @@ def test_service_lines_adjustments_remarks_plb(tmp_path: Path) -> None:
     assert adjustments[2] == (1, None, "claim", 2, "CO", "253", Decimal("100.00"), None)
     assert adjustments[1][7] == Decimal("1.000")
     assert adjustments[3][:3] == (2, 1, "line")
-    remarks = con.execute("select claim_seq, line_seq, source_segment, remark_code from raw_billing.remit_remarks "
-                          "order by _source_record, remark_code").fetchall()
-    assert remarks == [(1, 1, "LQ", "N130"), (2, None, "MOA", "MA01"), (2, None, "MOA", "N115"),
-                       (1, None, "MIA", "MA07")]
-    plb = con.execute("select provider_id, fiscal_period_date::varchar, reason_code, reference_id, amount "
-                      "from raw_billing.remit_provider_adjustments order by amount desc").fetchall()
-    assert plb == [("1234567893", "2026-12-31", "WO", "PCN0000000099", Decimal("15.00")),
-                   ("1234567893", "2026-12-31", "L6", None, Decimal("-2.50"))]
+    remarks = con.execute(
+        "select claim_seq, line_seq, source_segment, remark_code from raw_billing.remit_remarks "
+        "order by _source_record, remark_code"
+    ).fetchall()
+    assert remarks == [
+        (1, 1, "LQ", "N130"),
+        (2, None, "MOA", "MA01"),
+        (2, None, "MOA", "N115"),
+        (1, None, "MIA", "MA07"),
+    ]
+    plb = con.execute(
+        "select provider_id, fiscal_period_date::varchar, reason_code, reference_id, amount "
+        "from raw_billing.remit_provider_adjustments order by amount desc"
+    ).fetchall()
+    assert plb == [
+        ("1234567893", "2026-12-31", "WO", "PCN0000000099", Decimal("15.00")),
+        ("1234567893", "2026-12-31", "L6", None, Decimal("-2.50")),
+    ]
 
 
 def test_source_record_is_segment_index_and_hash_is_transaction(tmp_path: Path) -> None:
     con, _ = land(tmp_path, BASIC)
     segments = BASIC.read_text().split("~")
-    for pcn, seg_no in con.execute("select patient_control_number, _source_record from raw_billing.remit_claims"
-                                   ).fetchall():
+    for pcn, seg_no in con.execute(
+        "select patient_control_number, _source_record from raw_billing.remit_claims"
+    ).fetchall():
         assert segments[seg_no - 1].startswith(f"CLP*{pcn}*")
-    hashes = con.execute("select transaction_set_control_number, count(distinct _record_hash) "
-                         "from raw_billing.remit_adjustments group by 1").fetchall()
+    hashes = con.execute(
+        "select transaction_set_control_number, count(distinct _record_hash) "
+        "from raw_billing.remit_adjustments group by 1"
+    ).fetchall()
     assert all(n == 1 for _, n in hashes)
 
 
@@ -197,8 +272,9 @@ def test_matches_pyx12_on_the_same_file(path: Path) -> None:
     lines = ours["service_lines"]
     assert lines["charge_amount"].to_list() == [e[1] for e in ref["SVC"]]
     assert lines["payment_amount"].to_list() == [e[2] for e in ref["SVC"]]
-    ref_cas = [(e[0], e[1 + 3 * k], e[2 + 3 * k]) for e in ref["CAS"] for k in range(6) if len(e) > 1 + 3 * k
-               and e[1 + 3 * k]]
+    ref_cas = [
+        (e[0], e[1 + 3 * k], e[2 + 3 * k]) for e in ref["CAS"] for k in range(6) if len(e) > 1 + 3 * k and e[1 + 3 * k]
+    ]
     adj = ours["adjustments"]
     assert list(zip(adj["group_code"], adj["carc_code"], adj["amount"], strict=True)) == ref_cas
     ref_plb = [e[3 + 2 * k] for e in ref["PLB"] for k in range(6) if len(e) > 3 + 2 * k]
@@ -219,15 +295,20 @@ def test_fixture_is_a_valid_835_for_pyx12_which_rejects_a_bom() -> None:
 def test_bad_transaction_set_is_quarantined_whole_and_the_rest_lands(tmp_path: Path) -> None:
     con, (result,) = land(tmp_path, BAD / "se_count_wrong.835")
     assert (result.status, result.records_read, result.records_accepted, result.records_quarantined) == (
-        "landed", 2, 1, 1)
+        "landed",
+        2,
+        1,
+        1,
+    )
     q = con.execute("select record_index, reason_code, message, raw_text from raw_meta.quarantine").fetchall()
     assert len(q) == 1
     index, reason, message, raw = q[0]
     assert (index, reason) == (1, "SE_COUNT_MISMATCH")
     assert "se_count_wrong.835" in message and "transaction set 1" in message
     assert raw.startswith("ST*835*0001~") and raw.endswith("SE*43*0001~")
-    assert con.execute("select distinct transaction_set_control_number from raw_billing.remit_claims"
-                       ).fetchall() == [("0002",)]
+    assert con.execute("select distinct transaction_set_control_number from raw_billing.remit_claims").fetchall() == [
+        ("0002",)
+    ]
     assert counts(con)["remit_payments"] == 1
 
 
@@ -244,7 +325,8 @@ def test_envelope_problems_are_findings_not_losses(tmp_path: Path) -> None:
     assert (result.records_read, result.records_accepted) == (2, 2)
     assert counts(con)["remit_claims"] == 5
     rule, severity, location = con.execute(
-        "select rule, severity, location from raw_meta.validation_findings").fetchone()
+        "select rule, severity, location from raw_meta.validation_findings"
+    ).fetchone()
     assert (rule, severity) == ("IEA_COUNT_MISMATCH", "warning") and location.startswith("segment")
 
 
@@ -274,8 +356,9 @@ def test_volume_file_parses_every_claim() -> None:
 
 def test_two_interchanges_in_one_file_keep_their_own_control_numbers() -> None:
     fx = fixture_builder()
-    text = fx.build_835(fx.basic_transactions()) + fx.build_835(fx.basic_transactions(), control="000000102",
-                                                                group="102")
+    text = fx.build_835(fx.basic_transactions()) + fx.build_835(
+        fx.basic_transactions(), control="000000102", group="102"
+    )
     parsed = parse_835_text(text)
     assert parsed.records_read == 4 and not parsed.quarantined
     assert {f.rule for f in parsed.findings} == {"DUPLICATE_TRACE_NUMBER"}  # the same payments sent twice

@@ -1,7 +1,7 @@
 """The single-pass 835 loader lands exactly what the polars parser it replaced landed.
 
 ``ingest/_x12_polars.py`` keeps the old parser. Each test lands the same files twice, once
-through ``ingest.x12_835.load`` and once through ``ingest._x12_polars.load_polars``, and
+through ``careledger.ingest.x12.remit_835.load`` and once through ``careledger.ingest.x12.remit_835_polars.load_polars``, and
 compares every raw remit table, the quarantine, the findings and the batch counts row for
 row (batch ids and load times aside). The simulated folder has faults, so quarantined
 transaction sets, bad dates and out-of-balance findings are covered; the fixtures cover
@@ -17,24 +17,37 @@ import duckdb
 import polars as pl
 import pytest
 
-from ingest import formats, x12_835
-from ingest._x12_polars import load_polars, parse_835_text_polars
-from ingest.landing import ingest_paths
-from ingest.synthetic.simulator import synthesize
-from ingest.x12_835 import decode_835_bytes, parse_835_text
+from careledger.ingest import formats
+from careledger.ingest.landing import ingest_paths
+from careledger.ingest.x12 import remit_835 as x12_835
+from careledger.ingest.x12.remit_835 import decode_835_bytes, parse_835_text
+from careledger.ingest.x12.remit_835_polars import load_polars, parse_835_text_polars
+from careledger.simulator.simulator import synthesize
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
 GOOD = sorted((FIXTURES / "x12").glob("*.835"))
 BAD = sorted((FIXTURES / "bad" / "x12").glob("*.835"))
-TABLES = ("remit_payments", "remit_claims", "remit_service_lines", "remit_adjustments", "remit_remarks",
-          "remit_provider_adjustments")
+TABLES = (
+    "remit_payments",
+    "remit_claims",
+    "remit_service_lines",
+    "remit_adjustments",
+    "remit_remarks",
+    "remit_provider_adjustments",
+)
 LINEAGE = ("_batch_id", "_loaded_at")
 
 
 def _rows(con: duckdb.DuckDBPyConnection, table: str, exclude: tuple[str, ...]) -> list[tuple]:
-    cols = [c for (c,) in con.execute(
-        "select column_name from information_schema.columns where table_schema || '.' || table_name = ? "
-        "order by ordinal_position", [table]).fetchall() if c not in exclude]
+    cols = [
+        c
+        for (c,) in con.execute(
+            "select column_name from information_schema.columns where table_schema || '.' || table_name = ? "
+            "order by ordinal_position",
+            [table],
+        ).fetchall()
+        if c not in exclude
+    ]
     return sorted(con.execute(f"select {', '.join(cols)} from {table}").fetchall(), key=repr)
 
 
@@ -88,7 +101,7 @@ def test_size_dispatch_uses_both_parsers_and_lands_the_same_rows(
     at the median file, both parsers run in one folder and the rows equal an all-single-pass run."""
     import functools
 
-    import ingest._x12_polars as x12_polars
+    import careledger.ingest.x12.remit_835_polars as x12_polars
 
     synthesize(tmp_path / "l", encounters=300, seed=3, faults=0.05)
     files = sorted((tmp_path / "l" / "billing" / "remits").glob("*.835"))
@@ -96,7 +109,7 @@ def test_size_dispatch_uses_both_parsers_and_lands_the_same_rows(
     monkeypatch.setattr(x12_835, "SINGLE_PASS_MAX_CHARS", sizes[len(sizes) // 2])
     polars_calls: list[str] = []
 
-    def counted(text: str, source_name: str = "<text>"):  # noqa: ANN202
+    def counted(text: str, source_name: str = "<text>"):
         polars_calls.append(source_name)
         return parse_835_text_polars(text, source_name)
 
@@ -120,11 +133,53 @@ def test_parse_835_text_matches_the_polars_parser(path: Path) -> None:
         assert new.tables[key].rows() == frame.rows(), key
 
 
-ODD_DATES = ["20251220", "2025122", "20251340", "2025-12-20", " 20251220", "20251220 ", "202512201", "+20251220",
-             "20250229", "20240229", "00010101", "2025 1220", "20251 20", "202511", "2025 1 2", "2025\t1220",
-             "2025012", "20251", "", "2025-1-2", "2025 0 1", "20250001", "２０２５１２２０"]
-ODD_AMOUNTS = ["12", "12.345", "12.34567", "5.", ".5", "-0.5", "1e3", " 12", "12 ", "1,000", "$5", "+5", "1.2.3",
-               "0x10", "inf", "nan", "-", ".", "00012.5", "٣"]
+ODD_DATES = [
+    "20251220",
+    "2025122",
+    "20251340",
+    "2025-12-20",
+    " 20251220",
+    "20251220 ",
+    "202512201",
+    "+20251220",
+    "20250229",
+    "20240229",
+    "00010101",
+    "2025 1220",
+    "20251 20",
+    "202511",
+    "2025 1 2",
+    "2025\t1220",
+    "2025012",
+    "20251",
+    "",
+    "2025-1-2",
+    "2025 0 1",
+    "20250001",
+    "２０２５１２２０",
+]
+ODD_AMOUNTS = [
+    "12",
+    "12.345",
+    "12.34567",
+    "5.",
+    ".5",
+    "-0.5",
+    "1e3",
+    " 12",
+    "12 ",
+    "1,000",
+    "$5",
+    "+5",
+    "1.2.3",
+    "0x10",
+    "inf",
+    "nan",
+    "-",
+    ".",
+    "00012.5",
+    "٣",
+]
 
 
 def test_dates_and_amounts_read_like_polars() -> None:

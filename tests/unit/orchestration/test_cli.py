@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.cli import build_parser
+from careledger.cli import build_parser
 
 CARELEDGER = str(Path(sys.executable).parent / "careledger")
 

@@ -5,28 +5,33 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-import time
-from datetime import date, datetime, time as dtime
+from datetime import date, datetime
+from datetime import time as dtime
 
 import duckdb
 import pytest
 
-from orchestration.alerts import Alert, TableAndLogNotifier, daily_posting_sla
-from orchestration.locking import WarehouseLocked, warehouse_writer
+from careledger.orchestration.alerts import Alert, TableAndLogNotifier, daily_posting_sla
+from careledger.orchestration.locking import WarehouseLocked, warehouse_writer
 
 
 def test_second_writer_waits_then_says_who_holds_the_warehouse(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import time
             from pathlib import Path
-            from orchestration.locking import warehouse_writer
+            from careledger.orchestration.locking import warehouse_writer
             with warehouse_writer(Path({str(warehouse)!r}), "test holder"):
                 print("held", flush=True)
                 time.sleep(30)
-        """)],
-        stdout=subprocess.PIPE, text=True,
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "held"
@@ -53,10 +58,10 @@ def test_lock_is_reentrant_in_one_process(tmp_path):
 @pytest.mark.parametrize(
     "last_posted, now, late",
     [
-        (None, datetime(2026, 3, 2, 8, 0), True),                 # never posted, past 07:00
-        (date(2026, 3, 1), datetime(2026, 3, 2, 8, 0), False),     # D-1 posted
-        (date(2026, 2, 28), datetime(2026, 3, 2, 8, 0), True),     # D-2 only
-        (date(2026, 2, 28), datetime(2026, 3, 2, 6, 59), False),   # not yet due
+        (None, datetime(2026, 3, 2, 8, 0), True),  # never posted, past 07:00
+        (date(2026, 3, 1), datetime(2026, 3, 2, 8, 0), False),  # D-1 posted
+        (date(2026, 2, 28), datetime(2026, 3, 2, 8, 0), True),  # D-2 only
+        (date(2026, 2, 28), datetime(2026, 3, 2, 6, 59), False),  # not yet due
     ],
 )
 def test_daily_posting_sla(last_posted, now, late):

@@ -7,7 +7,7 @@ import json
 import duckdb
 from dagster import DagsterInstance, RunRequest, SkipReason, build_schedule_context, build_sensor_context
 
-from orchestration.automation import (
+from careledger.orchestration.automation import (
     adt_drop_sensor,
     billing_hourly_schedule,
     daily_finance_schedule,
@@ -72,7 +72,7 @@ def test_sla_sensor_quiet_when_posting_done(tmp_path, monkeypatch):
 
 
 def test_schedules_target_the_right_jobs():
-    from orchestration.definitions import defs
+    from careledger.orchestration.definitions import defs
 
     assert billing_hourly_schedule.job_name == "billing_hourly"
     assert billing_hourly_schedule.cron_schedule == "5 * * * *"

@@ -12,15 +12,15 @@ from decimal import Decimal
 import duckdb
 import jsonschema
 import pytest
-
-from publish.erp.base import ExportBatch, ExportValidationError, dumps_exact
-from publish.erp.d365 import COLUMNS as D365_COLUMNS
-from publish.erp.d365 import D365Config, D365GeneralJournalAdapter
-from publish.erp.generic_json import SCHEMA_PATH, GenericJsonAdapter, journal_schema
-from publish.erp.netsuite import NetSuiteConfig, NetSuiteJournalAdapter
-from publish.erp.oracle import GL_INTERFACE_COLUMNS, OracleFbdiAdapter
-from publish.posting import load_period_calendar, load_source_journals, plan_postings
 from test_erp_support import make_warehouse
+
+from careledger.publish.erp.base import ExportBatch, ExportValidationError, dumps_exact
+from careledger.publish.erp.d365 import COLUMNS as D365_COLUMNS
+from careledger.publish.erp.d365 import D365Config, D365GeneralJournalAdapter
+from careledger.publish.erp.generic_json import SCHEMA_PATH, GenericJsonAdapter, journal_schema
+from careledger.publish.erp.netsuite import NetSuiteConfig, NetSuiteJournalAdapter
+from careledger.publish.erp.oracle import GL_INTERFACE_COLUMNS, OracleFbdiAdapter
+from careledger.publish.posting import load_period_calendar, load_source_journals, plan_postings
 
 
 @pytest.fixture(scope="module")
@@ -50,17 +50,37 @@ def test_oracle_fbdi_layout(batch: ExportBatch) -> None:
     rows = list(csv.reader(io.StringIO(f.content.decode())))
     assert len(rows) == sum(len(j.lines) for j in batch.journals)
     assert {len(r) for r in rows} == {149}  # positional, no header row
-    assert GL_INTERFACE_COLUMNS[:8] == ("STATUS", "LEDGER_ID", "ACCOUNTING_DATE", "USER_JE_SOURCE_NAME",
-                                        "USER_JE_CATEGORY_NAME", "CURRENCY_CODE", "DATE_CREATED", "ACTUAL_FLAG")
-    assert (col("SEGMENT1"), col("ENTERED_DR"), col("REFERENCE1"), col("REFERENCE21"), col("GROUP_ID"),
-            col("LEDGER_NAME"), col("PERIOD_NAME")) == (8, 38, 42, 52, 66, 91, 94)
+    assert GL_INTERFACE_COLUMNS[:8] == (
+        "STATUS",
+        "LEDGER_ID",
+        "ACCOUNTING_DATE",
+        "USER_JE_SOURCE_NAME",
+        "USER_JE_CATEGORY_NAME",
+        "CURRENCY_CODE",
+        "DATE_CREATED",
+        "ACTUAL_FLAG",
+    )
+    assert (
+        col("SEGMENT1"),
+        col("ENTERED_DR"),
+        col("REFERENCE1"),
+        col("REFERENCE21"),
+        col("GROUP_ID"),
+        col("LEDGER_NAME"),
+        col("PERIOD_NAME"),
+    ) == (8, 38, 42, 52, 66, 91, 94)
     r = rows[0]
     assert r[col("STATUS")] == "NEW" and r[col("ACTUAL_FLAG")] == "A" and r[col("LEDGER_ID")] == ""
     assert r[col("ACCOUNTING_DATE")] == "2025/02/01"  # 2025-01-30 sits in closed January
     assert r[col("DATE_CREATED")] == r[col("ACCOUNTING_DATE")]  # no run timestamps
     assert r[col("LEDGER_NAME")] == "LE02 Primary Ledger" and r[col("PERIOD_NAME")] == "2025-02"
     assert (r[col("SEGMENT1")], r[col("SEGMENT2")], r[col("SEGMENT3")], r[col("SEGMENT4")], r[col("SEGMENT5")]) == (
-        "LE02", "F200", "000", "1010", "primary_care")
+        "LE02",
+        "F200",
+        "000",
+        "1010",
+        "primary_care",
+    )
     assert len({row[col("GROUP_ID")] for row in rows}) == 1 and rows[0][col("GROUP_ID")].isdigit()
     for row in rows:
         assert (row[col("ENTERED_DR")] == "") != (row[col("ENTERED_CR")] == "")
@@ -70,7 +90,9 @@ def test_oracle_fbdi_layout(batch: ExportBatch) -> None:
     assert journals == {j.journal_id for j in batch.journals}
     for jid in journals:
         mine = [row for row in rows if row[col("REFERENCE4")] == jid]
-        assert sum(Decimal(x[col("ENTERED_DR")] or 0) for x in mine) == sum(Decimal(x[col("ENTERED_CR")] or 0) for x in mine)
+        assert sum(Decimal(x[col("ENTERED_DR")] or 0) for x in mine) == sum(
+            Decimal(x[col("ENTERED_CR")] or 0) for x in mine
+        )
 
 
 def test_oracle_requires_ledger_name(batch: ExportBatch) -> None:
@@ -117,13 +139,17 @@ def test_d365_general_journal_per_legal_entity(batch: ExportBatch) -> None:
             assert sum(Decimal(r["DEBITAMOUNT"]) for r in mine) == sum(Decimal(r["CREDITAMOUNT"]) for r in mine)
     accrual = next(j for j in batch.journals if j.journal_source == "month_end_accrual")
     rows = list(csv.DictReader(io.StringIO(files[0].content.decode())))
-    assert any(r["ACCOUNTDISPLAYVALUE"] == "1200|LE01|F100|CC-F100-0001|cardiology" and r["VOUCHER"] == accrual.journal_id
-               for r in rows)
+    assert any(
+        r["ACCOUNTDISPLAYVALUE"] == "1200|LE01|F100|CC-F100-0001|cardiology" and r["VOUCHER"] == accrual.journal_id
+        for r in rows
+    )
 
 
 def test_d365_delimiter_clash_is_refused(batch: ExportBatch) -> None:
     adapter = D365GeneralJournalAdapter(D365Config(dimension_delimiter="-"))
-    with pytest.raises(ExportValidationError, match="ACCOUNTDISPLAYVALUE segment 'CC-F100-0001' contains the dimension delimiter"):
+    with pytest.raises(
+        ExportValidationError, match="ACCOUNTDISPLAYVALUE segment 'CC-F100-0001' contains the dimension delimiter"
+    ):
         adapter.render(for_target(batch, "d365"))
 
 
@@ -131,7 +157,9 @@ def test_d365_delimiter_clash_is_refused(batch: ExportBatch) -> None:
 
 
 def test_netsuite_journal_entry_records(batch: ExportBatch) -> None:
-    (f,) = NetSuiteJournalAdapter(NetSuiteConfig(id_maps={"subsidiary": {"LE01": "7"}})).render(for_target(batch, "netsuite"))
+    (f,) = NetSuiteJournalAdapter(NetSuiteConfig(id_maps={"subsidiary": {"LE01": "7"}})).render(
+        for_target(batch, "netsuite")
+    )
     doc = json.loads(f.content, parse_float=Decimal)
     assert doc["recordType"] == "journalEntry"
     records = doc["records"]
@@ -185,7 +213,10 @@ def test_json_schema_rejects_a_float_amount_and_a_missing_field(batch: ExportBat
 
 
 def test_dumps_exact_keeps_money_exact() -> None:
-    assert dumps_exact({"a": Decimal("0.10"), "b": [1, None, True]}, indent=0).replace("\n", "") == '{"a": 0.10,"b": [1,null,true]}'
+    assert (
+        dumps_exact({"a": Decimal("0.10"), "b": [1, None, True]}, indent=0).replace("\n", "")
+        == '{"a": 0.10,"b": [1,null,true]}'
+    )
     with pytest.raises(TypeError, match="float"):
         dumps_exact({"a": 0.1})
 

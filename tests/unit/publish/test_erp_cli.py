@@ -1,19 +1,30 @@
-"""``python -m publish.erp``: the same arguments as ``careledger publish erp``."""
+"""``python -m careledger.publish.erp``: the same arguments as ``careledger publish erp``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-from publish.erp.__main__ import main
 from test_erp_support import make_warehouse
+
+from careledger.publish.erp.__main__ import main
 
 
 def test_cli_posts_then_reports_nothing_new(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     wh = make_warehouse(tmp_path / "w.duckdb")
     out = tmp_path / "out"
-    args = ["--target", "oracle", "--warehouse", str(wh), "--out", str(out), "--from", "2025-02-01", "--to", "2025-02-28"]
+    args = [
+        "--target",
+        "oracle",
+        "--warehouse",
+        str(wh),
+        "--out",
+        str(out),
+        "--from",
+        "2025-02-01",
+        "--to",
+        "2025-02-28",
+    ]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "oracle: 1 file(s), 4 journals" in printed and "debits" in printed

@@ -81,7 +81,12 @@ def daily_rows(days: list[Day]) -> list[tuple]:
         n = 0
         for d in sorted(group, key=lambda x: x.service_line_code):
             claim_ids = sorted(d.claims)
-            refs = (len(claim_ids), claim_ids[0], claim_ids[-1], hashlib.sha256("|".join(claim_ids).encode()).hexdigest())
+            refs = (
+                len(claim_ids),
+                claim_ids[0],
+                claim_ids[-1],
+                hashlib.sha256("|".join(claim_ids).encode()).hexdigest(),
+            )
             for account, amt, what in (
                 ("1010", d.payment, "payments"),
                 ("4900", d.contractual, "contractual allowances"),
@@ -89,13 +94,51 @@ def daily_rows(days: list[Day]) -> list[tuple]:
                 ("1210", d.patient_responsibility, "patient responsibility"),
             ):
                 n += 1
-                rows.append((jid, f"idem-{jid}", "daily_reimbursement", le, ledger, fac, pdate, period_of(pdate),
-                             n, account, None, d.service_line_code, amt, D(0), "USD",
-                             f"{what} {d.service_line_code}", *refs, f"corr-{jid}"))
+                rows.append(
+                    (
+                        jid,
+                        f"idem-{jid}",
+                        "daily_reimbursement",
+                        le,
+                        ledger,
+                        fac,
+                        pdate,
+                        period_of(pdate),
+                        n,
+                        account,
+                        None,
+                        d.service_line_code,
+                        amt,
+                        D(0),
+                        "USD",
+                        f"{what} {d.service_line_code}",
+                        *refs,
+                        f"corr-{jid}",
+                    )
+                )
                 n += 1
-                rows.append((jid, f"idem-{jid}", "daily_reimbursement", le, ledger, fac, pdate, period_of(pdate),
-                             n, "1200", None, d.service_line_code, D(0), amt, "USD",
-                             f"A/R relief {what} {d.service_line_code}", *refs, f"corr-{jid}"))
+                rows.append(
+                    (
+                        jid,
+                        f"idem-{jid}",
+                        "daily_reimbursement",
+                        le,
+                        ledger,
+                        fac,
+                        pdate,
+                        period_of(pdate),
+                        n,
+                        "1200",
+                        None,
+                        d.service_line_code,
+                        D(0),
+                        amt,
+                        "USD",
+                        f"A/R relief {what} {d.service_line_code}",
+                        *refs,
+                        f"corr-{jid}",
+                    )
+                )
     return rows
 
 
@@ -107,11 +150,51 @@ def accrual_rows(facility_id: str, period_end: date, charges: dict[str, Decimal]
     for account, amt in sorted(charges.items()):
         refs = (3, "C00000010", "C00000030", "hash-accrual")
         n += 1
-        rows.append((jid, f"idem-{jid}", "month_end_accrual", le, ledger, facility_id, period_end, period_of(period_end),
-                     n, "1200", "CC-F100-0001", "cardiology", amt, D(0), "USD", "gross charges accrual", *refs, None))
+        rows.append(
+            (
+                jid,
+                f"idem-{jid}",
+                "month_end_accrual",
+                le,
+                ledger,
+                facility_id,
+                period_end,
+                period_of(period_end),
+                n,
+                "1200",
+                "CC-F100-0001",
+                "cardiology",
+                amt,
+                D(0),
+                "USD",
+                "gross charges accrual",
+                *refs,
+                None,
+            )
+        )
         n += 1
-        rows.append((jid, f"idem-{jid}", "month_end_accrual", le, ledger, facility_id, period_end, period_of(period_end),
-                     n, account, "CC-F100-0001", "cardiology", D(0), amt, "USD", f"revenue {account}", *refs, None))
+        rows.append(
+            (
+                jid,
+                f"idem-{jid}",
+                "month_end_accrual",
+                le,
+                ledger,
+                facility_id,
+                period_end,
+                period_of(period_end),
+                n,
+                account,
+                "CC-F100-0001",
+                "cardiology",
+                D(0),
+                amt,
+                "USD",
+                f"revenue {account}",
+                *refs,
+                None,
+            )
+        )
     return rows
 
 
@@ -126,7 +209,9 @@ def standard_days() -> list[Day]:
 
 
 def standard_rows() -> list[tuple]:
-    return daily_rows(standard_days()) + accrual_rows("F100", date(2025, 2, 28), {"4010": D("5000.00"), "4080": D("1234.56")})
+    return daily_rows(standard_days()) + accrual_rows(
+        "F100", date(2025, 2, 28), {"4010": D("5000.00"), "4080": D("1234.56")}
+    )
 
 
 _TEMPLATES: dict[str, Path] = {}
@@ -195,7 +280,14 @@ class ParsedLine:
     period_id: str
 
 
-ORACLE_POS = {"ACCOUNTING_DATE": 2, "SEGMENT4": 11, "ENTERED_DR": 38, "ENTERED_CR": 39, "REFERENCE4": 45, "PERIOD_NAME": 94}
+ORACLE_POS = {
+    "ACCOUNTING_DATE": 2,
+    "SEGMENT4": 11,
+    "ENTERED_DR": 38,
+    "ENTERED_CR": 39,
+    "REFERENCE4": 45,
+    "PERIOD_NAME": 94,
+}
 
 
 def parse_file(path: Path) -> list[ParsedLine]:
@@ -206,25 +298,56 @@ def parse_file(path: Path) -> list[ParsedLine]:
     if target == "oracle":
         for row in csv.reader(io.StringIO(text)):
             assert len(row) == 149
-            out.append(ParsedLine(row[ORACLE_POS["REFERENCE4"]], row[ORACLE_POS["SEGMENT4"]],
-                                  D(row[ORACLE_POS["ENTERED_DR"]] or 0), D(row[ORACLE_POS["ENTERED_CR"]] or 0),
-                                  row[ORACLE_POS["ACCOUNTING_DATE"]].replace("/", "-"), row[ORACLE_POS["PERIOD_NAME"]]))
+            out.append(
+                ParsedLine(
+                    row[ORACLE_POS["REFERENCE4"]],
+                    row[ORACLE_POS["SEGMENT4"]],
+                    D(row[ORACLE_POS["ENTERED_DR"]] or 0),
+                    D(row[ORACLE_POS["ENTERED_CR"]] or 0),
+                    row[ORACLE_POS["ACCOUNTING_DATE"]].replace("/", "-"),
+                    row[ORACLE_POS["PERIOD_NAME"]],
+                )
+            )
     elif target == "d365":
         for row in csv.DictReader(io.StringIO(text)):
-            out.append(ParsedLine(row["VOUCHER"], row["ACCOUNTDISPLAYVALUE"].split("|")[0], D(row["DEBITAMOUNT"]),
-                                  D(row["CREDITAMOUNT"]), row["TRANSDATE"], ""))
+            out.append(
+                ParsedLine(
+                    row["VOUCHER"],
+                    row["ACCOUNTDISPLAYVALUE"].split("|")[0],
+                    D(row["DEBITAMOUNT"]),
+                    D(row["CREDITAMOUNT"]),
+                    row["TRANSDATE"],
+                    "",
+                )
+            )
     elif target == "netsuite":
         doc = json.loads(text, parse_float=Decimal)
         for rec in doc["records"]:
             for item in rec["line"]["items"]:
-                out.append(ParsedLine(rec["tranId"], item["account"]["id"], D(item.get("debit", 0)),
-                                      D(item.get("credit", 0)), rec["tranDate"], rec["postingPeriod"]["id"]))
+                out.append(
+                    ParsedLine(
+                        rec["tranId"],
+                        item["account"]["id"],
+                        D(item.get("debit", 0)),
+                        D(item.get("credit", 0)),
+                        rec["tranDate"],
+                        rec["postingPeriod"]["id"],
+                    )
+                )
     elif target == "json":
         doc = json.loads(text)
         for j in doc["journals"]:
             for ln in j["lines"]:
-                out.append(ParsedLine(j["journal_id"], ln["segments"]["account"], D(ln["debit_amount"]),
-                                      D(ln["credit_amount"]), j["accounting_date"], j["period_id"]))
+                out.append(
+                    ParsedLine(
+                        j["journal_id"],
+                        ln["segments"]["account"],
+                        D(ln["debit_amount"]),
+                        D(ln["credit_amount"]),
+                        j["accounting_date"],
+                        j["period_id"],
+                    )
+                )
     else:
         raise AssertionError(f"unknown target folder {target}")
     return out

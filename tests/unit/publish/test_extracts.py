@@ -12,9 +12,9 @@ import duckdb
 import openpyxl
 import pytest
 
-from dashboard.sample_data import SampleSpec, build_sample_warehouse
-from publish.extracts import ExtractError, main, write_extract
-from publish.serving import PHI_COLUMN_NAMES, publish_serving_snapshot
+from careledger.bench.sample_data import SampleSpec, build_sample_warehouse
+from careledger.publish.extracts import ExtractError, main, write_extract
+from careledger.publish.serving import PHI_COLUMN_NAMES, publish_serving_snapshot
 
 PERIOD = "2025-03"
 PHI_VALUE = re.compile(r"\b(MRN\d{8}|PCN\d{10}|P\d{7}|\d{3}-\d{2}-\d{4})\b")
@@ -57,8 +57,15 @@ def test_csv_extract_ties_to_journals_to_the_cent(warehouse: Path, tmp_path: Pat
 
     folder = tmp_path / "out" / f"careledger_extract_{PERIOD}"
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        ["pnl_by_service_line.csv", "reimbursement_summary.csv", "denial_summary.csv",
-         "journal_summary.csv", "reconciliation_summary.csv", "tieout.csv"])
+        [
+            "pnl_by_service_line.csv",
+            "reimbursement_summary.csv",
+            "denial_summary.csv",
+            "journal_summary.csv",
+            "reconciliation_summary.csv",
+            "tieout.csv",
+        ]
+    )
     assert result.all_tied and len(result.tieouts) >= 8
     tie = _read_csv(folder / "tieout.csv")
     assert {r["status"] for r in tie} == {"tied"}
@@ -73,11 +80,9 @@ def test_csv_extract_ties_to_journals_to_the_cent(warehouse: Path, tmp_path: Pat
         return sum((Decimal(r[col]) for r in rows), Decimal("0.00"))
 
     assert total(reimb, "payment_amount") == _journal(warehouse, "1010", "daily_reimbursement")
-    assert total(reimb, "contractual_adjustment_amount") == \
-        _journal(warehouse, "4900", "daily_reimbursement")
+    assert total(reimb, "contractual_adjustment_amount") == _journal(warehouse, "4900", "daily_reimbursement")
     assert total(reimb, "denial_amount") == _journal(warehouse, "4910", "daily_reimbursement")
-    assert total(reimb, "patient_responsibility_amount") == \
-        _journal(warehouse, "1210", "daily_reimbursement")
+    assert total(reimb, "patient_responsibility_amount") == _journal(warehouse, "1210", "daily_reimbursement")
     assert total(pnl, "gross_charge_amount") == _journal(warehouse, "1200", "month_end_accrual")
     assert total(denials, "net_denied_amount") == _journal(warehouse, "4910", "daily_reimbursement")
     # money is written with exactly two decimals, never float noise
@@ -89,12 +94,26 @@ def test_xlsx_workbook_shows_the_tie_out(warehouse: Path, tmp_path: Path) -> Non
     path = tmp_path / f"careledger_extract_{PERIOD}.xlsx"
     assert result.paths == [path]
     wb = openpyxl.load_workbook(path, data_only=True)  # cached values of the formulas
-    assert wb.sheetnames == ["P&L by service line", "Reimbursement summary", "Denial summary",
-                             "Journal summary", "Reconciliation summary", "Tie-out"]
+    assert wb.sheetnames == [
+        "P&L by service line",
+        "Reimbursement summary",
+        "Denial summary",
+        "Journal summary",
+        "Reconciliation summary",
+        "Tie-out",
+    ]
     ws = wb["Tie-out"]
     header = [c.value for c in ws[4]]
-    assert header[:8] == ["check", "sheet", "measure", "sheet_total", "journal_source",
-                          "journal_account", "journal_total", "difference"]
+    assert header[:8] == [
+        "check",
+        "sheet",
+        "measure",
+        "sheet_total",
+        "journal_source",
+        "journal_account",
+        "journal_total",
+        "difference",
+    ]
     data = [r for r in ws.iter_rows(min_row=5, values_only=True) if r[0] and r[8]]
     assert len(data) == len(result.tieouts)
     for row, tie in zip(data, result.tieouts):
@@ -114,8 +133,7 @@ def test_xlsx_workbook_shows_the_tie_out(warehouse: Path, tmp_path: Path) -> Non
     assert paid == _journal(warehouse, "1010", "daily_reimbursement")
 
 
-def test_serving_snapshot_and_warehouse_give_the_same_extract(warehouse: Path, tmp_path: Path
-                                                              ) -> None:
+def test_serving_snapshot_and_warehouse_give_the_same_extract(warehouse: Path, tmp_path: Path) -> None:
     serving = tmp_path / "serving"
     publish_serving_snapshot(warehouse, serving)
     a = write_extract(warehouse, PERIOD, "csv", tmp_path / "a")
@@ -142,8 +160,7 @@ def test_a_journal_that_does_not_match_is_a_break(warehouse: Path, tmp_path: Pat
     broken = {t.check: t.difference for t in result.tieouts if not t.tied}
     assert set(broken) == {"Payer payments", "Journals balance (debits = credits)"}
     assert broken["Payer payments"] < 0
-    rc = main(["--period", PERIOD, "--format", "csv", "--out", str(tmp_path / "cli"),
-               "--source", str(warehouse)])
+    rc = main(["--period", PERIOD, "--format", "csv", "--out", str(tmp_path / "cli"), "--source", str(warehouse)])
     assert rc == 1
     tie = _read_csv(tmp_path / "cli" / f"careledger_extract_{PERIOD}" / "tieout.csv")
     assert "BREAK" in {r["status"] for r in tie}
@@ -207,17 +224,17 @@ def test_bad_period_and_empty_period_are_actionable(warehouse: Path, tmp_path: P
         write_extract(warehouse, "2019-01", "csv", tmp_path)
     with pytest.raises(ExtractError, match="format"):
         write_extract(warehouse, PERIOD, "pdf", tmp_path)
-    assert main(["--period", "2019-01", "--source", str(warehouse), "--out",
-                 str(tmp_path)]) == 2
+    assert main(["--period", "2019-01", "--source", str(warehouse), "--out", str(tmp_path)]) == 2
 
 
-def test_erp_period_ids_in_any_format_use_period_start_date(warehouse: Path, tmp_path: Path
-                                                            ) -> None:
+def test_erp_period_ids_in_any_format_use_period_start_date(warehouse: Path, tmp_path: Path) -> None:
     before = write_extract(warehouse, PERIOD, "csv", tmp_path / "before")
     con = duckdb.connect(str(warehouse))
     for mart in ("mart_service_line_margin_monthly", "mart_denial_trends_monthly"):
-        con.execute(f"update marts.{mart} set period_id = 'FY' || strftime(period_start_date, "
-                    "'%Y') || '-P' || strftime(period_start_date, '%m')")
+        con.execute(
+            f"update marts.{mart} set period_id = 'FY' || strftime(period_start_date, "
+            "'%Y') || '-P' || strftime(period_start_date, '%m')"
+        )
     con.close()
     after = write_extract(warehouse, PERIOD, "csv", tmp_path / "after")
     assert after.all_tied and after.tieouts == before.tieouts

@@ -10,18 +10,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-from publish.erp import TARGETS, publish_erp
-from publish.posting import (
-    AccountingPeriod,
-    LedgerEntry,
-    PeriodCalendar,
-    PeriodError,
-    PostingError,
-    UnbalancedJournalError,
-    load_source_journals,
-    plan_postings,
-)
 from test_erp_support import (
     D,
     Day,
@@ -40,6 +28,18 @@ from test_erp_support import (
     standard_rows,
 )
 
+from careledger.publish.erp import TARGETS, publish_erp
+from careledger.publish.posting import (
+    AccountingPeriod,
+    LedgerEntry,
+    PeriodCalendar,
+    PeriodError,
+    PostingError,
+    UnbalancedJournalError,
+    load_source_journals,
+    plan_postings,
+)
+
 
 @pytest.fixture
 def wh(tmp_path: Path) -> Path:
@@ -49,8 +49,16 @@ def wh(tmp_path: Path) -> Path:
 def changed_rows() -> list[tuple]:
     """The standard mart with a late remit on F100 2025-02-03 cardiology (+100.00 paid)."""
     days = standard_days()
-    days[0] = Day("F100", date(2025, 2, 3), "cardiology", D("1300.10"), D("300.05"), D("50.00"), D("20.00"),
-                  claims=("C00000001", "C00000002", "C00000099"))
+    days[0] = Day(
+        "F100",
+        date(2025, 2, 3),
+        "cardiology",
+        D("1300.10"),
+        D("300.05"),
+        D("50.00"),
+        D("20.00"),
+        claims=("C00000001", "C00000002", "C00000099"),
+    )
     return daily_rows(days) + accrual_rows("F100", date(2025, 2, 28), {"4010": D("5000.00"), "4080": D("1234.56")})
 
 
@@ -125,7 +133,9 @@ def test_late_change_reverses_and_replaces_never_rewrites(wh: Path, tmp_path: Pa
     lines = parse_file(new_file[0])
     rev = [ln for ln in lines if ln.journal_id == reversal["journal_id"]]
     orig = [ln for ln in parse_file(first.files[0]) if ln.journal_id == original["journal_id"]]
-    assert sorted((ln.account_id, ln.credit, ln.debit) for ln in rev) == sorted((ln.account_id, ln.debit, ln.credit) for ln in orig)
+    assert sorted((ln.account_id, ln.credit, ln.debit) for ln in rev) == sorted(
+        (ln.account_id, ln.debit, ln.credit) for ln in orig
+    )
 
     # what the ERP holds in total (original + reversal + replacement) equals the mart now
     all_files = [out / name for name in after]
@@ -165,7 +175,11 @@ def test_first_posting_of_a_closed_period_date_goes_to_next_open_period(wh: Path
     assert result.journals == 1
     (row,) = ledger_rows(wh, "json")
     assert row["posting_date"] == date(2025, 1, 30)  # identity kept
-    assert (row["accounting_date"], row["period_id"], row["source_period_id"]) == (date(2025, 2, 1), "2025-02", "2025-01")
+    assert (row["accounting_date"], row["period_id"], row["source_period_id"]) == (
+        date(2025, 2, 1),
+        "2025-02",
+        "2025-01",
+    )
 
 
 def test_journal_gone_from_mart_is_reversed_only(wh: Path, tmp_path: Path) -> None:
@@ -224,23 +238,35 @@ def test_no_open_period_left_is_a_clear_error(wh: Path, tmp_path: Path) -> None:
 
 
 def test_date_without_period_is_a_clear_error(tmp_path: Path) -> None:
-    wh = make_warehouse(tmp_path / "w.duckdb", rows=daily_rows([
-        Day("F100", date(2026, 7, 1), "cardiology", D(10), D(1), D(0), D(0)),
-    ]))
+    wh = make_warehouse(
+        tmp_path / "w.duckdb",
+        rows=daily_rows(
+            [
+                Day("F100", date(2026, 7, 1), "cardiology", D(10), D(1), D(0), D(0)),
+            ]
+        ),
+    )
     with pytest.raises(PeriodError, match="no accounting period covers 2026-07-01"):
         publish_erp(wh, "json", tmp_path / "out")
 
 
 def test_negative_and_zero_lines_are_netted(tmp_path: Path) -> None:
     """A day of reversals (CLP02=22) gives negative amounts: they post as the other side."""
-    wh = make_warehouse(tmp_path / "w.duckdb", rows=daily_rows([
-        Day("F100", date(2025, 2, 10), "cardiology", D("-40.00"), D("0.00"), D("-5.00"), D("0.00")),
-    ]))
+    wh = make_warehouse(
+        tmp_path / "w.duckdb",
+        rows=daily_rows(
+            [
+                Day("F100", date(2025, 2, 10), "cardiology", D("-40.00"), D("0.00"), D("-5.00"), D("0.00")),
+            ]
+        ),
+    )
     with duckdb.connect(str(wh), read_only=True) as con:
         (journal,) = load_source_journals(con)
     assert [(ln.account_id, ln.debit_amount, ln.credit_amount) for ln in journal.lines] == [
-        ("1010", D(0), D("40.00")), ("1200", D("40.00"), D(0)),
-        ("4910", D(0), D("5.00")), ("1200", D("5.00"), D(0)),
+        ("1010", D(0), D("40.00")),
+        ("1200", D("40.00"), D(0)),
+        ("4910", D(0), D("5.00")),
+        ("1200", D("5.00"), D(0)),
     ]
     result = publish_erp(wh, "netsuite", tmp_path / "out")
     assert_balanced(result.files)
@@ -264,19 +290,34 @@ def test_plan_is_pure_and_orders_reversal_before_replacement(tmp_path: Path) -> 
     wh = make_warehouse(tmp_path / "w.duckdb", rows=changed_rows())
     with duckdb.connect(str(wh), read_only=True) as con:
         journals = load_source_journals(con)
-    cal = PeriodCalendar([AccountingPeriod("2025-01", date(2025, 1, 1), date(2025, 1, 31), "closed"),
-                          AccountingPeriod("2025-02", date(2025, 2, 1), date(2025, 2, 28), "open")])
+    cal = PeriodCalendar(
+        [
+            AccountingPeriod("2025-01", date(2025, 1, 1), date(2025, 1, 31), "closed"),
+            AccountingPeriod("2025-02", date(2025, 2, 1), date(2025, 2, 28), "open"),
+        ]
+    )
     assert cal.placement(date(2025, 1, 30), "x") == (date(2025, 2, 1), cal.by_id("2025-02"))
     first = plan_postings("json", journals, {}, {}, cal)
     assert plan_postings("json", journals, {}, {}, cal) == first  # pure: same in, same out
     assert [p.posting_seq for p in first] == [1] * len(journals)
     posted = first[1]
     entry = LedgerEntry(
-        target="json", journal_key=posted.journal_key, posting_seq=1, journal_id=posted.journal_id,
-        posting_type="original", status="posted", content_hash=posted.content_hash,
-        source_content_hash="an older version", journal_source=posted.journal_source,
-        legal_entity_id=posted.legal_entity_id, facility_id=posted.facility_id, posting_date=posted.posting_date,
-        accounting_date=posted.accounting_date, period_id=posted.period_id, currency_code="USD", lines=posted.lines,
+        target="json",
+        journal_key=posted.journal_key,
+        posting_seq=1,
+        journal_id=posted.journal_id,
+        posting_type="original",
+        status="posted",
+        content_hash=posted.content_hash,
+        source_content_hash="an older version",
+        journal_source=posted.journal_source,
+        legal_entity_id=posted.legal_entity_id,
+        facility_id=posted.facility_id,
+        posting_date=posted.posting_date,
+        accounting_date=posted.accounting_date,
+        period_id=posted.period_id,
+        currency_code="USD",
+        lines=posted.lines,
     )
     plan = plan_postings("json", journals, {entry.journal_key: entry}, {entry.journal_key: 1}, cal)
     mine = [p for p in plan if p.journal_key == entry.journal_key]

@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dashboard.sample_data import SampleSpec, build_sample_warehouse
-from publish.serving import (
+from careledger.bench.sample_data import SampleSpec, build_sample_warehouse
+from careledger.publish.serving import (
     PUBLIC_MARTS,
     SnapshotError,
     current_snapshot_path,
@@ -41,9 +41,7 @@ def _total_payment(con: duckdb.DuckDBPyConnection, table: str) -> Decimal:
     return con.execute(f"select sum(payment_amount) from {table}").fetchone()[0]
 
 
-def test_snapshot_holds_every_public_mart_with_same_rows_and_types(
-    warehouse: Path, tmp_path: Path
-) -> None:
+def test_snapshot_holds_every_public_mart_with_same_rows_and_types(warehouse: Path, tmp_path: Path) -> None:
     serving = tmp_path / "serving"
     result = publish_serving_snapshot(warehouse, serving)
 
@@ -55,18 +53,19 @@ def test_snapshot_holds_every_public_mart_with_same_rows_and_types(
     snap = open_serving(serving)
     try:
         for mart in PUBLIC_MARTS:
-            assert snap.execute(f"select count(*) from {mart}").fetchone()[0] == \
-                wh.execute(f"select count(*) from marts.{mart}").fetchone()[0] == \
-                result.tables[mart]
+            assert (
+                snap.execute(f"select count(*) from {mart}").fetchone()[0]
+                == wh.execute(f"select count(*) from marts.{mart}").fetchone()[0]
+                == result.tables[mart]
+            )
         # money stays DECIMAL(18,2) and sums to the cent
-        assert _total_payment(snap, "mart_daily_reimbursement") == \
-            _total_payment(wh, "marts.mart_daily_reimbursement")
+        assert _total_payment(snap, "mart_daily_reimbursement") == _total_payment(wh, "marts.mart_daily_reimbursement")
         dtype = snap.execute(
             "select data_type from information_schema.columns where table_name = "
-            "'mart_daily_reimbursement' and column_name = 'payment_amount'").fetchone()[0]
+            "'mart_daily_reimbursement' and column_name = 'payment_amount'"
+        ).fetchone()[0]
         assert dtype == "DECIMAL(18,2)"
-        manifest = {r[0]: r[1] for r in snap.execute(
-            "select table_name, row_count from snapshot_manifest").fetchall()}
+        manifest = {r[0]: r[1] for r in snap.execute("select table_name, row_count from snapshot_manifest").fetchall()}
         assert manifest == result.tables
     finally:
         wh.close()
@@ -77,9 +76,7 @@ def test_snapshot_holds_every_public_mart_with_same_rows_and_types(
     assert (serving / "parquet").resolve() == result.version_dir / "parquet"
 
 
-def test_parquet_files_match_tables_and_partition_large_ones_by_period(
-    warehouse: Path, tmp_path: Path
-) -> None:
+def test_parquet_files_match_tables_and_partition_large_ones_by_period(warehouse: Path, tmp_path: Path) -> None:
     serving = tmp_path / "serving"
     result = publish_serving_snapshot(warehouse, serving, partition_min_rows=300)
     journal_rows = result.tables["mart_erp_journal_lines"]
@@ -92,9 +89,7 @@ def test_parquet_files_match_tables_and_partition_large_ones_by_period(
     con = duckdb.connect()
     for table, rows in result.tables.items():
         glob = serving / "parquet" / table / "**" / "*.parquet"
-        got = con.execute(
-            f"select count(*) from read_parquet('{glob}', hive_partitioning = true)"
-        ).fetchone()[0]
+        got = con.execute(f"select count(*) from read_parquet('{glob}', hive_partitioning = true)").fetchone()[0]
         assert got == rows, table
     pay = con.execute(
         "select sum(payment_amount) from read_parquet("
@@ -110,13 +105,12 @@ def test_freshness_is_aggregate_only(warehouse: Path, tmp_path: Path) -> None:
     publish_serving_snapshot(warehouse, serving)
     snap = open_serving(serving)
     cols = [r[0] for r in snap.execute("describe source_freshness").fetchall()]
-    rows = snap.execute("select count(*), count(distinct (source_system, format)) "
-                        "from source_freshness").fetchone()
+    rows = snap.execute("select count(*), count(distinct (source_system, format)) from source_freshness").fetchone()
     wh = duckdb.connect(str(warehouse), read_only=True)
-    last = wh.execute("select max(finished_at) from raw_meta.batches where status = 'landed' "
-                      "and format = 'claims'").fetchone()[0]
-    got = snap.execute("select last_loaded_at from source_freshness where format = 'claims'"
-                       ).fetchone()[0]
+    last = wh.execute(
+        "select max(finished_at) from raw_meta.batches where status = 'landed' and format = 'claims'"
+    ).fetchone()[0]
+    got = snap.execute("select last_loaded_at from source_freshness where format = 'claims'").fetchone()[0]
     snap.close()
     wh.close()
     assert rows[0] == rows[1]  # one row per source_system x format
@@ -124,9 +118,7 @@ def test_freshness_is_aggregate_only(warehouse: Path, tmp_path: Path) -> None:
     assert got == last
 
 
-def test_reader_keeps_old_snapshot_during_refresh_and_sees_new_on_reopen(
-    warehouse: Path, tmp_path: Path
-) -> None:
+def test_reader_keeps_old_snapshot_during_refresh_and_sees_new_on_reopen(warehouse: Path, tmp_path: Path) -> None:
     serving = tmp_path / "serving"
     publish_serving_snapshot(warehouse, serving)
     old_reader = open_serving(serving)
@@ -153,9 +145,7 @@ def test_reader_keeps_old_snapshot_during_refresh_and_sees_new_on_reopen(
     old_reader.close()
 
 
-def test_concurrent_readers_never_see_a_missing_or_partial_snapshot(
-    warehouse: Path, tmp_path: Path
-) -> None:
+def test_concurrent_readers_never_see_a_missing_or_partial_snapshot(warehouse: Path, tmp_path: Path) -> None:
     serving = tmp_path / "serving"
     first = publish_serving_snapshot(warehouse, serving)
     expected_rows = first.tables["mart_service_line_margin_monthly"]
@@ -168,14 +158,13 @@ def test_concurrent_readers_never_see_a_missing_or_partial_snapshot(
         while not stop.is_set():
             try:
                 con = open_serving(serving)
-                n = con.execute(
-                    "select count(*) from mart_service_line_margin_monthly").fetchone()[0]
+                n = con.execute("select count(*) from mart_service_line_margin_monthly").fetchone()[0]
                 tables = con.execute("select count(*) from snapshot_manifest").fetchone()[0]
                 con.close()
                 assert n == expected_rows and tables == len(first.tables)
                 reads += 1
                 time.sleep(0.005)  # let the publisher run; readers still overlap each swap
-            except BaseException as exc:  # noqa: BLE001 - reported below
+            except BaseException as exc:
                 errors.append(exc)
                 return
 
@@ -220,8 +209,7 @@ def test_missing_marts_are_reported_not_fatal(warehouse: Path, tmp_path: Path) -
     assert "mart_reconciliation_exceptions" not in result.tables
 
 
-def test_current_link_is_relative_so_the_folder_can_move(warehouse: Path, tmp_path: Path
-                                                         ) -> None:
+def test_current_link_is_relative_so_the_folder_can_move(warehouse: Path, tmp_path: Path) -> None:
     serving = tmp_path / "serving"
     publish_serving_snapshot(warehouse, serving)
     assert not os.readlink(serving / "current").startswith("/")
@@ -232,18 +220,22 @@ def test_current_link_is_relative_so_the_folder_can_move(warehouse: Path, tmp_pa
     con.close()
 
 
-def test_warehouse_locked_by_a_writer_is_an_actionable_error(warehouse: Path, tmp_path: Path
-                                                             ) -> None:
+def test_warehouse_locked_by_a_writer_is_an_actionable_error(warehouse: Path, tmp_path: Path) -> None:
     import subprocess
     import sys
 
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import duckdb, sys, time\n"
-         f"con = duckdb.connect({str(warehouse)!r})\n"
-         "print('locked', flush=True)\n"
-         "sys.stdin.read()\n"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            f"con = duckdb.connect({str(warehouse)!r})\n"
+            "print('locked', flush=True)\n"
+            "sys.stdin.read()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"

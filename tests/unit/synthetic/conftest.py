@@ -5,14 +5,23 @@ from pathlib import Path
 
 import pytest
 
-from ingest.synthetic.simulator import SynthResult, synthesize
+from careledger.simulator.simulator import SynthResult, synthesize
 
 
 @pytest.fixture(scope="session")
 def faulted(tmp_path_factory: pytest.TempPathFactory) -> SynthResult:
     """A small landing folder with every fault kind injected."""
     out = tmp_path_factory.mktemp("synth") / "faulted"
-    return synthesize(out, encounters=1200, seed=7, start_date=date(2026, 1, 1), days=75, facilities=4, faults=0.03, unmapped_share=0.05)
+    return synthesize(
+        out,
+        encounters=1200,
+        seed=7,
+        start_date=date(2026, 1, 1),
+        days=75,
+        facilities=4,
+        faults=0.03,
+        unmapped_share=0.05,
+    )
 
 
 @pytest.fixture(scope="session")

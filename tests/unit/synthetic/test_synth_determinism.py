@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from ingest.synthetic.cli import add_arguments, run_from_args
-from ingest.synthetic.simulator import synthesize
+from careledger.simulator.cli import add_arguments, run_from_args
+from careledger.simulator.simulator import synthesize
 
 
 def _digests(root: Path) -> dict[str, str]:
     return {
         p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*")) if p.is_file()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -38,7 +39,25 @@ def test_other_seed_other_bytes(tmp_path: Path) -> None:
 def test_cli_wiring(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    args = parser.parse_args(["--out", str(tmp_path / "cli"), "--encounters", "150", "--seed", "9", "--start-date", "2026-03-01", "--days", "20", "--facilities", "2", "--faults", "0.01", "--json"])
+    args = parser.parse_args(
+        [
+            "--out",
+            str(tmp_path / "cli"),
+            "--encounters",
+            "150",
+            "--seed",
+            "9",
+            "--start-date",
+            "2026-03-01",
+            "--days",
+            "20",
+            "--facilities",
+            "2",
+            "--faults",
+            "0.01",
+            "--json",
+        ]
+    )
     result = run_from_args(args)
     assert result.ground_truth.exists()
     assert '"out_dir"' in capsys.readouterr().out

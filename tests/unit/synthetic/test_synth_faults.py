@@ -14,9 +14,20 @@ from synth_helpers import duplicate_files, fault_keys, hl7_messages, load_truth,
 
 SEEDS = Path(__file__).resolve().parents[3] / "seeds"
 EXPECTED_KINDS = {
-    "duplicate_file", "duplicate_record", "malformed_json", "malformed_hl7", "x12_se_count_mismatch",
-    "csv_bad_date", "csv_bad_amount", "late_a08", "corrected_claim", "void_claim", "unmapped_code",
-    "id_drift", "unmapped_crosswalk", "out_of_order",
+    "duplicate_file",
+    "duplicate_record",
+    "malformed_json",
+    "malformed_hl7",
+    "x12_se_count_mismatch",
+    "csv_bad_date",
+    "csv_bad_amount",
+    "late_a08",
+    "corrected_claim",
+    "void_claim",
+    "unmapped_code",
+    "id_drift",
+    "unmapped_crosswalk",
+    "out_of_order",
 }
 
 
@@ -131,7 +142,11 @@ def test_claim_lifecycle_and_code_faults(faulted_dir: Path) -> None:
                     unmapped.add((rel, i))
                 if re.fullmatch(r"FAC\d", r["facility_code"]) or r["department_code"].startswith("D-"):
                     drift.add((rel, i))
-            if r["procedure_code"] and r["procedure_code"] not in procs and (rel, i) not in fault_keys(truth, "duplicate_record"):
+            if (
+                r["procedure_code"]
+                and r["procedure_code"] not in procs
+                and (rel, i) not in fault_keys(truth, "duplicate_record")
+            ):
                 unmapped.add((rel, i))
     assert corrected == fault_keys(truth, "corrected_claim")
     assert voids == fault_keys(truth, "void_claim")

@@ -9,13 +9,23 @@ from pathlib import Path
 
 import hl7
 import pytest
-
-from ingest.synthetic.reference import npi_is_valid
 from synth_helpers import duplicate_files, fault_keys, hl7_messages, load_truth, parse_835
+
+from careledger.simulator.reference import npi_is_valid
 
 
 def _fhir_models() -> dict[str, type]:
-    names = ["Patient", "Encounter", "Practitioner", "PractitionerRole", "Organization", "Location", "Coverage", "Procedure", "Condition"]
+    names = [
+        "Patient",
+        "Encounter",
+        "Practitioner",
+        "PractitionerRole",
+        "Organization",
+        "Location",
+        "Coverage",
+        "Procedure",
+        "Condition",
+    ]
     return {n: getattr(importlib.import_module(f"fhir.resources.R4B.{n.lower()}"), n) for n in names}
 
 
@@ -158,9 +168,13 @@ def test_835_balances_everywhere(faulted_dir: Path) -> None:
         for st in parse_835(f):
             assert st.bpr_amount == sum((c.paid for c in st.claims), start=0) - st.plb_total
             for c in st.claims:
-                cas = sum((a for _, _, a in c.claim_cas), start=0) + sum((a for s in c.svcs for _, _, a in s["cas"]), start=0)
+                cas = sum((a for _, _, a in c.claim_cas), start=0) + sum(
+                    (a for s in c.svcs for _, _, a in s["cas"]), start=0
+                )
                 assert c.charge == c.paid + cas, (f.name, c.pcn)
-                assert c.patient_resp == sum((a for s in c.svcs for g, _, a in s["cas"] if g == "PR"), start=0) + sum((a for g, _, a in c.claim_cas if g == "PR"), start=0)
+                assert c.patient_resp == sum((a for s in c.svcs for g, _, a in s["cas"] if g == "PR"), start=0) + sum(
+                    (a for g, _, a in c.claim_cas if g == "PR"), start=0
+                )
                 for s in c.svcs:
                     assert s["charge"] == s["paid"] + sum((a for _, _, a in s["cas"]), start=0)
                     assert s["ref6r"] and s["ref6r"].startswith("C")

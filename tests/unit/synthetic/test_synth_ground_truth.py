@@ -7,7 +7,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from synth_helpers import duplicate_files, fault_keys, load_truth, parse_835, read_csv
 
 D0 = Decimal("0")
@@ -50,18 +49,37 @@ def test_835_payments_match_ground_truth_to_the_cent(which: str, request: pytest
 def test_daily_reimbursement_rows_balance(faulted_dir: Path) -> None:
     rows = read_csv(faulted_dir / "ground_truth/daily_reimbursement.csv")
     assert rows and list(rows[0]) == [
-        "remit_date", "facility_id", "payer_class", "service_line_code", "claim_count", "charge_amount",
-        "payment_amount", "contractual_adjustment_amount", "patient_responsibility_amount", "denial_amount",
+        "remit_date",
+        "facility_id",
+        "payer_class",
+        "service_line_code",
+        "claim_count",
+        "charge_amount",
+        "payment_amount",
+        "contractual_adjustment_amount",
+        "patient_responsibility_amount",
+        "denial_amount",
     ]
     for r in rows:
-        parts = sum(Decimal(r[k]) for k in ("payment_amount", "contractual_adjustment_amount", "patient_responsibility_amount", "denial_amount"))
+        parts = sum(
+            Decimal(r[k])
+            for k in (
+                "payment_amount",
+                "contractual_adjustment_amount",
+                "patient_responsibility_amount",
+                "denial_amount",
+            )
+        )
         assert Decimal(r["charge_amount"]) == parts
     assert {r["facility_id"] for r in rows} >= {"UNMAPPED"}  # drifted billing facility codes
 
 
 def test_denials_match_835_cas(faulted_dir: Path) -> None:
     truth = load_truth(faulted_dir)
-    carc = {(r["group_code"], r["carc_code"]): r["category"] for r in read_csv(Path(__file__).resolve().parents[3] / "seeds/carc_categories.csv")}
+    carc = {
+        (r["group_code"], r["carc_code"]): r["category"]
+        for r in read_csv(Path(__file__).resolve().parents[3] / "seeds/carc_categories.csv")
+    }
     amounts = defaultdict(Decimal)
     for _, c in _landed_clps(faulted_dir, truth):
         if c.status == "22":
@@ -71,13 +89,16 @@ def test_denials_match_835_cas(faulted_dir: Path) -> None:
             cat = carc.get((g, code), "other")
             if g != "PR" and cat not in ("contractual", "patient_responsibility"):
                 amounts[(cat, code, g)] += amt
-    gt = {(r["denial_category"], r["carc_code"], r["group_code"]): Decimal(r["denied_amount"]) for r in read_csv(faulted_dir / "ground_truth/denials_by_category.csv")}
+    gt = {
+        (r["denial_category"], r["carc_code"], r["group_code"]): Decimal(r["denied_amount"])
+        for r in read_csv(faulted_dir / "ground_truth/denials_by_category.csv")
+    }
     assert gt == dict(amounts)
     assert Decimal(truth["totals"]["denied_amount_initial"]) == sum(gt.values(), start=D0)
 
 
 def test_denial_rates_by_payer_are_plausible(tmp_path_factory: pytest.TempPathFactory) -> None:
-    from ingest.synthetic.simulator import synthesize
+    from careledger.simulator.simulator import synthesize
 
     root = synthesize(tmp_path_factory.mktemp("rates") / "r", encounters=4000, seed=3, days=100).out_dir
     adjudicated, denied = defaultdict(int), defaultdict(int)
@@ -103,7 +124,12 @@ def test_charges_and_direct_costs_tie_out(faulted_dir: Path) -> None:
     assert sum(Decimal(r["charge_amount"]) for r in charges) == Decimal(truth["totals"]["gross_charge_amount"])
     assert sum(int(r["claim_count"]) for r in charges) == truth["totals"]["claims_counted"]
     # direct costs = GL expense per cost center and period; payroll and supply files tie to the GL
-    gl_pay, gl_sup, sub_pay, sub_sup = defaultdict(Decimal), defaultdict(Decimal), defaultdict(Decimal), defaultdict(Decimal)
+    gl_pay, gl_sup, sub_pay, sub_sup = (
+        defaultdict(Decimal),
+        defaultdict(Decimal),
+        defaultdict(Decimal),
+        defaultdict(Decimal),
+    )
     journals = defaultdict(Decimal)
     for f in (faulted_dir / "erp").glob("gl_actuals_*.csv"):
         for r in read_csv(f):
@@ -124,7 +150,11 @@ def test_charges_and_direct_costs_tie_out(faulted_dir: Path) -> None:
     assert dict(gl_pay) == dict(sub_pay)
     assert dict(gl_sup) == dict(sub_sup)
     costs = read_csv(faulted_dir / "ground_truth/direct_costs.csv")
-    assert {(r["period_id"], r["cost_center_id"]): Decimal(r["payroll_cost_amount"]) for r in costs if Decimal(r["payroll_cost_amount"])} == dict(gl_pay)
+    assert {
+        (r["period_id"], r["cost_center_id"]): Decimal(r["payroll_cost_amount"])
+        for r in costs
+        if Decimal(r["payroll_cost_amount"])
+    } == dict(gl_pay)
     periods = read_csv(faulted_dir / "erp/accounting_periods.csv")
     assert [p["status"] for p in periods] == ["closed"] * (len(periods) - 2) + ["open", "open"]
     assert {p["period_id"] for p in periods} >= set(sub_pay_key[0] for sub_pay_key in sub_pay)
@@ -145,7 +175,11 @@ def test_journal_totals_follow_posting_rules(faulted_dir: Path) -> None:
     expected = defaultdict(Decimal)
     for (fac, day, _sl, _m), v in net.items():
         expected[(fac, day)] += abs(v)
-    got = {(j["facility_id"], j["posting_date"]): Decimal(j["debit_total"]) for j in journals if j["journal_source"] == "daily_reimbursement"}
+    got = {
+        (j["facility_id"], j["posting_date"]): Decimal(j["debit_total"])
+        for j in journals
+        if j["journal_source"] == "daily_reimbursement"
+    }
     assert got == {k: v for k, v in expected.items() if v}
 
 
@@ -168,7 +202,9 @@ def test_encounter_and_claim_semantics(clean_dir: Path) -> None:
     for enc_id, versions in claims.items():
         assert final[enc_id]["status"] == "finished"
         assert sum(1 for _, freq in versions if freq == "1") == 1
-    locs = {json.loads(l)["id"]: json.loads(l) for l in (clean_dir / "ehr/fhir/Location.ndjson").read_text().splitlines()}
+    locs = {
+        json.loads(l)["id"]: json.loads(l) for l in (clean_dir / "ehr/fhir/Location.ndjson").read_text().splitlines()
+    }
     orgs = {json.loads(l)["id"] for l in (clean_dir / "ehr/fhir/Organization.ndjson").read_text().splitlines()}
     for e in final.values():
         assert e["location"][0]["location"]["reference"].split("/")[1] in locs

@@ -12,7 +12,14 @@ COLUMNS = {
     "service_lines": ["service_line_code", "service_line_name"],
     "ms_drgs": ["drg_code", "drg_description", "weight", "service_line_code"],
     "service_line_procedure_ranges": ["range_start", "range_end", "service_line_code", "priority"],
-    "procedure_codes": ["procedure_code", "code_system", "description", "revenue_code", "fee_schedule_amount", "revenue_category_code"],
+    "procedure_codes": [
+        "procedure_code",
+        "code_system",
+        "description",
+        "revenue_code",
+        "fee_schedule_amount",
+        "revenue_category_code",
+    ],
     "revenue_codes": ["revenue_code", "description", "revenue_category_code"],
     "revenue_categories": ["revenue_category_code", "revenue_category_name", "gl_account_id"],
     "carc_categories": ["group_code", "carc_code", "description", "category"],
@@ -37,8 +44,21 @@ def test_seed_files_have_contract_columns() -> None:
 
 def test_keys_unique_and_codes_resolve() -> None:
     lines = {r["service_line_code"] for r in rows("service_lines")}
-    required = {"cardiology", "orthopedics", "oncology", "womens_health", "behavioral_health", "emergency",
-                "primary_care", "general_surgery", "imaging", "lab", "neurology", "pulmonology", "UNMAPPED"}
+    required = {
+        "cardiology",
+        "orthopedics",
+        "oncology",
+        "womens_health",
+        "behavioral_health",
+        "emergency",
+        "primary_care",
+        "general_surgery",
+        "imaging",
+        "lab",
+        "neurology",
+        "pulmonology",
+        "UNMAPPED",
+    }
     assert required <= lines
     drgs = rows("ms_drgs")
     assert len({r["drg_code"] for r in drgs}) == len(drgs) >= 35
@@ -62,8 +82,18 @@ def test_keys_unique_and_codes_resolve() -> None:
 def test_carc_groups_and_categories() -> None:
     groups = {r["group_code"] for r in rows("cas_group_codes")}
     assert {"CO", "PR", "OA", "PI", "CR"} == groups
-    allowed = {"contractual", "patient_responsibility", "eligibility", "authorization", "coding",
-               "medical_necessity", "timely_filing", "duplicate", "coordination_of_benefits", "other"}
+    allowed = {
+        "contractual",
+        "patient_responsibility",
+        "eligibility",
+        "authorization",
+        "coding",
+        "medical_necessity",
+        "timely_filing",
+        "duplicate",
+        "coordination_of_benefits",
+        "other",
+    }
     carcs = rows("carc_categories")
     keys = [(r["group_code"], r["carc_code"]) for r in carcs]
     assert len(set(keys)) == len(keys)

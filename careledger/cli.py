@@ -1,0 +1,565 @@
+"""The ``careledger`` command line. Every command runs the same code the Dagster assets run;
+``refresh``, ``backfill`` and ``demo`` execute the Dagster jobs in-process."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from careledger.config import REPO_ROOT, Home
+
+log = logging.getLogger("careledger")
+
+ERP_TARGETS = ("oracle", "d365", "netsuite", "json")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _console():
+    import shutil as _shutil
+
+    from rich.console import Console
+
+    width = None if sys.stdout.isatty() else max(160, _shutil.get_terminal_size((160, 40)).columns)
+    return Console(stderr=False, highlight=False, width=width)
+
+
+def _setup_logging(verbose: bool, home: Home | None = None) -> None:
+    level = logging.DEBUG if verbose else logging.INFO
+    handlers: list[logging.Handler] = []
+    from rich.logging import RichHandler
+
+    handlers.append(
+        RichHandler(
+            level=logging.INFO if verbose else logging.WARNING, show_path=False, rich_tracebacks=False, markup=False
+        )
+    )
+    if home is not None:
+        home.logs.mkdir(parents=True, exist_ok=True)
+        fh = logging.FileHandler(home.logs / "careledger.log")
+        fh.setLevel(level)
+        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handlers.append(fh)
+    logging.basicConfig(level=level, handlers=handlers, force=True)
+    for noisy in ("dagster", "dbt", "urllib3", "alembic", "sqlalchemy"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if not verbose else logging.INFO)
+
+
+def _home(args: argparse.Namespace) -> Home:
+    home = Home.from_env(getattr(args, "home", None)).ensure()
+    home.export_env()
+    return home
+
+
+def _parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def _dagster_instance(home: Home):
+    from dagster import DagsterInstance
+
+    _write_dagster_yaml(home)
+    os.environ["DAGSTER_HOME"] = str(home.dagster_home)
+    return DagsterInstance.get()
+
+
+def _write_dagster_yaml(home: Home) -> None:
+    """One writer at a time: every asset that writes the warehouse is in the pool ``duckdb_writer``."""
+    cfg = home.dagster_home / "dagster.yaml"
+    text = (
+        "# written by careledger: one writer to the DuckDB warehouse at a time\n"
+        "concurrency:\n  pools:\n    default_limit: 1\n  runs:\n    max_concurrent_runs: 1\n"
+        "telemetry:\n  enabled: false\n"
+    )
+    home.dagster_home.mkdir(parents=True, exist_ok=True)
+    if not cfg.exists() or cfg.read_text() != text:
+        cfg.write_text(text)
+
+
+def run_job(
+    home: Home,
+    job_name: str,
+    *,
+    landing: Path | None = None,
+    tags: dict | None = None,
+    partition_key: str | None = None,
+    asset_selection: list | None = None,
+    run_config: dict | None = None,
+):
+    """Execute a job from the Dagster definitions in this process (same graph as the UI)."""
+    if landing is not None:
+        os.environ["CARELEDGER_LANDING"] = str(landing)
+    from careledger.orchestration.definitions import defs
+
+    job = defs.resolve_job_def(job_name)
+    instance = _dagster_instance(home)
+    # the compact progress logger prints one line per step; without a logger in the run config
+    # Dagster falls back to its system logger, which prints every engine event at DEBUG
+    # (the event log, what the UI shows, keeps them all either way)
+    run_config = {**(run_config or {}), "loggers": {"console": {}}}
+    result = job.execute_in_process(
+        run_config=run_config,
+        instance=instance,
+        tags=tags or {},
+        partition_key=partition_key,
+        asset_selection=asset_selection,
+        raise_on_error=False,
+    )
+    if not result.success:
+        failed = [e for e in result.all_events if e.is_failure]
+        detail = "\n".join(
+            f"  {e.step_key}: {(e.event_specific_data.error.message if e.event_specific_data and getattr(e.event_specific_data, 'error', None) else e.message)[:2000]}"
+            for e in failed
+        )
+        raise SystemExit(f"job {job_name} failed:\n{detail}")
+    return result
+
+
+def _materialization_meta(result) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for ev in result.get_asset_materialization_events():
+        mat = ev.event_specific_data.materialization
+        out["/".join(mat.asset_key.path)] = {k: v.value for k, v in mat.metadata.items()}
+    return out
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from careledger.simulator.cli import run_from_args
+
+    run_from_args(args)
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from careledger.ingest.landing import IngestError, ingest_paths
+    from careledger.orchestration.locking import warehouse_writer
+
+    home = _home(args)
+    console = _console()
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} files"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=args.json,
+        ) as progress:
+            task = progress.add_task("ingesting", total=None)
+
+            def on_file(result, i, n):
+                progress.update(task, total=n, completed=i, description=f"ingesting {Path(result.path).name}")
+
+            with warehouse_writer(home.warehouse, "careledger ingest", wait_seconds=args.wait):
+                report = ingest_paths(
+                    home.warehouse,
+                    [Path(p) for p in args.paths],
+                    source=args.source,
+                    force=args.force,
+                    progress=on_file,
+                    wait_seconds=args.wait,
+                )
+    except IngestError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 2
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2, default=str))
+        return 0
+    from rich.table import Table
+
+    table = Table(title=f"careledger ingest -> {home.warehouse}")
+    for col in ("file", "format", "status", "read", "accepted", "quarantined", "note"):
+        table.add_column(col, justify="right" if col in ("read", "accepted", "quarantined") else "left")
+    for f in report.files:
+        table.add_row(
+            _short(f.path),
+            f.format or "?",
+            f.status,
+            str(f.records_read),
+            str(f.records_accepted),
+            str(f.records_quarantined),
+            (f.message or "")[:80],
+        )
+    t = report.totals
+    table.add_row(
+        "TOTAL",
+        "",
+        f"{t['files_landed']} landed / {t['files_skipped']} skipped / "
+        f"{t['files_unknown']} unknown / {t['files_failed']} failed",
+        str(t["records_read"]),
+        str(t["records_accepted"]),
+        str(t["records_quarantined"]),
+        f"{report.seconds:.1f}s",
+    )
+    console.print(table)
+    return 0
+
+
+def _short(path: str) -> str:
+    p = Path(path)
+    return str(Path(*p.parts[-3:])) if len(p.parts) > 3 else path
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    home = _home(args)
+    started = time.perf_counter()
+    result = run_job(home, "refresh", landing=Path(args.landing).resolve() if args.landing else None)
+    _print_materializations(result)
+    _console().print(f"refresh done in {time.perf_counter() - started:.1f}s; warehouse {home.warehouse}")
+    return 0
+
+
+def _print_materializations(result) -> None:
+    meta = _materialization_meta(result)
+    console = _console()
+    for key, m in sorted(meta.items()):
+        if key.startswith(("raw_", "publish/")):
+            shown = {
+                k: v
+                for k, v in m.items()
+                if k
+                in (
+                    "files_landed",
+                    "records_accepted",
+                    "records_quarantined",
+                    "journals",
+                    "lines",
+                    "file_count",
+                    "tables",
+                    "rows",
+                )
+            }
+            if shown:
+                console.print(f"  {key}: {shown}")
+
+
+def _backfill(home: Home, date_from: date, date_to: date):
+    tags = {
+        "dagster/asset_partition_range_start": date_from.isoformat(),
+        "dagster/asset_partition_range_end": date_to.isoformat(),
+    }
+    return run_job(home, "daily_finance", tags=tags)
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    home = _home(args)
+    if args.date_to < args.date_from:
+        raise SystemExit("--to is before --from")
+    started = time.perf_counter()
+    result = _backfill(home, args.date_from, args.date_to)
+    _print_materializations(result)
+    _console().print(
+        f"backfill {args.date_from}..{args.date_to} done in one run "
+        f"({time.perf_counter() - started:.1f}s); files under {home.exports / 'erp'}"
+    )
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    home = _home(args)
+    console = _console()
+    if args.what == "serving":
+        from careledger.orchestration.locking import warehouse_writer
+        from careledger.publish.serving import publish_serving_snapshot
+
+        with warehouse_writer(home.warehouse, "publish serving"):
+            result = publish_serving_snapshot(home.warehouse, home.serving)
+        console.print(f"serving snapshot: {result}")
+        return 0
+    date_from, date_to = _date_window(args, home)
+    if args.out:
+        from careledger.orchestration.locking import warehouse_writer
+        from careledger.publish.posting import publish_erp
+
+        with warehouse_writer(home.warehouse, f"publish erp {args.target}"):
+            result = publish_erp(
+                home.warehouse, args.target, Path(args.out).resolve(), date_from=date_from, date_to=date_to
+            )
+        console.print(_describe_publish(result))
+        return 0
+    # default: the same Dagster asset the daily job runs, for this target only
+    tags = {
+        "dagster/asset_partition_range_start": date_from.isoformat(),
+        "dagster/asset_partition_range_end": date_to.isoformat(),
+    }
+    from dagster import AssetKey
+
+    result = run_job(
+        home, "daily_finance", tags=tags, asset_selection=[AssetKey(["publish", f"erp_journals_{args.target}"])]
+    )
+    _print_materializations(result)
+    console.print(f"ERP files under {home.exports / 'erp' / args.target}")
+    return 0
+
+
+def _describe_publish(result) -> str:
+    files = getattr(result, "files", [])
+    return (
+        f"{len(files)} file(s) written, journals={getattr(result, 'journals', '?')}, "
+        f"lines={getattr(result, 'lines', '?')}, debit={getattr(result, 'debit_total', '?')}, "
+        f"credit={getattr(result, 'credit_total', '?')}" + "".join(f"\n  {f}" for f in files)
+    )
+
+
+def _date_window(args: argparse.Namespace, home: Home) -> tuple[date, date]:
+    if args.date:
+        return args.date, args.date
+    if args.date_from or args.date_to:
+        if not (args.date_from and args.date_to):
+            raise SystemExit("give both --from and --to, or --date")
+        return args.date_from, args.date_to
+    import duckdb
+
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        lo, hi = con.execute("select min(posting_date), max(posting_date) from marts.mart_erp_journal_lines").fetchone()
+    if lo is None:
+        raise SystemExit("no journal lines in the warehouse yet; run `careledger refresh` first")
+    return lo, hi
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from careledger.publish.extracts import ExtractError, write_extract
+
+    home = _home(args)
+    console = _console()
+    out = Path(args.out).resolve() if args.out else home.exports / "extracts"
+    try:
+        result = write_extract(home.serving, args.period, args.format, out)
+    except ExtractError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 2
+    from rich.table import Table
+
+    t = Table(title=f"finance extract {args.period}: tie-out to posted journals")
+    for c in ("check", "sheet total", "journal total", "difference", ""):
+        t.add_column(c, justify="right" if c not in ("check", "") else "left")
+    for tie in result.tieouts:
+        t.add_row(
+            tie.check,
+            f"{tie.sheet_total:,.2f}",
+            f"{tie.journal_total:,.2f}",
+            f"{tie.difference:,.2f}",
+            "tied" if tie.tied else "[red]BREAK[/red]",
+        )
+    console.print(t)
+    for p in result.paths:
+        console.print(f"wrote {p}")
+    return 0 if result.all_tied else 1
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from careledger.dashboard.app import serve
+
+    home = _home(args)
+    _console().print(
+        f"executive dashboard on http://{args.host}:{args.port}/ (serving snapshot {home.serving}); Ctrl-C stops it"
+    )
+    serve(home.serving, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    home = _home(args)
+    _write_dagster_yaml(home)
+    env = {**os.environ, "DAGSTER_HOME": str(home.dagster_home), "CARELEDGER_HOME": str(home.root)}
+    if args.landing:
+        env["CARELEDGER_LANDING"] = str(Path(args.landing).resolve())
+    dagster = Path(sys.executable).parent / "dagster"
+    cmd = [str(dagster), "dev", "-m", "careledger.orchestration.definitions", "-h", args.host, "-p", str(args.port)]
+    _console().print(
+        f"Dagster UI (webserver + daemon) on http://{args.host}:{args.port}/  DAGSTER_HOME={home.dagster_home}"
+    )
+    return subprocess.call(cmd, env=env, cwd=str(REPO_ROOT))
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from careledger.bench.orchestration import run_bench
+
+    return run_bench(args)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import duckdb
+
+    home = _home(args)
+    console = _console()
+    if not home.warehouse.exists():
+        console.print(f"no warehouse yet at {home.warehouse}; run `careledger demo` or `careledger ingest`")
+        return 0
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select format, count(*) files, sum(rows_read), sum(rows_accepted), sum(rows_quarantined), max(finished_at) "
+            "from raw_meta.batches where status = 'landed' group by 1 order by 1"
+        ).fetchall()
+    from rich.table import Table
+
+    t = Table(title=f"batches in {home.warehouse}")
+    for c in ("format", "files", "read", "accepted", "quarantined", "last loaded"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*[str(x) for x in r])
+    console.print(t)
+    ops = home.root / "ops.duckdb"
+    if ops.exists():
+        with duckdb.connect(str(ops), read_only=True) as con:
+            alerts = con.execute(
+                "select raised_at, alert_type, message from alerts order by raised_at desc limit 5"
+            ).fetchall()
+        for a in alerts:
+            console.print(f"[red]alert[/red] {a[0]} {a[1]}: {a[2]}")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from careledger.orchestration.replay import ReplayError, replay
+
+    home = _home(args)
+    try:
+        result = replay(home, batch_id=args.batch, crosswalks=args.crosswalks)
+    except ReplayError as exc:
+        _console().print(f"[red]error:[/red] {exc}")
+        return 2
+    console = _console()
+    console.print(
+        f"replayed from raw: {', '.join(result.raw_tables)} -> {result.assets_rebuilt} models rebuilt (full refresh)"
+    )
+    if result.exceptions_before is not None:
+        console.print(f"mapping exceptions: {result.exceptions_before} before, {result.exceptions_after} after")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from careledger.orchestration.demo import run_demo
+
+    return run_demo(args)
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="careledger",
+        description="careledger: healthcare finance warehouse (EHR + billing + ERP -> DuckDB -> dbt -> ERP journals).",
+        epilog="Everything is written under CARELEDGER_HOME (default ./.careledger).",
+    )
+    parser.add_argument("--home", help="CARELEDGER_HOME folder (default: $CARELEDGER_HOME or ./.careledger)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="simulate a small health system, ingest, build, publish; print where everything is")
+    p.add_argument("--encounters", type=int, default=2000, help="encounters to simulate (default 2000)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--days", type=int, default=90, help="days of activity to simulate (default 90)")
+    p.add_argument("--fresh", action="store_true", help="delete the demo warehouse and outputs first")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("synth", help="write a simulated landing folder with ground truth")
+    from careledger.simulator.cli import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(func=cmd_synth)
+
+    from careledger.ingest.formats import SOURCE_CHOICES
+
+    p = sub.add_parser("ingest", help="land files and folders into the warehouse (validated, with quarantine)")
+    p.add_argument("paths", nargs="+", help="files or folders to land")
+    p.add_argument("--source", choices=SOURCE_CHOICES, default="auto", help="force a format family (default: detect)")
+    p.add_argument("--force", action="store_true", help="land files again even if their sha256 was landed before")
+    p.add_argument("--json", action="store_true", help="print the per-file report as JSON")
+    p.add_argument("--wait", type=float, default=60.0, help="seconds to wait for another writer (default 60)")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("refresh", help="run the Dagster 'refresh' job in-process: land, dbt build, serving snapshot")
+    p.add_argument("--landing", help="landing folder (default: $CARELEDGER_HOME/landing)")
+    p.set_defaults(func=cmd_refresh)
+
+    p = sub.add_parser("backfill", help="run the daily finance job (ERP postings) for a date range in one run")
+    p.add_argument("--from", dest="date_from", type=_parse_date, required=True)
+    p.add_argument("--to", dest="date_to", type=_parse_date, required=True)
+    p.set_defaults(func=cmd_backfill)
+
+    p = sub.add_parser("publish", help="publish ERP journal files or the serving snapshot")
+    psub = p.add_subparsers(dest="what", required=True, metavar="WHAT")
+    pe = psub.add_parser("erp", help="write balanced ERP journal files (exactly-once via the posting ledger)")
+    pe.add_argument("--target", choices=ERP_TARGETS, required=True)
+    pe.add_argument("--date", type=_parse_date, help="one posting date")
+    pe.add_argument("--from", dest="date_from", type=_parse_date)
+    pe.add_argument("--to", dest="date_to", type=_parse_date)
+    pe.add_argument("--out", help="output folder (default: $CARELEDGER_HOME/exports/erp, via the Dagster job)")
+    pe.set_defaults(func=cmd_publish)
+    ps = psub.add_parser("serving", help="publish serving.duckdb + Parquet for BI tools and the dashboard")
+    ps.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("extract", help="write the reconciled finance extract for one period")
+    p.add_argument("--period", required=True, help="YYYY-MM")
+    p.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
+    p.add_argument("--out", help="output folder (default: $CARELEDGER_HOME/exports/extracts)")
+    p.set_defaults(func=cmd_extract)
+
+    p = sub.add_parser("dashboard", help="start the executive dashboard on the serving snapshot")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8050)
+    p.set_defaults(func=cmd_dashboard)
+
+    p = sub.add_parser("ui", help="start the Dagster UI (webserver + daemon) on the same definitions")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=3000)
+    p.add_argument("--landing", help="landing folder the assets read (default: $CARELEDGER_HOME/landing)")
+    p.set_defaults(func=cmd_ui)
+
+    p = sub.add_parser(
+        "replay", help="reprocess a batch from raw, or everything downstream of the crosswalks after a fix"
+    )
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--batch", help="batch id (raw_meta.batches) whose downstream models to rebuild")
+    g.add_argument(
+        "--crosswalks", action="store_true", help="rebuild everything that uses the crosswalks (after a mapping fix)"
+    )
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("status", help="what has landed, quarantine counts and recent alerts")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("bench", help="benchmarks (figures go in docs/benchmarks.md)")
+    from careledger.bench.orchestration import add_arguments as bench_args
+
+    bench_args(p)
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    home = Home.from_env(args.home)
+    if args.home:
+        os.environ["CARELEDGER_HOME"] = str(home.root)
+    if args.verbose:
+        os.environ["CARELEDGER_VERBOSE"] = "1"
+    _setup_logging(args.verbose, home if args.command not in ("synth",) else None)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,584 @@
+"""The dashboard's questions, asked of the serving snapshot only (read-only DuckDB).
+
+Every figure the page shows comes from one function here, so the browser test can ask the
+same function (or plain SQL on ``serving.duckdb``) and compare to the cent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from careledger.publish.extracts import reconciliation_checkpoints_sql
+from careledger.publish.serving import current_snapshot_path, read_manifest
+
+PERIOD_RE = re.compile(r"^\d{4}-?\d{2}$")
+_CODE_RE = re.compile(r"^[A-Za-z0-9_.:\- ]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """GET-form filters. Empty string = all."""
+
+    period_from: str = ""
+    period_to: str = ""
+    facility: str = ""
+    service_line: str = ""
+    payer_class: str = ""
+
+    @classmethod
+    def from_query(cls, query: dict[str, list[str]]) -> Filters:
+        def one(name: str, pattern: re.Pattern[str]) -> str:
+            value = (query.get(name) or [""])[0].strip()
+            return value if value and pattern.match(value) else ""
+
+        return cls(
+            period_from=one("period_from", PERIOD_RE),
+            period_to=one("period_to", PERIOD_RE),
+            facility=one("facility", _CODE_RE),
+            service_line=one("service_line", _CODE_RE),
+            payer_class=one("payer_class", _CODE_RE),
+        )
+
+    def as_query(self, **override: str) -> dict[str, str]:
+        values = {
+            "period_from": self.period_from,
+            "period_to": self.period_to,
+            "facility": self.facility,
+            "service_line": self.service_line,
+            "payer_class": self.payer_class,
+        }
+        values.update(override)
+        return {k: v for k, v in values.items() if v}
+
+
+def _where(
+    f: Filters,
+    *,
+    period: str | None = "period_id",
+    facility: str | None = "facility_id",
+    service_line: str | None = "service_line_code",
+    payer_class: str | None = None,
+    date: str | None = None,
+) -> tuple[str, list[Any]]:
+    """SQL predicate + params for the filters that apply to a relation: each filter the user
+    set is applied to the relation's column for it (a ``date`` column compares its month)."""
+    month = f"strftime({date}, '%Y-%m')" if date else None
+    rules = [  # (column expression, operator, filter value)
+        (period, ">=", f.period_from),
+        (period, "<=", f.period_to),
+        (month, ">=", f.period_from),
+        (month, "<=", f.period_to),
+        (facility, "=", f.facility),
+        (service_line, "=", f.service_line),
+        (payer_class, "=", f.payer_class),
+    ]
+    conds = [f"{column} {op} ?" for column, op, value in rules if column and value]
+    params: list[Any] = [value for column, _, value in rules if column and value]
+    return ("where " + " and ".join(conds)) if conds else "", params
+
+
+def _period(cur: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The ``YYYY-MM`` key of a monthly mart: from ``period_start_date`` when the mart has it
+    (whatever the ERP's period_id looks like), else ``period_id``."""
+    has = cur.execute(
+        "select count(*) from information_schema.columns where table_schema = 'main' "
+        "and table_name = ? and column_name = 'period_start_date'",
+        [table],
+    ).fetchone()[0]
+    return "strftime(period_start_date, '%Y-%m')" if has else "period_id"
+
+
+@dataclass
+class Rows:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+    def dicts(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, r)) for r in self.rows]
+
+
+class Snapshot:
+    """Read-only access to the current serving snapshot; follows the ``current`` symlink.
+
+    One DuckDB connection per snapshot version, shared by request threads through cursors.
+    When a newer snapshot is published the next request opens it; the previous connection
+    is retired (requests still running on it finish; its file stays valid even when pruned).
+    """
+
+    def __init__(self, serving_dir: Path) -> None:
+        self.serving_dir = Path(serving_dir)
+        self._lock = threading.Lock()
+        self._path: Path | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._retired: duckdb.DuckDBPyConnection | None = None
+        self._tables: set[str] = set()
+        self._columns: dict[str, list[str]] = {}
+        self.manifest: dict[str, Any] = {}
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        path = current_snapshot_path(self.serving_dir)
+        with self._lock:
+            if path != self._path or self._con is None:
+                con = duckdb.connect(str(path), read_only=True)
+                tables = {
+                    r[0]
+                    for r in con.execute(
+                        "select table_name from information_schema.tables where table_schema = 'main'"
+                    ).fetchall()
+                }
+                columns: dict[str, list[str]] = {}
+                for t, c in con.execute(
+                    "select table_name, column_name from information_schema.columns "
+                    "where table_schema = 'main' order by ordinal_position"
+                ).fetchall():
+                    columns.setdefault(t, []).append(c)
+                # requests still running hold cursors of the previous connection: retire it
+                # and close the one retired before it (a page view takes well under a second,
+                # refreshes are minutes apart)
+                if self._retired is not None:
+                    self._retired.close()
+                self._retired, self._con, self._path = self._con, con, path
+                self._tables, self._columns = tables, columns
+                try:
+                    self.manifest = read_manifest(self.serving_dir)
+                except (FileNotFoundError, ValueError):
+                    self.manifest = {}
+            return self._con.cursor()
+
+    def has(self, table: str) -> bool:
+        return table in self._tables
+
+    def columns(self, table: str) -> list[str]:
+        return self._columns.get(table, [])
+
+
+def _q(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Rows:
+    res = cur.execute(sql, params or [])
+    return Rows([d[0] for d in res.description], res.fetchall())
+
+
+# --------------------------------------------------------------------------- filter options
+
+
+def filter_options(snap: Snapshot, cur: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
+    out: dict[str, list[tuple[str, str]]] = {"period": [], "facility": [], "service_line": [], "payer_class": []}
+    if snap.has("mart_service_line_margin_monthly"):
+        out["period"] = [
+            (r[0], r[0])
+            for r in cur.execute(
+                f"select distinct {_period(cur, 'mart_service_line_margin_monthly')} as p "
+                "from mart_service_line_margin_monthly where period_id is not null "
+                "order by 1"
+            ).fetchall()
+        ]
+        out["facility"] = [
+            (r[0], f"{r[1] or r[0]} ({r[0]})")
+            for r in cur.execute(
+                "select facility_id, any_value(facility_name) from mart_service_line_margin_monthly "
+                "group by 1 order by 2, 1"
+            ).fetchall()
+        ]
+        out["service_line"] = [
+            (r[0], r[1] or r[0])
+            for r in cur.execute(
+                "select service_line_code, any_value(service_line_name) "
+                "from mart_service_line_margin_monthly group by 1 order by 2, 1"
+            ).fetchall()
+        ]
+    if snap.has("mart_denial_trends_monthly"):
+        out["payer_class"] = [
+            (r[0], r[0].replace("_", " ").capitalize())
+            for r in cur.execute(
+                "select distinct payer_class from mart_denial_trends_monthly where payer_class is not null order by 1"
+            ).fetchall()
+        ]
+    return out
+
+
+# --------------------------------------------------------------------------- margin
+
+_MARGIN_SUMS = """
+    sum(encounter_count)::bigint as encounter_count,
+    sum(gross_charge_amount) as gross_charge_amount,
+    sum(expected_reimbursement_amount) as expected_reimbursement_amount,
+    sum(payment_amount) as payment_amount,
+    sum(contractual_adjustment_amount) as contractual_adjustment_amount,
+    sum(denial_amount) as denial_amount,
+    sum(net_revenue_amount) as net_revenue_amount,
+    sum(direct_cost_amount) as direct_cost_amount,
+    sum(indirect_cost_amount) as indirect_cost_amount,
+    sum(contribution_margin_amount) as contribution_margin_amount,
+    case when sum(net_revenue_amount) = 0 then null
+         else round(sum(contribution_margin_amount) / sum(net_revenue_amount), 4) end
+        as margin_pct
+"""
+
+
+def margin_totals(cur: duckdb.DuckDBPyConnection, f: Filters) -> dict[str, Any]:
+    where, params = _where(f, period=_period(cur, "mart_service_line_margin_monthly"))
+    rows = _q(cur, f"select {_MARGIN_SUMS} from mart_service_line_margin_monthly {where}", params).dicts()
+    return rows[0]
+
+
+def margin_by_month(cur: duckdb.DuckDBPyConnection, f: Filters) -> Rows:
+    period = _period(cur, "mart_service_line_margin_monthly")
+    where, params = _where(f, period=period)
+    return _q(
+        cur,
+        f"""
+        select {period} as period_id, {_MARGIN_SUMS}
+        from mart_service_line_margin_monthly {where}
+        group by 1 order by 1""",
+        params,
+    )
+
+
+def margin_by_facility_service_line(cur: duckdb.DuckDBPyConnection, f: Filters) -> Rows:
+    where, params = _where(f, period=_period(cur, "mart_service_line_margin_monthly"))
+    return _q(
+        cur,
+        f"""
+        select facility_id, any_value(facility_name) as facility_name, service_line_code,
+               any_value(service_line_name) as service_line_name, {_MARGIN_SUMS}
+        from mart_service_line_margin_monthly {where}
+        group by facility_id, service_line_code
+        order by facility_name, facility_id, contribution_margin_amount desc,
+                 service_line_code""",
+        params,
+    )
+
+
+def margin_weekly(cur: duckdb.DuckDBPyConnection, f: Filters, limit: int = 400) -> tuple[Rows, int]:
+    """Drill-down: week x location (facility) x physician for the filters."""
+    where, params = _where(f, period=None, date="week_start_date")
+    total = cur.execute(f"select count(*) from mart_service_line_margin_weekly {where}", params).fetchone()[0]
+    rows = _q(
+        cur,
+        f"""
+        select week_start_date, facility_id, rendering_npi, provider_name, service_line_code,
+               {_MARGIN_SUMS}
+        from mart_service_line_margin_weekly {where}
+        group by week_start_date, facility_id, rendering_npi, provider_name, service_line_code
+        order by week_start_date desc, facility_id, contribution_margin_amount desc,
+                 rendering_npi
+        limit {int(limit)}""",
+        params,
+    )
+    return rows, int(total)
+
+
+def margin_weekly_trend(cur: duckdb.DuckDBPyConnection, f: Filters) -> Rows:
+    where, params = _where(f, period=None, date="week_start_date")
+    return _q(
+        cur,
+        f"""
+        select week_start_date, {_MARGIN_SUMS}
+        from mart_service_line_margin_weekly {where}
+        group by week_start_date order by week_start_date""",
+        params,
+    )
+
+
+# --------------------------------------------------------------------------- denials
+
+
+_DENIAL_SUMS = """
+        sum(denied_claim_count)::bigint as denied_claim_count,
+        sum(denied_amount) as denied_amount,
+        sum(overturned_claim_count)::bigint as overturned_claim_count,
+        sum(written_off_amount) as written_off_amount,
+        sum(initial_denials)::bigint as initial_denied_claim_count,
+        sum(adjudicated_claim_count)::bigint as adjudicated_claim_count,
+        case when sum(adjudicated_claim_count) = 0 then null
+             else round(sum(initial_denials) / sum(adjudicated_claim_count), 4) end
+            as initial_denial_rate,
+        case when sum(denied_claim_count) = 0 then null
+             else round(sum(overturned_claim_count) / sum(denied_claim_count), 4) end
+            as overturn_rate
+"""
+
+
+def _initial_denials(cur: duckdb.DuckDBPyConnection) -> str:
+    has = cur.execute(
+        "select count(*) from information_schema.columns where table_schema = 'main' and "
+        "table_name = 'mart_denial_trends_monthly' and column_name = 'initial_denied_claim_count'"
+    ).fetchone()[0]
+    return (
+        "coalesce(initial_denied_claim_count, 0)"
+        if has
+        else "round(coalesce(initial_denial_rate, 0)::double * adjudicated_claim_count)::bigint"
+    )
+
+
+def _denial_base(cur: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, list[Any]]:
+    """Denial rows rolled up to period x payer x facility x service line (``groups``).
+
+    The adjudicated denominator is repeated on every reason row of such a group, so it is
+    taken once per group (max); initial denials are rate x denominator per reason row.
+    A hash aggregate, not a window: this runs on every page view.
+    """
+    period = _period(cur, "mart_denial_trends_monthly")
+    where, params = _where(f, period=period, payer_class="payer_class")
+    initial = _initial_denials(cur)
+    return (
+        f"""
+        with groups as not materialized (
+            select {period} as period_id, payer_code, facility_id, service_line_code,
+                   any_value(payer_name) as payer_name, any_value(payer_class) as payer_class,
+                   sum(denied_claim_count) as denied_claim_count,
+                   sum(denied_amount) as denied_amount,
+                   sum(overturned_claim_count) as overturned_claim_count,
+                   sum(written_off_amount) as written_off_amount,
+                   sum({initial}) as initial_denials,
+                   max(adjudicated_claim_count) as adjudicated_claim_count
+            from mart_denial_trends_monthly {where}
+            group by 1, payer_code, facility_id, service_line_code
+        )""",
+        params,
+    )
+
+
+def denial_totals(cur: duckdb.DuckDBPyConnection, f: Filters) -> dict[str, Any]:
+    base, params = _denial_base(cur, f)
+    return _q(cur, f"{base} select {_DENIAL_SUMS} from groups", params).dicts()[0]
+
+
+def denial_rollups(cur: duckdb.DuckDBPyConnection, f: Filters) -> tuple[dict[str, Any], Rows, Rows]:
+    """Totals, by month and by payer in one scan (grouping sets over the group roll-up):
+    the same figures as denial_totals / denials_by(period_id) / denials_by(payer)."""
+    base, params = _denial_base(cur, f)
+    res = _q(
+        cur,
+        f"""{base}
+        select grouping(period_id) as g_period, grouping(payer_code) as g_payer,
+               period_id, payer_code, any_value(payer_name) as payer_name,
+               any_value(payer_class) as payer_class, {_DENIAL_SUMS}
+        from groups
+        group by grouping sets ((), (period_id), (payer_code))""",
+        params,
+    )
+    measures = res.columns[6:]
+    total: dict[str, Any] = {m: None for m in measures}
+    months: list[tuple[Any, ...]] = []
+    payers: list[tuple[Any, ...]] = []
+    for r in res.rows:
+        if r[0] and r[1]:
+            total = dict(zip(measures, r[6:]))
+        elif not r[0]:
+            months.append((r[2], *r[6:]))
+        else:
+            payers.append((r[3], r[4], r[5], *r[6:]))
+    months.sort(key=lambda r: r[0])
+    amount = measures.index("denied_amount")
+    payers.sort(key=lambda r: (-(r[3 + amount] or 0), r[0]))
+    return (
+        total,
+        Rows(["period_id", *measures], months),
+        Rows(["payer_code", "payer_name", "payer_class", *measures], payers),
+    )
+
+
+def denials_by(cur: duckdb.DuckDBPyConnection, f: Filters, dim: str) -> Rows:
+    """dim: period_id | denial_category | payer | payer_class."""
+    base, params = _denial_base(cur, f)
+    if dim == "denial_category":
+        # a category's initial denial rate: its initial denials over all adjudicated claims
+        where, params = _where(f, period=_period(cur, "mart_denial_trends_monthly"), payer_class="payer_class")
+        return _q(
+            cur,
+            f"""{base},
+            adjudicated as (select sum(adjudicated_claim_count) as n from groups),
+            by_category as (
+                select denial_category,
+                       sum(denied_claim_count)::bigint as denied_claim_count,
+                       sum(denied_amount) as denied_amount,
+                       sum(overturned_claim_count)::bigint as overturned_claim_count,
+                       sum(written_off_amount) as written_off_amount,
+                       sum({_initial_denials(cur)}) as initial_denials
+                from mart_denial_trends_monthly {where}
+                group by denial_category
+            )
+            select denial_category, denied_claim_count, denied_amount, overturned_claim_count,
+                   written_off_amount,
+                   case when adjudicated.n = 0 then null else
+                       round(initial_denials / adjudicated.n, 4) end as initial_denial_rate,
+                   case when denied_claim_count = 0 then null else round(
+                       overturned_claim_count / denied_claim_count, 4) end as overturn_rate
+            from by_category, adjudicated
+            order by denied_amount desc, denial_category""",
+            params + params,
+        )
+    if dim == "payer":
+        sel = "payer_code, any_value(payer_name) as payer_name, any_value(payer_class) as payer_class"
+        keys, order = "payer_code", "denied_amount desc, payer_code"
+    elif dim in ("period_id", "payer_class"):
+        sel = keys = order = dim
+    else:
+        raise ValueError(f"unknown denial dimension {dim}")
+    return _q(cur, f"{base} select {sel}, {_DENIAL_SUMS} from groups group by {keys} order by {order}", params)
+
+
+def kpi_initial_denial_rates(
+    snap: Snapshot, cur: duckdb.DuckDBPyConnection, f: Filters
+) -> tuple[Decimal | None, dict[str, Decimal | None]] | None:
+    """Initial denial rate over *all* first adjudications, from mart_revenue_cycle_kpis
+    (period x facility): total and by month. ``None`` when a payer class or service line
+    filter is set (the KPI mart has neither) or the mart lacks the counts; callers then use
+    the denial-trend figures, whose denominator only has payer x facility x service line
+    groups with at least one denial."""
+    t = "mart_revenue_cycle_kpis"
+    cols = snap.columns(t)
+    if f.payer_class or f.service_line or not {"initial_denied_claim_count", "adjudicated_claim_count"} <= set(cols):
+        return None
+    period = _period(cur, t)
+    where, params = _where(f, period=period, service_line=None)
+    rows = cur.execute(
+        f"""
+        select {period} as p, sum(initial_denied_claim_count), sum(adjudicated_claim_count)
+        from {t} {where} group by rollup (1) order by 1 nulls first""",
+        params,
+    ).fetchall()
+
+    def rate(n: Any, d: Any) -> Decimal | None:
+        return None if not d else (Decimal(n or 0) / Decimal(d)).quantize(Decimal("0.0001"))
+
+    total = next((rate(n, d) for p, n, d in rows if p is None), None)
+    return total, {p: rate(n, d) for p, n, d in rows if p is not None}
+
+
+# --------------------------------------------------------------------------- reimbursement
+
+
+def reimbursement_by_payer_class(cur: duckdb.DuckDBPyConnection, f: Filters) -> Rows:
+    where, params = _where(f, period=None, date="remit_date", payer_class="payer_class")
+    return _q(
+        cur,
+        f"""
+        select payer_class, sum(claim_count)::bigint as claim_count,
+               sum(charge_amount) as charge_amount, sum(payment_amount) as payment_amount,
+               sum(contractual_adjustment_amount) as contractual_adjustment_amount,
+               sum(denial_amount) as denial_amount,
+               sum(patient_responsibility_amount) as patient_responsibility_amount
+        from mart_daily_reimbursement {where}
+        group by payer_class order by payment_amount desc""",
+        params,
+    )
+
+
+# --------------------------------------------------------------------------- reconciliation
+
+
+def reconciliation_status(snap: Snapshot, cur: duckdb.DuckDBPyConnection, f: Filters) -> tuple[Rows, dict[str, Any]]:
+    """Counts and amounts at each checkpoint for the filters, and the day-level status."""
+    t = "mart_reconciliation_daily"
+    if not snap.has(t):
+        return Rows(["checkpoint"], []), {}
+    cols = snap.columns(t)
+    where, params = _where(f, period=None, service_line=None, date="activity_date" if "activity_date" in cols else None)
+    rows = _q(cur, reconciliation_checkpoints_sql(t, cols, where), params)
+    status: dict[str, Any] = {}
+    if "is_reconciled" in cols:
+        status = _q(
+            cur,
+            f"""
+            select count(*) as facility_day_count,
+                   count(*) filter (where is_reconciled) as reconciled_count,
+                   {"sum(exception_count)" if "exception_count" in cols else "null"}
+                       as exception_count,
+                   {"sum(unposted_amount)" if "unposted_amount" in cols else "null"}
+                       as unposted_amount
+            from {t} {where}""",
+            params,
+        ).dicts()[0]
+    return Rows(["checkpoint", "record_count", "amount"], [r[1:] for r in rows.rows]), status
+
+
+def open_exceptions(snap: Snapshot, cur: duckdb.DuckDBPyConnection, f: Filters) -> tuple[Rows, int]:
+    """Open exceptions by checkpoint x reason, and the total open count."""
+    t = "mart_reconciliation_exceptions"
+    if not snap.has(t):
+        return Rows(["reason"], []), 0
+    cols = snap.columns(t)
+    extra = ["status not in ('resolved', 'closed')"] if "status" in cols else []
+    where, params = _where(f, period=None, service_line=None, facility="facility_id" if "facility_id" in cols else None)
+    if extra:
+        where = (where + " and " if where else "where ") + " and ".join(extra)
+    keys = [c for c in ("checkpoint", "reason_code") if c in cols]
+    amount = next((c for c in ("amount", "exception_amount", "charge_amount") if c in cols), None)
+    key_sql = ", ".join(keys) if keys else "'exception' as reason"
+    group = ", ".join(keys) if keys else "1"
+    amt = f", sum({amount}) as amount" if amount else ""
+    rows = _q(
+        cur,
+        f"""
+        select {key_sql}, count(*)::bigint as open_count{amt}
+        from {t} {where} group by {group} order by open_count desc""",
+        params,
+    )
+    total = sum(int(r[rows.columns.index("open_count")]) for r in rows.rows)
+    return rows, total
+
+
+def top_exceptions(snap: Snapshot, cur: duckdb.DuckDBPyConnection, f: Filters, limit: int = 15) -> Rows:
+    """The largest open exceptions with their explanation (what to do)."""
+    t = "mart_reconciliation_exceptions"
+    cols = snap.columns(t)
+    wanted = [
+        c
+        for c in ("exception_date", "facility_id", "reason_code", "source_entity", "source_id", "amount", "detail")
+        if c in cols
+    ]
+    if not snap.has(t) or not wanted:
+        return Rows(["detail"], [])
+    where, params = _where(f, period=None, service_line=None, facility="facility_id" if "facility_id" in cols else None)
+    order = "amount desc nulls last, " if "amount" in cols else ""
+    return _q(
+        cur,
+        f"""
+        select {", ".join(wanted)} from {t} {where}
+        order by {order}{wanted[0]} desc limit {int(limit)}""",
+        params,
+    )
+
+
+# --------------------------------------------------------------------------- freshness
+
+
+def freshness(snap: Snapshot, cur: duckdb.DuckDBPyConnection) -> Rows:
+    if not snap.has("source_freshness"):
+        return Rows(["source_system"], [])
+    return _q(
+        cur,
+        """
+        select source_system, format, last_loaded_at, batch_count, landed_batch_count,
+               failed_batch_count, rows_accepted, rows_quarantined
+        from source_freshness order by source_system, format""",
+    )
+
+
+def snapshot_published_at(snap: Snapshot) -> str:
+    return str(snap.manifest.get("published_at", ""))
+
+
+def to_decimal(v: Any) -> Decimal:
+    return v if isinstance(v, Decimal) else Decimal(str(v or 0))
+
+
+def age(ts: dt.datetime | None, now: dt.datetime | None = None) -> str:
+    if ts is None:
+        return "never"
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    secs = (now - ts).total_seconds()
+    if secs < 3600:
+        return f"{max(secs, 0) / 60:.0f} min ago"
+    if secs < 86400 * 2:
+        return f"{secs / 3600:.1f} h ago"
+    return f"{secs / 86400:.0f} days ago"

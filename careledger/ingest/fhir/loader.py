@@ -1,0 +1,383 @@
+"""Load FHIR R4 bulk NDJSON and Bundles into ``raw_ehr.fhir_resources``.
+
+Bulk path, all in DuckDB: the file's lines are read by ``read_csv`` as one VARCHAR column
+(a delimiter byte that cannot occur, no quoting) with their line numbers; every record is
+checked in SQL (valid JSON object, supported ``resourceType``, ``id``, the fields the
+warehouse needs per type) and the good ones are inserted with one ``INSERT ... SELECT``.
+A JSON document (``kind='json'``) is read with ``read_json_objects``; a Bundle is unpacked
+into its entries (record index = 1-based entry index, running across the file).
+
+Quarantine reason codes: ``BAD_JSON``, ``BAD_ENCODING``, ``NOT_AN_OBJECT``,
+``MISSING_RESOURCE_TYPE``, ``UNSUPPORTED_RESOURCE_TYPE``, ``MISSING_ID``,
+``MISSING_REQUIRED``, ``NO_RESOURCE`` (a Bundle entry without a resource).
+
+Findings (the record lands): ``BAD_ID_FORMAT``, ``BAD_LAST_UPDATED``, ``FULLURL_ID_MISMATCH``,
+``ID_FROM_FULLURL``, ``BUNDLE_TYPE`` (warnings / info), and ``FHIR_R4B_MODEL`` (error) from
+``fhir.resources`` model validation under the sampling policy in ``_fhir_validate.py``.
+References are stored as sent; ``_fhir_refs.py`` has the SQL that resolves their three forms.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from careledger.ingest.fhir.validate import validate_sample
+from careledger.ingest.landing import LoadContext, LoadCounts
+from careledger.ingest.lines import parse_lines, read_json_documents, row_base, scan_safe
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_TYPES: tuple[str, ...] = (
+    "Patient",
+    "Encounter",
+    "Practitioner",
+    "PractitionerRole",
+    "Organization",
+    "Location",
+    "Coverage",
+    "Procedure",
+    "Condition",
+    "Claim",
+    "ExplanationOfBenefit",
+)
+
+#: Elements the warehouse cannot do without, per type (R4 cardinality 1..1 where it matters).
+REQUIRED_ELEMENTS: dict[str, tuple[str, ...]] = {
+    "Encounter": ("status", "class", "subject"),
+    "Coverage": ("status", "beneficiary", "payor"),
+    "Procedure": ("status", "subject"),
+    "Condition": ("subject",),
+    "Claim": ("status", "patient"),
+    "ExplanationOfBenefit": ("status", "patient"),
+}
+
+BUNDLE_TYPES = ("transaction", "collection", "batch", "searchset")
+ID_RE = r"^[A-Za-z0-9\-\.]{1,64}$"
+STAGE = "_careledger_fhir_stage"
+LINES = "_careledger_fhir_lines"
+CHECKED = "_careledger_fhir_checked"
+DOCS = "_careledger_fhir_docs"
+MAX_LINE_BYTES = 1 << 30
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where the records' text is: a temp table with a ``raw_text`` column, one row per
+    candidate record in record order (so its rowid order is the record order).
+
+    ``record_index``, ``err_code``, ``err_msg``, ``full_url`` and ``skip`` (not a record: a
+    blank line) are SQL expressions over that table's columns.
+    """
+
+    table: str
+    record_index: str = "record_index"
+    err_code: str = "err_code"
+    err_msg: str = "err_msg"
+    full_url: str = "full_url"
+    skip: str = "false"
+
+
+def load(ctx: LoadContext) -> LoadCounts:
+    ctx.con.execute("set enable_progress_bar = false")
+    created: list[str] = []
+    source = _stage_documents(ctx, created) if ctx.kind == "json" else _stage_ndjson(ctx, created)
+    counts = _land(ctx, source, created)
+    # no try/finally: on an error the landing transaction is rolled back and the temp tables made
+    # inside it go with it (dropping them in an aborted transaction would only hide the real error)
+    for table in reversed(created):
+        ctx.con.execute(f"drop table {table}")
+    return counts
+
+
+def _path_sql(ctx: LoadContext) -> str:
+    return "'" + str(ctx.path).replace("'", "''") + "'"
+
+
+def _stage_ndjson(ctx: LoadContext, created: list[str]) -> _Source:
+    """The file's lines, one row per physical line (blank lines are skipped by ``_Source.skip``)."""
+    con = ctx.con
+    if scan_safe(ctx.path):
+        con.execute(
+            f"create temp table {LINES} as select line as raw_text "
+            f"from read_csv({_path_sql(ctx)}, columns={{'line': 'VARCHAR'}}, header=false, auto_detect=false, "
+            f"delim='\x01', quote='', escape='', max_line_size={MAX_LINE_BYTES})"
+        )
+        created.append(LINES)
+        # insertion order is preserved, so rowid - base + 1 is the physical line number: no window,
+        # and no second copy of the text
+        base = row_base(con, LINES)
+        # trim() only of a short prefix: trimming every 1 KB line would copy the whole file again
+        blank = "raw_text is null or (strlen(raw_text) <= 64 and trim(left(raw_text, 64)) = '')"
+        if base is not None:
+            return _Source(
+                LINES,
+                record_index=f"rowid - {base} + 1",
+                err_code="null::varchar",
+                err_msg="null::varchar",
+                full_url="null::varchar",
+                skip=blank,
+            )
+        con.execute(
+            f"create temp table {STAGE} as select * from ("
+            f"select row_number() over () as record_index, raw_text, null::varchar as err_code, "
+            f"null::varchar as err_msg, null::varchar as full_url from {LINES}) where not ({blank})"
+        )
+        created.append(STAGE)
+        return _Source(STAGE)
+    # not UTF-8 or stray control bytes: the exact line reader flags the bad lines
+    log.info("%s: not clean UTF-8; reading lines in Python", ctx.path)
+    records = [r for r in parse_lines(ctx.path, 1, header=False) if r.raw_text.strip()]
+    frame = pl.DataFrame(
+        {
+            "record_index": [r.record_index for r in records],
+            "raw_text": [r.raw_text for r in records],
+            "err_code": [r.err_code for r in records],
+            "err_msg": ["the line is not valid UTF-8" if r.err_code else None for r in records],
+            "full_url": [None] * len(records),
+        },
+        schema={
+            "record_index": pl.Int64,
+            "raw_text": pl.Utf8,
+            "err_code": pl.Utf8,
+            "err_msg": pl.Utf8,
+            "full_url": pl.Utf8,
+        },
+    )
+    con.register("_careledger_fhir_slow", frame.to_arrow())
+    try:
+        con.execute(f"create temp table {STAGE} as select * from _careledger_fhir_slow")
+        created.append(STAGE)
+    finally:
+        con.unregister("_careledger_fhir_slow")
+    return _Source(STAGE)
+
+
+def _stage_documents(ctx: LoadContext, created: list[str]) -> _Source:
+    """One or more JSON documents; Bundles are unpacked into their entries."""
+    con = ctx.con
+    try:
+        docs = read_json_documents(ctx.path)
+    except duckdb.Error as exc:
+        text = ctx.path.read_bytes().decode("utf-8", errors="replace")
+        con.execute(
+            f"create temp table {STAGE} as select 1::bigint as record_index, ? as raw_text, "
+            f"'BAD_JSON' as err_code, ? as err_msg, null::varchar as full_url",
+            [text[:100_000], f"the JSON document does not parse: {str(exc).splitlines()[0][:300]}"],
+        )
+        created.append(STAGE)
+        return _Source(STAGE)
+    con.register("_careledger_fhir_docs_arrow", docs)
+    try:
+        con.execute(f"create temp table {DOCS} as select doc_no, doc::json as doc from _careledger_fhir_docs_arrow")
+        created.append(DOCS)
+    finally:
+        con.unregister("_careledger_fhir_docs_arrow")
+    for doc_no, btype in con.execute(
+        f"select doc_no, json_extract_string(doc, '$.type') from {DOCS} "
+        "where json_extract_string(doc, '$.resourceType') = 'Bundle' order by doc_no"
+    ).fetchall():
+        if btype not in BUNDLE_TYPES:
+            ctx.finding(
+                0,
+                "warning",
+                "BUNDLE_TYPE",
+                f"{ctx.path.name}: Bundle {doc_no} has type {btype!r}; "
+                f"expected one of {', '.join(BUNDLE_TYPES)}; its entries are unpacked anyway",
+                "Bundle.type",
+            )
+    con.execute(
+        f"""
+        create temp table {STAGE} as
+        with entries as (
+            select doc_no, 0 as entry_no, doc as entry, false as is_entry
+            from {DOCS}
+            where coalesce(json_extract_string(doc, '$.resourceType'), '') <> 'Bundle'
+            union all
+            select doc_no, generate_subscripts(json_extract(doc, '$.entry[*]'), 1) as entry_no,
+                   unnest(json_extract(doc, '$.entry[*]')) as entry, true as is_entry
+            from {DOCS}
+            where json_extract_string(doc, '$.resourceType') = 'Bundle'
+        ),
+        numbered as (
+            select row_number() over (order by doc_no, entry_no) as record_index, *,
+                   case when is_entry then json_extract(entry, '$.resource') else entry end as res
+            from entries
+        )
+        select record_index,
+               coalesce(res::varchar, entry::varchar) as raw_text,
+               case when res is null then 'NO_RESOURCE' end as err_code,
+               case when res is null then 'Bundle entry ' || entry_no || ' has no resource' end as err_msg,
+               case when is_entry then json_extract_string(entry, '$.fullUrl') end as full_url
+        from numbered
+        """
+    )
+    created.append(STAGE)
+    return _Source(STAGE)
+
+
+#: Every path the checks need, extracted with ONE JSON parse per record.
+PATHS: tuple[str, ...] = ("resourceType", "id", "meta.versionId", "meta.lastUpdated") + tuple(
+    sorted({el for els in REQUIRED_ELEMENTS.values() for el in els})
+)
+
+
+def _v(path: str) -> str:
+    return f"v[{PATHS.index(path) + 1}]"
+
+
+def _checks_sql(source: _Source) -> str:
+    """One row per row of ``source.table``, in its order (so a POSITIONAL JOIN gets the text back):
+    the keys, the md5 and the problems of every record; the text itself is not copied."""
+    types_sql = ", ".join(f"'{t}'" for t in SUPPORTED_TYPES)
+    required = []
+    for rtype, elements in REQUIRED_ELEMENTS.items():
+        for el in elements:
+            required.append(
+                f"case when rtype = '{rtype}' and coalesce({_v(el)}, '') in ('', '[]', '{{}}') "
+                f"then {{'code': 'MISSING_REQUIRED', 'msg': '{rtype}.{el} is missing (required)'}} end"
+            )
+    unsupported_msg = "'resourceType ''' || rtype || ''' is not loaded by careledger'"
+    paths_sql = "[" + ", ".join(f"'$.{p}'" for p in PATHS) + "]"
+    return f"""
+        create temp table {CHECKED} as
+        with parsed as (
+            select rowid as pos, {source.skip} as skip, {source.record_index} as record_index,
+                   raw_text, {source.err_code} as err_code, {source.err_msg} as err_msg,
+                   {source.full_url} as full_url
+            from {source.table}
+        ),
+        extracted as (
+            -- no CASE around the parse: it would double its cost; err_code and skip win below anyway
+            select *, try(json_extract_string(raw_text, {paths_sql})) as v
+            from parsed
+        ),
+        typed as (
+            select pos, skip, record_index, raw_text, err_code, err_msg, v,
+                   v is not null and ltrim(left(raw_text, 64))[1] <> '{{' as not_object,
+                   {_v("resourceType")} as rtype,
+                   nullif({_v("id")}, '') as own_id,
+                   case when full_url like 'urn:uuid:%' then substr(full_url, 10) end as url_id,
+                   {_v("meta.versionId")} as version_id,
+                   {_v("meta.lastUpdated")} as lu
+            from extracted
+        )
+        select pos, skip, record_index, rtype, own_id, url_id, version_id, lu,
+               coalesce(own_id, url_id) as rid,
+               case
+                   when skip then []
+                   when err_code is not null then [{{'code': err_code, 'msg': err_msg}}]
+                   when v is null then [{{'code': 'BAD_JSON', 'msg': 'not valid JSON'}}]
+                   when not_object then [{{'code': 'NOT_AN_OBJECT', 'msg': 'the record is JSON but not an object'}}]
+                   when rtype is null then [{{'code': 'MISSING_RESOURCE_TYPE', 'msg': 'no resourceType'}}]
+                   when rtype not in ({types_sql})
+                        then [{{'code': 'UNSUPPORTED_RESOURCE_TYPE', 'msg': {unsupported_msg}}}]
+                   when coalesce(own_id, url_id) is null then [{{'code': 'MISSING_ID', 'msg': rtype || ' has no id'}}]
+                   else list_filter([{", ".join(required)}], x -> x is not null)
+               end as problems,
+               case when not skip then md5(raw_text) end as record_hash
+        from typed
+    """
+
+
+#: Record-level findings of an accepted record, evaluated on the checked table.
+_BAD_ID = f"not regexp_full_match(rid, '{ID_RE}')"
+_BAD_LU = "(lu is not null and try_cast(lu as timestamptz) is null)"
+
+
+def _land(ctx: LoadContext, source: _Source, created: list[str]) -> LoadCounts:
+    con = ctx.con
+    con.execute(_checks_sql(source))
+    created.append(CHECKED)
+    name = ctx.path.name
+    unit = "entry" if ctx.kind == "json" else "line"
+    # one pass over the keys: the record count, and every record quarantined or with a finding
+    # (plus one row, whatever it is, so the count comes back even when nothing is flagged)
+    read = 0
+    flagged: list[tuple] = []
+    for row in con.execute(
+        f"""
+        select record_index, problems, rtype, rid, own_id, url_id, lu, {_BAD_LU} as bad_lu, {_BAD_ID} as bad_id,
+               len(problems) > 0 or {_BAD_ID} or {_BAD_LU} or own_id is null
+                   or (url_id is not null and own_id <> url_id) as is_flagged,
+               count(*) over () as n
+        from {CHECKED} where not skip
+        qualify is_flagged or row_number() over () = 1
+        """
+    ).fetchall():
+        read = row[-1]
+        if row[-2]:
+            flagged.append(row[:-2])
+    flagged.sort(key=lambda r: r[0])
+    bad = {r[0]: r[1] for r in flagged if r[1]}
+    if bad:  # the raw text of the quarantined records only
+        texts = dict(
+            con.execute(
+                f"select c.record_index, t.raw_text from {CHECKED} c positional join {source.table} t "
+                f"where not c.skip and len(c.problems) > 0"
+            ).fetchall()
+        )
+        for idx, problems in sorted(bad.items()):
+            ctx.quarantine(
+                idx, problems[0]["code"], f"{name} {unit} {idx}: " + "; ".join(p["msg"] for p in problems), texts[idx]
+            )
+    _findings(ctx, [r for r in flagged if not r[1]])
+    accepted = ctx.insert_select(
+        "raw_ehr.fhir_resources",
+        ["resource_type", "resource_id", "version_id", "last_updated", "resource"],
+        f"""
+        select c.rtype as resource_type, c.rid as resource_id, c.version_id,
+               timezone('UTC', try_cast(c.lu as timestamptz)) as last_updated,
+               t.raw_text::json as resource,
+               c.record_index as _source_record, c.record_hash as _record_hash
+        from {CHECKED} c positional join {source.table} t
+        where not c.skip and len(c.problems) = 0
+        """,
+    )
+    validate_sample(ctx, CHECKED, source.table, accepted)
+    return LoadCounts(records_read=read, records_accepted=accepted)
+
+
+def _findings(ctx: LoadContext, rows: list[tuple]) -> None:
+    """Findings of accepted records: rows of (record_index, problems, rtype, rid, own_id, url_id, lu,
+    bad_lu, bad_id)."""
+    name = ctx.path.name
+    unit = "entry" if ctx.kind == "json" else "line"
+    for idx, _, rtype, rid, own_id, url_id, lu, bad_lu, bad_id in rows:
+        where = f"{name} {unit} {idx}"
+        if bad_id:
+            ctx.finding(
+                idx,
+                "warning",
+                "BAD_ID_FORMAT",
+                f"{where}: {rtype} id {rid!r} is not a FHIR id ([A-Za-z0-9-.]{{1,64}})",
+                f"{rtype}.id",
+            )
+        if bad_lu:
+            ctx.finding(
+                idx,
+                "warning",
+                "BAD_LAST_UPDATED",
+                f"{where}: meta.lastUpdated {lu!r} is not an instant; last_updated lands null",
+                f"{rtype}.meta.lastUpdated",
+            )
+        if own_id is None and url_id is not None:
+            ctx.finding(
+                idx,
+                "info",
+                "ID_FROM_FULLURL",
+                f"{where}: {rtype} has no id; using the entry fullUrl uuid {url_id}",
+                "Bundle.entry.fullUrl",
+            )
+        elif url_id is not None and own_id != url_id:
+            ctx.finding(
+                idx,
+                "warning",
+                "FULLURL_ID_MISMATCH",
+                f"{where}: fullUrl urn:uuid:{url_id} differs from "
+                f"{rtype}.id {own_id!r}; urn:uuid references resolve by resource id",
+                "Bundle.entry.fullUrl",
+            )

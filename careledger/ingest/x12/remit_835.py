@@ -1,0 +1,1173 @@
+"""X12 005010X221A1 (835) remittance loader.
+
+A small single-pass parser: the file is split on the segment terminator and the elements
+on the element separator (``str.split``), and one walk over the segments gives each its
+transaction (ST count), claim (CLP count within the ST) and service line (SVC count within
+the CLP), the way an X12 reader tracks its loops. The checks and the six tables are built
+from those segments, and each table goes to DuckDB in one ``INSERT ... SELECT`` from an
+Arrow table. Why not data frames or SQL: remittance files are small (703 files averaging
+46 KB at 100k encounters) and a frame or SQL plan pays a fixed cost per operation (the
+polars parser this replaced ran ~420 collects per file; the same parse written in DuckDB SQL
+paid tens of milliseconds of planning and hash-table set-up per statement and was slower
+still), so the fixed cost per file, not the bytes, was the time. Delimiters come from the ISA segment (element
+separator = the byte after ``ISA``, repetition separator = ISA11, component separator =
+ISA16, segment terminator = the byte after ISA16). A UTF-8 BOM, text before the ISA and
+whitespace between segments (pretty-printed X12) are tolerated and reported as findings.
+
+Records: one record is one ST..SE transaction set (1-based, in file order). A transaction
+set that cannot be trusted (SE count wrong, ST/SE control numbers differ, missing BPR/TRN,
+non-numeric amount, claim out of balance, ...) is quarantined whole, with its raw text;
+the rest of the file lands. Envelope problems (ISA/IEA, GS/GE counts and control numbers)
+are findings. ``_source_record`` on landed rows is the 1-based segment index in the file of
+the segment the row came from (CLP, SVC, CAS, PLB, BPR, LQ/MOA/MIA); ``_record_hash`` is
+the md5 of the row's whole transaction set text. Balancing uses exact decimals (4 places).
+
+``parse_835_text`` is pure (no DuckDB) so benchmarks can time the parser alone. Per byte the
+polars parser (``ingest/_x12_polars.py``) is several times faster, so files larger than
+``SINGLE_PASS_MAX_CHARS`` (the measured crossover) go to it; tests/unit/ingest/
+test_x12_equivalence.py lands fixtures and a simulated folder through both and compares
+every raw row, quarantine record and finding.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from careledger.ingest.landing import (
+    Finding,
+    LoadContext,
+    LoadCounts,
+    QuarantinedRecord,
+    decode_text,
+    record_hash,
+    sql_literal,
+)
+
+log = logging.getLogger(__name__)
+
+AMOUNT_PATTERN = r"^-?(?:\d+(?:\.\d*)?|\.\d+)$"
+ENVELOPE_SEGMENTS = ("ISA", "GS", "GE", "IEA")
+CAS_GROUP_CODES = ("CO", "CR", "OA", "PI", "PR")
+MAX_FINDINGS_PER_RULE = 50
+MAX_RAW_TEXT = 1_000_000
+
+TABLES = {
+    "payments": "raw_billing.remit_payments",
+    "claims": "raw_billing.remit_claims",
+    "service_lines": "raw_billing.remit_service_lines",
+    "adjustments": "raw_billing.remit_adjustments",
+    "remarks": "raw_billing.remit_remarks",
+    "provider_adjustments": "raw_billing.remit_provider_adjustments",
+}
+
+# Priority of quarantine reasons when one transaction set has several problems.
+REASON_PRIORITY = (
+    "MISSING_SE",
+    "SE_COUNT_MISMATCH",
+    "ST_SE_CONTROL_MISMATCH",
+    "UNSUPPORTED_TRANSACTION_SET",
+    "MISSING_BPR",
+    "MISSING_TRN",
+    "SEGMENT_OUT_OF_PLACE",
+    "MISSING_REQUIRED_ELEMENT",
+    "NON_NUMERIC_AMOUNT",
+    "CLAIM_OUT_OF_BALANCE",
+)
+
+# Segment ids the parser reads (a segment is known by its first three characters: a
+# three-letter id, or a two-letter id alone or followed by the element separator).
+READ_SEGMENTS = (
+    "ST",
+    "SE",
+    "BPR",
+    "TRN",
+    "DTM",
+    "N1",
+    "REF",
+    "CLP",
+    "NM1",
+    "AMT",
+    "SVC",
+    "CAS",
+    "LQ",
+    "MOA",
+    "MIA",
+    "PLB",
+    "ISA",
+    "GS",
+    "GE",
+    "IEA",
+)
+# Unicode White_Space: what is trimmed around a segment (not str.strip(), which also takes
+# the \x1c-\x1f separators some senders use as delimiters).
+WHITESPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
+    "\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+AMOUNT_RE = re.compile(AMOUNT_PATTERN)
+SPACE_RE = re.compile(r"\s")
+# CCYYMMDD as polars' %Y%m%d parser takes it: whitespace before the month and day allowed,
+# a one-digit month only before whitespace, nothing after the day.
+DATE_RE = re.compile(r"\s*([0-9]{4})\s*(?:([0-9]{2})\s*([0-9]{1,2})|([0-9])\s+([0-9]{1,2}))\Z", re.ASCII)
+N_ELEMENTS = 25  # MIA24 is the last element read
+PADDING: list[None] = [None] * N_ELEMENTS
+FOUR_PLACES = Decimal("0.0001")
+ZERO = Decimal("0.0000")
+ORPHAN_SEGMENTS = ("SVC", "CAS", "LQ", "MOA", "MIA")
+REQUIRED_BY_SEGMENT = {"CLP": (1, 2, 3, 4), "SVC": (1, 2, 3), "CAS": (1, 2, 3), "BPR": (2,), "PLB": (1, 2, 3, 4)}
+# The content checks in the order a transaction set's problems are listed.
+CONTENT_CHECKS = ("orphan", *REQUIRED_BY_SEGMENT, "numeric", "cas_amount")
+# Elements that must be numbers, in the order a segment's problems are listed.
+NUMERIC_ELEMENTS = {
+    "BPR": (2,),
+    "CLP": (3, 4, 5),
+    "SVC": (2, 3, 5),
+    "AMT": (2,),
+    "CAS": tuple(3 + 3 * k for k in range(6)) + tuple(4 + 3 * k for k in range(6)),
+    "PLB": tuple(4 + 2 * k for k in range(6)),
+}
+HEAD_QUALIFIERS = {("DTM", "405"), ("N1", "PR"), ("REF", "2U"), ("N1", "PE")}
+CLAIM_QUALIFIERS = {
+    ("NM1", "QC"),
+    ("NM1", "IL"),
+    ("NM1", "82"),
+    ("DTM", "232"),
+    ("DTM", "233"),
+    ("DTM", "050"),
+    ("AMT", "AU"),
+}
+LINE_QUALIFIERS = {("DTM", "472"), ("DTM", "150"), ("REF", "6R"), ("AMT", "B6")}
+REMARK_POSITIONS = {"LQ": (2,), "MOA": (3, 4, 5, 6, 7), "MIA": (5, 20, 21, 22, 23)}
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "payments": (
+        "interchange_control_number",
+        "group_control_number",
+        "transaction_set_control_number",
+        "interchange_sender_id",
+        "interchange_receiver_id",
+        "transaction_handling_code",
+        "payment_amount",
+        "credit_debit_flag",
+        "payment_method",
+        "payment_date",
+        "trace_number",
+        "originating_company_id",
+        "production_date",
+        "payer_id",
+        "payer_name",
+        "payee_name",
+        "payee_npi",
+        "claim_count",
+    ),
+    "claims": (
+        "interchange_control_number",
+        "transaction_set_control_number",
+        "trace_number",
+        "claim_seq",
+        "patient_control_number",
+        "claim_status_code",
+        "total_charge_amount",
+        "payment_amount",
+        "patient_responsibility_amount",
+        "claim_filing_indicator",
+        "payer_claim_control_number",
+        "facility_type_code",
+        "claim_frequency_code",
+        "drg_code",
+        "patient_family_name",
+        "patient_given_name",
+        "member_id",
+        "rendering_npi",
+        "statement_from_date",
+        "statement_to_date",
+        "received_date",
+        "coverage_amount",
+    ),
+    "service_lines": (
+        "interchange_control_number",
+        "transaction_set_control_number",
+        "trace_number",
+        "claim_seq",
+        "line_seq",
+        "procedure_qualifier",
+        "procedure_code",
+        "modifiers",
+        "charge_amount",
+        "payment_amount",
+        "revenue_code",
+        "units",
+        "service_date",
+        "line_item_control_number",
+        "allowed_amount",
+    ),
+    "adjustments": (
+        "interchange_control_number",
+        "transaction_set_control_number",
+        "trace_number",
+        "claim_seq",
+        "line_seq",
+        "adjustment_level",
+        "triplet_seq",
+        "group_code",
+        "carc_code",
+        "amount",
+        "quantity",
+    ),
+    "remarks": (
+        "interchange_control_number",
+        "transaction_set_control_number",
+        "trace_number",
+        "claim_seq",
+        "line_seq",
+        "source_segment",
+        "remark_code",
+    ),
+    "provider_adjustments": (
+        "interchange_control_number",
+        "transaction_set_control_number",
+        "trace_number",
+        "provider_id",
+        "fiscal_period_date",
+        "reason_code",
+        "reference_id",
+        "amount",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Delimiters:
+    """The four X12 delimiters, read from the ISA segment."""
+
+    element: str
+    repetition: str | None
+    component: str
+    segment: str
+
+
+@dataclass
+class Parsed835:
+    """The result of parsing one 835 file: table frames plus what to report."""
+
+    tables: dict[str, pl.DataFrame]
+    records_read: int
+    quarantined: list[QuarantinedRecord] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    delimiters: Delimiters | None = None
+
+    @property
+    def records_accepted(self) -> int:
+        return self.records_read - len({q.record_index for q in self.quarantined})
+
+
+class _Bad835(Exception):
+    """The file has no usable interchange at all (reason code, message)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+# ---------------------------------------------------------------------------- public API
+
+
+# Files up to this many characters take the single-pass parser, larger ones the polars parser
+# (ingest/_x12_polars.py). Measured CPU per file on the 1M folder's remittances: single pass
+# 3.7 ms at 7 KB, 50 ms at 104 KB, 82 ms at 171 KB, 375-800 ms at 600-780 KB; polars 68, 74,
+# 82, 98-155 ms (a fixed ~65 ms of frame operations, then ~0.1 ms per KB). Same rows either
+# way: tests/unit/ingest/test_x12_equivalence.py compares the two parsers.
+SINGLE_PASS_MAX_CHARS = 160_000
+
+
+def load(ctx: LoadContext, *, parser: Callable[[str, str], Parsed835] | None = None) -> LoadCounts:
+    """Land one 835 file (called by ``careledger.ingest.landing.land_file``); ``parser`` forces one parser."""
+    text, decode_findings = decode_835_bytes(ctx.path.read_bytes(), ctx.path.name)
+    if parser is None:
+        if len(text) <= SINGLE_PASS_MAX_CHARS:
+            parser = parse_835_text
+        else:
+            from careledger.ingest.x12.remit_835_polars import parse_835_text_polars as parser
+    parsed = parser(text, ctx.path.name)
+    ctx.findings.extend(decode_findings)
+    ctx.findings.extend(parsed.findings)
+    ctx.quarantined.extend(parsed.quarantined)
+    payments = parsed.tables["payments"]
+    traces = sorted(payments["trace_number"].drop_nulls().unique().to_list()) if payments.height else []
+    _add_duplicate_trace_findings(ctx, traces)
+    for key, table in TABLES.items():
+        frame = parsed.tables[key]
+        if frame.height:
+            ctx.insert_frame(table, frame)
+    log.debug("%s: %d transaction sets, %d quarantined", ctx.path.name, parsed.records_read, len(parsed.quarantined))
+    return LoadCounts(records_read=parsed.records_read, records_accepted=parsed.records_accepted)
+
+
+def decode_835_bytes(data: bytes, source_name: str = "<bytes>") -> tuple[str, list[Finding]]:
+    """Decode 835 bytes: UTF-8, falling back to latin-1 with a finding (a BOM stays in the text:
+    the parser strips it and reports it)."""
+    return decode_text(data, source_name)
+
+
+def parse_835_text(text: str, source_name: str = "<text>") -> Parsed835:
+    """Parse 835 text into the six remit frames (pure; no database).
+
+    Returns a :class:`Parsed835` whose ``tables`` maps ``payments``, ``claims``,
+    ``service_lines``, ``adjustments``, ``remarks`` and ``provider_adjustments`` to polars
+    frames shaped like the ``raw_billing.remit_*`` tables (amounts as decimal strings,
+    dates as ``pl.Date``), plus ``_source_record`` and ``_record_hash``.
+    """
+    return parse_with(_Parser, text, source_name)
+
+
+def parse_with(parser: Callable[..., Any], text: str, source_name: str) -> Parsed835:
+    """What both parsers do before their own work: strip a BOM, find the ISA and its delimiters
+    (or quarantine the whole file), report text before the ISA, then run
+    ``parser(body, delimiters, source_name, findings)``."""
+    findings: list[Finding] = []
+    if text.startswith("\ufeff"):
+        text = text[1:]
+        findings.append(Finding(0, "info", "BOM_STRIPPED", f"{source_name}: UTF-8 byte-order mark removed", "file"))
+    try:
+        start, delims = find_delimiters(text)
+    except _Bad835 as bad:
+        return _whole_file_quarantined(text, source_name, bad.reason, bad.message, findings)
+    if text[:start].strip():
+        findings.append(
+            Finding(
+                0,
+                "warning",
+                "TEXT_BEFORE_ISA",
+                f"{source_name}: {len(text[:start].strip())} characters before the ISA segment were ignored",
+                "file",
+            )
+        )
+    return parser(text[start:], delims, source_name, findings).run()
+
+
+def find_delimiters(text: str) -> tuple[int, Delimiters]:
+    """Locate the first ISA and read its delimiters; raise ``_Bad835`` when there is none."""
+    start = text.find("ISA")
+    if start < 0:
+        raise _Bad835("MISSING_ISA", "no ISA segment: this is not an X12 interchange")
+    if start + 4 > len(text):
+        raise _Bad835("BAD_ISA", "the ISA segment is truncated")
+    element = text[start + 3]
+    if element.isalnum() or element.isspace():
+        raise _Bad835("BAD_ISA", f"ISA element separator {element!r} is a letter, digit or space")
+    pos = start + 3
+    for _ in range(15):
+        pos = text.find(element, pos + 1)
+        if pos < 0:
+            raise _Bad835("BAD_ISA", "the ISA segment has fewer than 16 elements")
+    # pos is the separator before ISA16; ISA16 is one character, the terminator follows it.
+    if pos + 2 >= len(text):
+        raise _Bad835("BAD_ISA", "the ISA segment is truncated before the segment terminator")
+    component = text[pos + 1]
+    segment = text[pos + 2]
+    elements = text[start : pos + 2].split(element)
+    repetition = elements[11] if len(elements) > 12 and elements[12].strip() >= "00501" else None
+    if repetition is not None and (len(repetition) != 1 or repetition.isalnum()):
+        repetition = None
+    chars = [element, component, segment]
+    if len(set(chars)) != 3 or component.isalnum() or segment.isalnum() or component.isspace():
+        raise _Bad835(
+            "BAD_ISA",
+            f"ISA delimiters are not distinct punctuation: element {element!r}, "
+            f"component {component!r}, segment {segment!r}",
+        )
+    return start, Delimiters(element=element, repetition=repetition, component=component, segment=segment)
+
+
+# ---------------------------------------------------------------------------- parser
+
+
+def _whole_file_quarantined(
+    text: str, source_name: str, reason: str, message: str, findings: list[Finding]
+) -> Parsed835:
+    raw = text if len(text) <= MAX_RAW_TEXT else text[:MAX_RAW_TEXT]
+    q = QuarantinedRecord(1, reason, f"{source_name} record 1 (whole file): {message}", raw)
+    return Parsed835(tables=_empty_tables(), records_read=1, quarantined=[q], findings=findings)
+
+
+def _empty_tables() -> dict[str, pl.DataFrame]:
+    return {key: pl.DataFrame() for key in TABLES}
+
+
+_FRAME_INT32 = ("claim_seq", "line_seq", "triplet_seq", "claim_count")
+
+
+def _frame(key: str, rows: list[tuple]) -> pl.DataFrame:
+    """Rows (table columns, then _source_record, _record_hash) as a frame shaped like the table."""
+    names = [*COLUMNS[key], "_source_record", "_record_hash"]
+    schema = {
+        n: (
+            pl.Date
+            if n.endswith("_date")
+            else pl.Int32
+            if n in _FRAME_INT32
+            else pl.Int64
+            if n == "_source_record"
+            else pl.Utf8
+        )
+        for n in names
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _to_date(value: str | None) -> date | None:
+    """CCYYMMDD as a date, as polars' ``%Y%m%d`` reads it (the parser this replaced)."""
+    if value is None:
+        return None
+    if len(value) == 8 and value.isascii() and value.isdigit():
+        y, m, d = int(value[:4]), int(value[4:6]), int(value[6:])
+    else:
+        match = DATE_RE.match(value)
+        if match is None:
+            return None
+        y, m, d = int(match[1]), int(match[2] or match[4]), int(match[3] or match[5])
+    try:
+        return date(y, m, d)
+    except ValueError:
+        return None
+
+
+def _to_decimal(value: str | None) -> Decimal | None:
+    """An amount as DECIMAL(38, 4) for the balancing checks; None when it is not a number."""
+    if value is None:
+        return None
+    if AMOUNT_RE.match(value) and value.isascii():
+        return Decimal(value).quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
+    if SPACE_RE.search(value) or not value.isascii():
+        return None
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        return None
+    if not number.is_finite():
+        return None
+    return number.quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
+
+
+class _Seg:
+    """One segment inside an ST..SE: its place in the file and its elements ('' -> None), padded
+    with None to at least ``N_ELEMENTS`` so any element the parser reads can be indexed."""
+
+    __slots__ = ("seg_no", "raw", "sid", "txn", "claim_seq", "line_seq", "claim_id", "line_id", "el")
+
+    def __init__(
+        self,
+        seg_no: int,
+        raw: str,
+        sid: str,
+        txn: int,
+        claim_seq: int,
+        line_seq: int,
+        claim_id: int,
+        line_id: int,
+        el: list[str | None],
+    ) -> None:
+        self.seg_no, self.raw, self.sid, self.txn = seg_no, raw, sid, txn
+        self.claim_seq, self.line_seq, self.claim_id, self.line_id, self.el = claim_seq, line_seq, claim_id, line_id, el
+
+
+@dataclass
+class _Txn:
+    """One ST..SE transaction set."""
+
+    txn: int
+    first_seg: int
+    start: int
+    isa_seq: int
+    gs_seq: int
+    n_segs: int = 0
+    last_seg: int = 0
+    last_sid: str = ""
+    stop: int = 0
+    segs: list[_Seg] = field(default_factory=list)
+
+
+class ParserBase:
+    """What both 835 parsers hold: the interchange body, its delimiters, the findings (capped at
+    MAX_FINDINGS_PER_RULE per rule) and the quarantined transaction sets."""
+
+    def __init__(self, body: str, delims: Delimiters, source_name: str, findings: list[Finding]) -> None:
+        self.body = body
+        self.d = delims
+        self.src = source_name
+        self.findings = findings
+        self.quarantined: list[QuarantinedRecord] = []
+        self._rule_counts: dict[str, int] = {}
+
+    def finding(self, index: int, severity: str, rule: str, message: str, location: str | None) -> None:
+        n = self._rule_counts.get(rule, 0) + 1
+        self._rule_counts[rule] = n
+        if n <= MAX_FINDINGS_PER_RULE:
+            self.findings.append(Finding(index, severity, rule, f"{self.src}: {message}", location))
+        elif n == MAX_FINDINGS_PER_RULE + 1:
+            self.findings.append(Finding(index, "info", rule, f"{self.src}: more {rule} findings suppressed", location))
+
+
+class _Parser(ParserBase):
+    """One pass over the segments of an interchange: loop context, checks, table rows."""
+
+    # -- tokenising ------------------------------------------------------------------------
+    def _tokenise(self) -> tuple[dict[int, _Txn], list[dict], dict[int, dict], dict[int, str | None]]:
+        """Transaction sets (with their segments), segments outside any ST..SE, ISA and GS
+        control data by sequence. Each segment gets its transaction (ST count), claim (CLP
+        count within the ST) and line (SVC count within the CLP)."""
+        e = self.d.element
+        prefixes = {seg_id: seg_id for seg_id in READ_SEGMENTS}
+        prefixes.update({seg_id + e: seg_id for seg_id in READ_SEGMENTS if len(seg_id) == 2})
+        txns: dict[int, _Txn] = {}
+        outside: list[dict] = []
+        isas: dict[int, dict] = {}
+        gss: dict[int, str | None] = {}
+        pos = seg_no = 0
+        txn = isa_seq = gs_seq = n_se = n_env = n_clp = n_svc = 0
+        st_se = st_env = st_clp = last_svc = 0
+        whitespace = False
+        for piece in self.body.split(self.d.segment):
+            start = pos
+            pos += len(piece) + 1
+            raw = piece.strip(WHITESPACE)
+            if len(raw) != len(piece):
+                whitespace = True
+            if not raw:
+                continue
+            seg_no += 1
+            sid = prefixes.get(raw[:3], "")
+            se_before = n_se
+            if sid == "ST":
+                txn += 1
+            elif sid == "SE":
+                n_se += 1
+            elif sid == "CLP":
+                n_clp += 1
+            elif sid == "SVC":
+                n_svc += 1
+            elif sid in ENVELOPE_SEGMENTS:
+                n_env += 1
+                if sid == "ISA":
+                    isa_seq += 1
+                elif sid == "GS":
+                    gs_seq += 1
+            if sid == "ST":
+                st_se, st_env, st_clp = se_before, n_env, n_clp
+            if sid in ("ST", "CLP"):
+                last_svc = n_svc
+            if txn > 0 and se_before == st_se and n_env == st_env:
+                t = txns.get(txn)
+                if t is None:
+                    t = txns[txn] = _Txn(txn, seg_no, start, isa_seq, gs_seq)
+                t.n_segs += 1
+                t.last_seg, t.last_sid, t.stop = seg_no, sid, start + len(raw)
+                if sid:
+                    el = [x or None for x in raw.split(e)]
+                    if len(el) < N_ELEMENTS:
+                        el += PADDING[len(el) :]
+                    t.segs.append(_Seg(seg_no, raw, sid, txn, n_clp - st_clp, n_svc - last_svc, n_clp, n_svc, el))
+                continue
+            osid = raw[:3].rstrip(e)
+            outside.append({"seg_no": seg_no, "sid": osid, "txn": txn, "gs_seq": gs_seq, "raw": raw})
+            if osid == "ISA" and isa_seq not in isas:
+                el = raw.split(e)
+                isas[isa_seq] = {
+                    "icn": (el[13] or None) if len(el) > 13 else None,
+                    "isa06": el[6].strip(WHITESPACE) if len(el) > 6 else None,
+                    "isa08": el[8].strip(WHITESPACE) if len(el) > 8 else None,
+                }
+            elif osid == "GS" and gs_seq not in gss:
+                el = raw.split(e)
+                gss[gs_seq] = (el[6] or None) if len(el) > 6 else None
+        if whitespace:
+            self.finding(
+                0,
+                "info",
+                "WHITESPACE_BETWEEN_SEGMENTS",
+                "whitespace or line breaks between segments (pretty-printed X12) were removed",
+                "file",
+            )
+        return txns, outside, isas, gss
+
+    # -- main ------------------------------------------------------------------------------
+    def run(self) -> Parsed835:
+        txns, outside, isas, gss = self._tokenise()
+        self._check_envelopes(outside, txns)
+        if not txns:
+            return _whole_file_quarantined(
+                self.body,
+                self.src,
+                "NO_TRANSACTION_SETS",
+                "the interchange holds no ST..SE transaction set",
+                self.findings,
+            )
+        segs = [s for t in txns.values() for s in t.segs]
+        problems: dict[int, list[tuple[str, str]]] = {}
+        self._check_structure(txns, problems)
+        self._check_content(segs, problems)
+        texts = {n: self.body[t.start : t.stop] + self.d.segment for n, t in txns.items()}
+        self._quarantine(problems, texts)
+        good = {n: t for n, t in txns.items() if n not in problems}
+        ctx = {n: self._context(t, texts[n], isas, gss) for n, t in good.items()}
+        self._check_accepted(good, ctx)
+        kept = [s for s in segs if s.txn in good]
+        tables = _Tables(kept, ctx, self.d.component).build()
+        return Parsed835(
+            tables=tables,
+            records_read=len(txns),
+            quarantined=self.quarantined,
+            findings=self.findings,
+            delimiters=self.d,
+        )
+
+    @staticmethod
+    def _context(t: _Txn, text: str, isas: dict[int, dict], gss: dict[int, str | None]) -> dict:
+        st = next(s for s in t.segs if s.sid == "ST")
+        trn = next((s for s in t.segs if s.sid == "TRN"), None)
+        isa = isas.get(t.isa_seq, {})
+        return {
+            "record_hash": record_hash(text),
+            "icn": isa.get("icn"),
+            "gcn": gss.get(t.gs_seq),
+            "st02": st.el[2],
+            "isa06": isa.get("isa06"),
+            "isa08": isa.get("isa08"),
+            "trace_number": trn.el[2] if trn else None,
+            "originating_company_id": trn.el[3] if trn else None,
+        }
+
+    # -- checks ----------------------------------------------------------------------------
+    def _where(self, t: _Txn, st02: str | None) -> str:
+        return f"{self.src} transaction set {t.txn} (ST02 {st02!s}, segments {t.first_seg}-{t.last_seg})"
+
+    def _check_structure(self, txns: dict[int, _Txn], problems: dict[int, list[tuple[str, str]]]) -> None:
+        for n, t in txns.items():
+            add: list[tuple[str, str]] = []
+            st = next(s for s in t.segs if s.sid == "ST")
+            se = next((s for s in t.segs if s.sid == "SE"), None)
+            st01, st02 = st.el[1], st.el[2]
+            where = self._where(t, st02)
+            if t.last_sid != "SE" or se is None:
+                add.append(("MISSING_SE", f"{where}: no SE trailer before the next envelope segment or end of file"))
+            else:
+                se01, se02 = se.el[1], se.el[2]
+                count = (se01 or "").strip()
+                if not count.isdigit() or int(count) != t.n_segs:
+                    add.append(
+                        ("SE_COUNT_MISMATCH", f"{where}: SE01 says {se01!r} segments, counted {t.n_segs} (ST..SE)")
+                    )
+                if (se02 or "").strip() != (st02 or "").strip():
+                    add.append(("ST_SE_CONTROL_MISMATCH", f"{where}: SE02 {se02!r} does not match ST02 {st02!r}"))
+            if (st01 or "").strip() != "835":
+                add.append(("UNSUPPORTED_TRANSACTION_SET", f"{where}: ST01 is {st01!r}, expected 835"))
+            sids = {s.sid for s in t.segs}
+            if "BPR" not in sids:
+                add.append(("MISSING_BPR", f"{where}: no BPR (financial information) segment"))
+            if "TRN" not in sids:
+                add.append(("MISSING_TRN", f"{where}: no TRN (reassociation trace number) segment"))
+            if add:
+                problems[n] = add
+
+    def _check_content(self, segs: list[_Seg], problems: dict[int, list[tuple[str, str]]]) -> None:
+        """Quarantine reasons from the segments (first per transaction set within each check, in
+        segment order) and the balancing / code findings that still land."""
+        reported: set[tuple[str, int]] = set()
+
+        def report(check: str, seg: _Seg, reason: str, describe: str) -> None:
+            if (check, seg.txn) in reported:
+                return
+            reported.add((check, seg.txn))
+            problems.setdefault(seg.txn, []).append(
+                (reason, f"{self.src} transaction set {seg.txn} segment {seg.seg_no} ({seg.raw[:80]}): {describe}")
+            )
+
+        # one pass; each check keeps its first hit per transaction set, reported in check order
+        hits: dict[str, dict[int, tuple[_Seg, str, str]]] = {check: {} for check in CONTENT_CHECKS}
+
+        def hit(check: str, seg: _Seg, reason: str, describe: str) -> None:
+            if seg.txn not in hits[check]:
+                hits[check][seg.txn] = (seg, reason, describe)
+
+        for s in segs:
+            sid, el = s.sid, s.el
+            if (sid in ORPHAN_SEGMENTS and s.claim_seq == 0) or (sid == "LQ" and s.line_seq == 0):
+                hit("orphan", s, "SEGMENT_OUT_OF_PLACE", "segment appears before the CLP/SVC it belongs to")
+            positions = REQUIRED_BY_SEGMENT.get(sid)
+            if positions and any(el[p] is None for p in positions):
+                hit(
+                    sid,
+                    s,
+                    "MISSING_REQUIRED_ELEMENT",
+                    f"{sid} lacks a required element ({', '.join(f'{sid}{p:02d}' for p in positions)})",
+                )
+            for pos in NUMERIC_ELEMENTS.get(sid, ()):  # amounts and quantities must be numbers
+                value = el[pos]
+                if value is not None and not AMOUNT_RE.match(value):
+                    hit("numeric", s, "NON_NUMERIC_AMOUNT", f"{sid}{pos:02d} {value!r} is not a number")
+            if sid == "CAS":
+                for k in range(6):
+                    if el[2 + 3 * k] is not None and el[3 + 3 * k] is None:
+                        hit(
+                            "cas_amount",
+                            s,
+                            "MISSING_REQUIRED_ELEMENT",
+                            f"CAS{3 + 3 * k:02d} (adjustment amount) is empty for a reason code",
+                        )
+        for check in CONTENT_CHECKS:
+            for seg, reason, describe in hits[check].values():
+                report(check, seg, reason, describe)
+        cas = [s for s in segs if s.sid == "CAS"]
+
+        # claim balancing: CLP03 = CLP04 + every CAS of the claim (claim and line level)
+        claim_adj: dict[int, Decimal] = {}
+        line_adj: dict[int, Decimal] = {}
+        unknown_groups: list[_Seg] = []
+        for s in cas:
+            if s.claim_seq == 0:
+                continue
+            present = False
+            for k in range(6):
+                if s.el[2 + 3 * k] is None and s.el[3 + 3 * k] is None:
+                    continue
+                present = True
+                amount = _to_decimal(s.el[3 + 3 * k])
+                if amount is not None:
+                    claim_adj[s.claim_id] = claim_adj.get(s.claim_id, ZERO) + amount
+                    if s.line_seq > 0:
+                        line_adj[s.line_id] = line_adj.get(s.line_id, ZERO) + amount
+            if present and s.el[1] is not None and s.el[1] not in CAS_GROUP_CODES:
+                unknown_groups.append(s)
+        for s in segs:
+            if s.sid != "CLP":
+                continue
+            charge, paid = _to_decimal(s.el[3]), _to_decimal(s.el[4])
+            if charge is None or paid is None:
+                continue
+            adjusted = claim_adj.get(s.claim_id, ZERO)
+            diff = charge - paid - adjusted
+            if diff != 0:
+                report(
+                    "balance",
+                    s,
+                    "CLAIM_OUT_OF_BALANCE",
+                    f"claim {s.claim_seq} charge {charge} != paid {paid} + adjustments {adjusted} (off by {diff})",
+                )
+
+        # standard deviations that still land: findings only
+        for s in unknown_groups[: MAX_FINDINGS_PER_RULE + 1]:
+            self.finding(
+                s.txn,
+                "warning",
+                "UNKNOWN_CAS_GROUP_CODE",
+                f"transaction set {s.txn} segment {s.seg_no}: CAS group code {s.el[1]!r} is not one of "
+                f"{', '.join(CAS_GROUP_CODES)}",
+                f"segment {s.seg_no}",
+            )
+        off = 0
+        for s in segs:
+            if s.sid != "SVC" or s.claim_seq == 0:
+                continue
+            charge, paid = _to_decimal(s.el[2]), _to_decimal(s.el[3])
+            adjusted = line_adj.get(s.line_id, ZERO)
+            if charge is None or paid is None or charge - paid - adjusted == 0:
+                continue
+            off += 1
+            if off > MAX_FINDINGS_PER_RULE + 1:
+                break
+            self.finding(
+                s.txn,
+                "warning",
+                "LINE_OUT_OF_BALANCE",
+                f"transaction set {s.txn} claim {s.claim_seq} line {s.line_seq}: charge {charge} != paid "
+                f"{paid} + line adjustments {adjusted}",
+                f"segment {s.seg_no}",
+            )
+        self._check_payment_totals(segs)
+
+    def _check_payment_totals(self, segs: list[_Seg]) -> None:
+        """BPR02 = sum(CLP04) - sum(PLB amounts), per transaction set (a finding)."""
+        bpr: dict[int, _Seg] = {}
+        paid: dict[int, Decimal] = {}
+        plb: dict[int, Decimal] = {}
+        for s in segs:
+            if s.sid == "BPR":
+                bpr.setdefault(s.txn, s)
+            elif s.sid == "CLP":
+                paid[s.txn] = paid.get(s.txn, ZERO) + (_to_decimal(s.el[4]) or ZERO)
+            elif s.sid == "PLB":
+                plb[s.txn] = plb.get(s.txn, ZERO) + sum((_to_decimal(s.el[4 + 2 * k]) or ZERO for k in range(6)), ZERO)
+        n = 0
+        for txn in sorted(bpr):
+            total = _to_decimal(bpr[txn].el[2])
+            if total is None or total - (paid.get(txn, ZERO) - plb.get(txn, ZERO)) == 0:
+                continue
+            n += 1
+            if n > MAX_FINDINGS_PER_RULE + 1:
+                break
+            self.finding(
+                txn,
+                "warning",
+                "PAYMENT_OUT_OF_BALANCE",
+                f"transaction set {txn}: BPR02 {total} != sum(CLP04) {paid.get(txn, ZERO)} "
+                f"- sum(PLB amounts) {plb.get(txn, ZERO)}",
+                f"segment {bpr[txn].seg_no}",
+            )
+
+    def _check_accepted(self, good: dict[int, _Txn], ctx: dict[int, dict]) -> None:
+        """Findings about the transaction sets that land."""
+        traces = Counter(c["trace_number"] for c in ctx.values() if c["trace_number"] is not None)
+        repeated = [n for n, c in ctx.items() if c["trace_number"] is not None and traces[c["trace_number"]] > 1]
+        for n in repeated[: MAX_FINDINGS_PER_RULE + 1]:
+            self.finding(
+                n,
+                "warning",
+                "DUPLICATE_TRACE_NUMBER",
+                f"transaction set {n}: TRN02 {ctx[n]['trace_number']} appears in more than one "
+                f"transaction set of this file; all land",
+                f"ST02 {ctx[n]['st02']}",
+            )
+        heads = {n: [s for s in t.segs if s.claim_seq == 0] for n, t in good.items()}
+        no_payer = [n for n, h in heads.items() if not any(s.sid == "N1" and s.el[1] == "PR" for s in h)]
+        for n in no_payer[: MAX_FINDINGS_PER_RULE + 1]:
+            self.finding(
+                n, "warning", "MISSING_PAYER", f"transaction set {n}: no N1*PR payer", f"ST02 {ctx[n]['st02']}"
+            )
+        no_date = [n for n, h in heads.items() if not any(s.sid == "DTM" and s.el[1] == "405" for s in h)]
+        for n in no_date[: MAX_FINDINGS_PER_RULE + 1]:
+            self.finding(
+                n,
+                "info",
+                "MISSING_PRODUCTION_DATE",
+                f"transaction set {n}: no DTM*405 production date",
+                f"ST02 {ctx[n]['st02']}",
+            )
+        bad_dates = 0
+        for t in good.values():
+            for s in t.segs:
+                value = s.el[16] if s.sid == "BPR" else s.el[2] if s.sid in ("DTM", "PLB") else None
+                if value is None or _to_date(value) is not None:
+                    continue
+                bad_dates += 1
+                if bad_dates > MAX_FINDINGS_PER_RULE + 1:
+                    return
+                self.finding(
+                    s.txn,
+                    "warning",
+                    "BAD_DATE",
+                    f"transaction set {s.txn} segment {s.seg_no} ({s.raw[:60]}): {value!r} is not a "
+                    f"CCYYMMDD date; landed as null",
+                    f"segment {s.seg_no}",
+                )
+
+    def _quarantine(self, problems: dict[int, list[tuple[str, str]]], texts: dict[int, str]) -> None:
+        for txn in sorted(problems):
+            items = sorted(problems[txn], key=lambda p: REASON_PRIORITY.index(p[0]))
+            message = "; ".join(m for _, m in items[:5])
+            if len(items) > 5:
+                message += f"; and {len(items) - 5} more problems"
+            self.quarantined.append(QuarantinedRecord(txn, items[0][0], message, texts[txn][:MAX_RAW_TEXT]))
+
+    # -- envelopes -------------------------------------------------------------------------
+    def _check_envelopes(self, outside: list[dict], txns: dict[int, _Txn]) -> None:
+        check_envelopes(outside, Counter(t.gs_seq for t in txns.values()), self.d.element, self.finding)
+
+
+def check_envelopes(
+    outside: Iterable[dict], st_per_gs: Mapping[int, int], element: str, finding: Callable[..., None]
+) -> None:
+    """ISA/GS/GE/IEA pairing and counts over the segments outside any ST..SE, as findings (both
+    parsers call this: rows carry ``seg_no``, ``sid``, ``txn``, ``gs_seq`` and ``raw``;
+    ``st_per_gs`` counts the transaction sets per functional group)."""
+    isa: dict | None = None
+    gs: dict | None = None
+    for row in outside:
+        sid, n = row["sid"], row["seg_no"]
+        e = row["raw"].split(element)
+        get = lambda i, e=e: e[i].strip() if len(e) > i else ""  # noqa: E731
+        loc = f"segment {n}"
+        if sid == "ISA":
+            if isa is not None:
+                finding(0, "warning", "MISSING_IEA", f"interchange {isa['control']} has no IEA trailer", loc)
+            isa = {"control": get(13), "gs": 0}
+        elif sid == "GS":
+            if gs is not None:
+                finding(0, "warning", "MISSING_GE", f"functional group {gs['control']} has no GE trailer", loc)
+            gs = {"control": get(6), "seq": row["gs_seq"]}
+            if isa is not None:
+                isa["gs"] += 1
+        elif sid == "GE":
+            if gs is None:
+                finding(0, "warning", "GE_WITHOUT_GS", f"GE at segment {n} has no GS", loc)
+                continue
+            count = st_per_gs.get(gs["seq"], 0)
+            if get(1) != str(count):
+                finding(
+                    0,
+                    "warning",
+                    "GE_COUNT_MISMATCH",
+                    f"GE01 says {get(1)!r} transaction sets in group {gs['control']}, counted {count}",
+                    loc,
+                )
+            if get(2) != gs["control"]:
+                finding(
+                    0,
+                    "warning",
+                    "GS_GE_CONTROL_MISMATCH",
+                    f"GE02 {get(2)!r} does not match GS06 {gs['control']!r}",
+                    loc,
+                )
+            gs = None
+        elif sid == "IEA":
+            if isa is None:
+                finding(0, "warning", "IEA_WITHOUT_ISA", f"IEA at segment {n} has no ISA", loc)
+                continue
+            if gs is not None:
+                finding(0, "warning", "MISSING_GE", f"functional group {gs['control']} has no GE trailer", loc)
+                gs = None
+            if get(1) != str(isa["gs"]):
+                finding(
+                    0,
+                    "warning",
+                    "IEA_COUNT_MISMATCH",
+                    f"IEA01 says {get(1)!r} functional groups in interchange {isa['control']}, counted {isa['gs']}",
+                    loc,
+                )
+            if get(2) != isa["control"]:
+                finding(
+                    0,
+                    "warning",
+                    "ISA_IEA_CONTROL_MISMATCH",
+                    f"IEA02 {get(2)!r} does not match ISA13 {isa['control']!r}",
+                    loc,
+                )
+            isa = None
+        else:
+            finding(
+                row["txn"],
+                "warning",
+                "SEGMENT_OUTSIDE_TRANSACTION",
+                f"segment {n} ({row['raw'][:60]}) is outside any ST..SE and was ignored",
+                loc,
+            )
+    if gs is not None:
+        finding(0, "warning", "MISSING_GE", f"functional group {gs['control']} has no GE trailer", "end of file")
+    if isa is not None:
+        finding(0, "warning", "MISSING_IEA", f"interchange {isa['control']} has no IEA trailer", "end of file")
+
+
+class _Tables:
+    """The six raw tables from the segments of the accepted transaction sets (file order)."""
+
+    def __init__(self, segs: list[_Seg], ctx: dict[int, dict], component: str) -> None:
+        self.segs = segs
+        self.ctx = ctx
+        self.comp = component
+
+    def _keys(self, s: _Seg) -> tuple:
+        c = self.ctx[s.txn]
+        return c["icn"], c["st02"], c["trace_number"]
+
+    def build(self) -> dict[str, pl.DataFrame]:
+        rows: dict[str, list[tuple]] = {key: [] for key in TABLES}
+        claim_extra: dict[int, dict[str, _Seg]] = {}
+        line_extra: dict[int, dict[str, _Seg]] = {}
+        head: dict[int, dict[str, _Seg]] = {}
+        bpr: dict[int, _Seg] = {}
+        claim_count: Counter[int] = Counter()
+        for s in self.segs:  # the first qualifying segment of each kind, per transaction / claim / line
+            sid, q = s.sid, s.el[1]
+            if sid == "BPR":
+                bpr.setdefault(s.txn, s)
+            elif sid == "CLP":
+                claim_count[s.txn] += 1
+            if s.claim_seq == 0:
+                if (sid, q) in HEAD_QUALIFIERS:
+                    head.setdefault(s.txn, {}).setdefault(f"{sid}*{q}", s)
+            elif s.line_seq == 0:
+                if (sid, q) in CLAIM_QUALIFIERS:
+                    claim_extra.setdefault(s.claim_id, {}).setdefault(f"{sid}*{q}", s)
+            if s.line_seq > 0 and (sid, q) in LINE_QUALIFIERS:
+                line_extra.setdefault(s.line_id, {}).setdefault(f"{sid}*{q}", s)
+
+        def el(found: dict[str, _Seg], key: str, i: int) -> str | None:
+            seg = found.get(key)
+            return seg.el[i] if seg is not None else None
+
+        for txn, b in bpr.items():
+            c, h = self.ctx[txn], head.get(txn, {})
+            pe_npi = el(h, "N1*PE", 4) if el(h, "N1*PE", 3) == "XX" else None
+            rows["payments"].append(
+                (
+                    c["icn"],
+                    c["gcn"],
+                    c["st02"],
+                    c["isa06"],
+                    c["isa08"],
+                    b.el[1],
+                    b.el[2],
+                    b.el[3],
+                    b.el[4],
+                    _to_date(b.el[16]),
+                    c["trace_number"],
+                    c["originating_company_id"],
+                    _to_date(el(h, "DTM*405", 2)),
+                    el(h, "N1*PR", 4) if el(h, "N1*PR", 4) is not None else el(h, "REF*2U", 2),
+                    el(h, "N1*PR", 2),
+                    el(h, "N1*PE", 2),
+                    pe_npi,
+                    claim_count[txn],
+                    b.seg_no,
+                    c["record_hash"],
+                )
+            )
+        for s in self.segs:
+            sid = s.sid
+            if sid == "CLP":
+                x = claim_extra.get(s.claim_id, {})
+                il, qc = el(x, "NM1*IL", 9), el(x, "NM1*QC", 9)
+                rows["claims"].append(
+                    (
+                        *self._keys(s),
+                        s.claim_seq,
+                        s.el[1],
+                        s.el[2],
+                        s.el[3],
+                        s.el[4],
+                        s.el[5],
+                        s.el[6],
+                        s.el[7],
+                        s.el[8],
+                        s.el[9],
+                        s.el[11],
+                        el(x, "NM1*QC", 3),
+                        el(x, "NM1*QC", 4),
+                        il if il is not None else qc,
+                        el(x, "NM1*82", 9),
+                        _to_date(el(x, "DTM*232", 2)),
+                        _to_date(el(x, "DTM*233", 2)),
+                        _to_date(el(x, "DTM*050", 2)),
+                        el(x, "AMT*AU", 2),
+                        s.seg_no,
+                        self.ctx[s.txn]["record_hash"],
+                    )
+                )
+            elif s.claim_seq == 0:
+                if sid == "PLB":
+                    self._plb(s, rows["provider_adjustments"])
+                continue
+            elif sid == "SVC":
+                x = line_extra.get(s.line_id, {})
+                comps = [(p or None) for p in (s.el[1] or "").split(self.comp)[:7]] if s.el[1] is not None else []
+                comps += [None] * (7 - len(comps))
+                modifiers = ":".join(m for m in comps[2:6] if m is not None) or None
+                revenue = s.el[4] if s.el[4] is not None else (comps[1] if comps[0] == "NU" else None)
+                d472, d150 = _to_date(el(x, "DTM*472", 2)), _to_date(el(x, "DTM*150", 2))
+                rows["service_lines"].append(
+                    (
+                        *self._keys(s),
+                        s.claim_seq,
+                        s.line_seq,
+                        comps[0],
+                        comps[1],
+                        modifiers,
+                        s.el[2],
+                        s.el[3],
+                        revenue,
+                        s.el[5],
+                        d472 if d472 is not None else d150,
+                        el(x, "REF*6R", 2),
+                        el(x, "AMT*B6", 2),
+                        s.seg_no,
+                        self.ctx[s.txn]["record_hash"],
+                    )
+                )
+            elif sid == "CAS":
+                line = s.line_seq if s.line_seq > 0 else None
+                for k in range(6):
+                    carc, amount = s.el[2 + 3 * k], s.el[3 + 3 * k]
+                    if carc is None and amount is None:
+                        continue
+                    rows["adjustments"].append(
+                        (
+                            *self._keys(s),
+                            s.claim_seq,
+                            line,
+                            "line" if line else "claim",
+                            k + 1,
+                            s.el[1],
+                            carc,
+                            amount,
+                            s.el[4 + 3 * k],
+                            s.seg_no,
+                            self.ctx[s.txn]["record_hash"],
+                        )
+                    )
+            elif sid in REMARK_POSITIONS and (sid != "LQ" or s.el[1] == "HE"):
+                line = s.line_seq if s.line_seq > 0 else None
+                for pos in REMARK_POSITIONS[sid]:
+                    if s.el[pos] is not None:
+                        rows["remarks"].append(
+                            (
+                                *self._keys(s),
+                                s.claim_seq,
+                                line,
+                                sid,
+                                s.el[pos],
+                                s.seg_no,
+                                self.ctx[s.txn]["record_hash"],
+                            )
+                        )
+            elif sid == "PLB":
+                self._plb(s, rows["provider_adjustments"])
+        return {key: _frame(key, found) for key, found in rows.items()}
+
+    def _plb(self, s: _Seg, out: list[tuple]) -> None:
+        for k in range(6):
+            reason, amount = s.el[3 + 2 * k], s.el[4 + 2 * k]
+            parts = reason.split(self.comp)[:2] if reason is not None else []
+            code = (parts[0] or None) if parts else None
+            reference = (parts[1] or None) if len(parts) > 1 else None
+            if code is None and amount is None:
+                continue
+            out.append(
+                (
+                    *self._keys(s),
+                    s.el[1],
+                    _to_date(s.el[2]),
+                    code,
+                    reference,
+                    amount,
+                    s.seg_no,
+                    self.ctx[s.txn]["record_hash"],
+                )
+            )
+
+
+def _add_duplicate_trace_findings(ctx: LoadContext, traces: list[str]) -> None:
+    """A trace number already landed by an earlier batch is reported (it still lands)."""
+    if not traces:
+        return
+    rows = ctx.con.execute(
+        "select trace_number, min(_source_file) from raw_billing.remit_payments "
+        f"where trace_number in ({', '.join(sql_literal(t) for t in traces)}) and _batch_id <> {sql_literal(ctx.batch_id)} "
+        f"group by 1 order by 1 limit {MAX_FINDINGS_PER_RULE}"
+    ).fetchall()
+    for trace, source_file in rows:
+        ctx.finding(
+            0,
+            "warning",
+            "TRACE_NUMBER_ALREADY_LANDED",
+            f"{ctx.path.name}: trace number {trace} was already landed from {Path(source_file).name}",
+            f"TRN02 {trace}",
+        )

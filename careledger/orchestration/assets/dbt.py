@@ -1,0 +1,111 @@
+"""The dbt project as Dagster assets; dbt tests become asset checks."""
+
+import logging
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey, Config
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+
+from careledger.config import DBT_PROFILES_DIR, DBT_PROJECT_DIR, Home, dbt_executable
+from careledger.orchestration.locking import warehouse_writer
+from careledger.orchestration.resources import CareledgerResource
+
+log = logging.getLogger(__name__)
+
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROFILES_DIR,
+    target_path=Path("target"),
+)
+
+
+def _newest_source_mtime() -> float:
+    newest = 0.0
+    for folder in (
+        DBT_PROJECT_DIR / "models",
+        DBT_PROJECT_DIR / "macros",
+        DBT_PROJECT_DIR / "snapshots",
+        DBT_PROJECT_DIR / "tests",
+        DBT_PROJECT_DIR.parent / "seeds",
+    ):
+        for f in folder.rglob("*") if folder.exists() else []:
+            if f.suffix in {".sql", ".yml", ".yaml", ".csv"}:
+                newest = max(newest, f.stat().st_mtime)
+    return max(newest, (DBT_PROJECT_DIR / "dbt_project.yml").stat().st_mtime)
+
+
+def ensure_manifest() -> Path:
+    """Parse the dbt project when the manifest is missing or older than the project files."""
+    manifest = dbt_project.manifest_path
+    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime():
+        return manifest
+    env_home = Home.from_env()
+    env_home.export_env()
+    log.info("preparing dbt manifest (dbt parse)")
+    proc = subprocess.run(
+        [dbt_executable(), "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROFILES_DIR)],
+        cwd=str(DBT_PROJECT_DIR),
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"dbt parse failed, so the Dagster definitions cannot load:\n{proc.stdout[-4000:]}{proc.stderr[-2000:]}"
+        )
+    return manifest
+
+
+class CareledgerDbtTranslator(DagsterDbtTranslator):
+    """Asset keys follow the layers: sources are ``[raw schema, table]``, models ``[layer, name]``."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        rtype = dbt_resource_props["resource_type"]
+        if rtype == "source":
+            return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+        fqn = dbt_resource_props.get("fqn", [])
+        if rtype == "seed":
+            return AssetKey(["reference", dbt_resource_props["name"]])
+        if rtype == "snapshot":
+            return AssetKey(["snapshots", dbt_resource_props["name"]])
+        layer = fqn[1] if len(fqn) > 2 else "models"
+        return AssetKey([layer, dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        rtype = dbt_resource_props["resource_type"]
+        if rtype == "seed":
+            return "reference"
+        if rtype == "snapshot":
+            return "snapshots"
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else "dbt"
+
+
+class DbtBuildConfig(Config):
+    """``full_refresh`` rebuilds incremental models from raw (used by replay)."""
+
+    full_refresh: bool = False
+
+
+translator = CareledgerDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@dbt_assets(
+    manifest=ensure_manifest(),
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    pool="duckdb_writer",
+)
+def careledger_dbt_assets(
+    context: AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource, careledger: CareledgerResource
+):
+    careledger.home_paths.export_env()
+    args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
+    with warehouse_writer(careledger.warehouse, "dbt build"):
+        yield from dbt.cli(args, context=context).stream()
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROFILES_DIR), dbt_executable=dbt_executable())

@@ -1,0 +1,116 @@
+"""Raw-layer assets: one per source family, each landing its landing sub-folder."""
+
+from dataclasses import dataclass
+
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
+
+from careledger.ingest.landing import ingest_paths
+from careledger.orchestration.locking import warehouse_writer
+from careledger.orchestration.resources import CareledgerResource
+
+
+@dataclass(frozen=True)
+class RawFamily:
+    name: str
+    description: str
+    subpaths: tuple[str, ...]
+    tables: tuple[str, ...]
+    group: str
+
+
+RAW_FAMILIES: tuple[RawFamily, ...] = (
+    RawFamily(
+        "fhir", "FHIR R4 bulk NDJSON and Bundles from the EHR", ("ehr/fhir",), ("raw_ehr.fhir_resources",), "raw_ehr"
+    ),
+    RawFamily(
+        "adt",
+        "HL7 v2 ADT messages from the EHR interface engine",
+        ("ehr/adt",),
+        ("raw_ehr.adt_messages", "raw_ehr.adt_diagnoses", "raw_ehr.adt_procedures", "raw_ehr.adt_insurance"),
+        "raw_ehr",
+    ),
+    RawFamily(
+        "claims",
+        "Claim lines and payer master from the billing platform",
+        ("billing/claims", "billing/payers.csv"),
+        ("raw_billing.claim_lines", "raw_billing.payers"),
+        "raw_billing",
+    ),
+    RawFamily(
+        "remittance",
+        "X12 835 remittance advice",
+        ("billing/remits",),
+        (
+            "raw_billing.remit_payments",
+            "raw_billing.remit_claims",
+            "raw_billing.remit_service_lines",
+            "raw_billing.remit_adjustments",
+            "raw_billing.remit_remarks",
+            "raw_billing.remit_provider_adjustments",
+        ),
+        "raw_billing",
+    ),
+    RawFamily(
+        "denials", "Denial work-queue events", ("billing/denials",), ("raw_billing.denial_events",), "raw_billing"
+    ),
+    RawFamily(
+        "erp",
+        "ERP master data, GL actuals, payroll and supply spend",
+        ("erp",),
+        (
+            "raw_erp.legal_entities",
+            "raw_erp.facilities",
+            "raw_erp.cost_centers",
+            "raw_erp.chart_of_accounts",
+            "raw_erp.suppliers",
+            "raw_erp.accounting_periods",
+            "raw_erp.gl_actuals",
+            "raw_erp.payroll",
+            "raw_erp.supply_spend",
+            "raw_erp.crosswalks",
+        ),
+        "raw_erp",
+    ),
+)
+
+
+def raw_key(table: str) -> AssetKey:
+    return AssetKey(table.split("."))
+
+
+def land_family(family: RawFamily, careledger: CareledgerResource, log=None) -> dict:
+    """Land every file of one family; returns the metadata shown in the Dagster UI."""
+    paths = [careledger.landing / sub for sub in family.subpaths]
+    paths = [p for p in paths if p.exists()]
+    if not paths:
+        return {"files": 0, "records_accepted": 0, "records_quarantined": 0, "note": "no files in landing"}
+    with warehouse_writer(careledger.warehouse, f"ingest {family.name}"):
+        report = ingest_paths(careledger.warehouse, paths)
+    totals = report.totals
+    if log:
+        for f in report.files:
+            log.info(
+                f"{f.status:11s} {f.format or '-':22s} read={f.records_read} accepted={f.records_accepted} "
+                f"quarantined={f.records_quarantined} {f.path}"
+            )
+    return {**totals, "seconds": round(report.seconds, 2)}
+
+
+def _make_raw_asset(family: RawFamily):
+    @multi_asset(
+        name=f"raw_{family.name}",
+        specs=[
+            AssetSpec(raw_key(t), group_name=family.group, description=f"{family.description}: {t}", kinds={"duckdb"})
+            for t in family.tables
+        ],
+        pool="duckdb_writer",
+    )
+    def _asset(context: AssetExecutionContext, careledger: CareledgerResource):
+        meta = land_family(family, careledger, context.log)
+        for t in family.tables:
+            yield MaterializeResult(asset_key=raw_key(t), metadata=meta)
+
+    return _asset
+
+
+raw_assets = [_make_raw_asset(f) for f in RAW_FAMILIES]

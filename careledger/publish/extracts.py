@@ -1,0 +1,843 @@
+"""Reconciled, PHI-free finance extracts per accounting period (XLSX workbook or CSV set).
+
+``careledger extract --period YYYY-MM --format xlsx|csv [--out DIR]`` calls
+:func:`write_extract`. The extract reads the public marts only (from the serving snapshot or,
+read-only, from the warehouse) and writes these sheets:
+
+- ``pnl_by_service_line``      P&L by facility x service line (mart_service_line_margin_monthly)
+- ``reimbursement_summary``    remittances of the period by facility x payer class x service
+                               line (mart_daily_reimbursement)
+- ``denial_summary``           denials by payer class x payer x category (mart_denial_trends_monthly)
+- ``journal_summary``          the period's ERP journal totals by source x account
+                               (mart_erp_journal_lines, with posting status when the posting
+                               ledger exists)
+- ``reconciliation_summary``   checkpoint counts and amounts (mart_reconciliation_daily) and open
+                               exceptions (mart_reconciliation_exceptions)
+- ``tieout``                   each sheet total against the journal total it must equal, with a
+                               difference column that must be 0.00
+
+Amounts are Decimal end to end (DuckDB DECIMAL -> Python Decimal -> CSV text); the workbook
+stores them as numbers with a money format and writes totals and differences as formulas with
+their exact cached values, so the workbook shows how each figure ties out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import logging
+import os
+import re
+import sys
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from careledger.publish.serving import PHI_COLUMN_NAMES, SERVING_DB_NAME, current_snapshot_path
+
+log = logging.getLogger(__name__)
+
+PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+FORMATS = ("xlsx", "csv")
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+
+SHEET_TITLES: dict[str, str] = {
+    "pnl_by_service_line": "P&L by service line",
+    "reimbursement_summary": "Reimbursement summary",
+    "denial_summary": "Denial summary",
+    "journal_summary": "Journal summary",
+    "reconciliation_summary": "Reconciliation summary",
+    "tieout": "Tie-out",
+}
+
+
+class ExtractError(RuntimeError):
+    """The extract could not be written (bad period, missing marts, PHI)."""
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str
+    columns: list[str]
+    rows: list[tuple[object, ...]]
+    total_columns: tuple[str, ...] = ()  # summed in the workbook's Total row
+    notes: tuple[str, ...] = ()
+
+    def total(self, column: str) -> Decimal:
+        """Sum of a column; ``checkpoint:<name>`` sums ``amount`` of that checkpoint row."""
+        if column.startswith("checkpoint:"):
+            name = column.split(":", 1)[1]
+            c, a = self.columns.index("checkpoint"), self.columns.index("amount")
+            return sum((Decimal(r[a] or 0) for r in self.rows if r[0] == "checkpoint" and r[c] == name), ZERO)
+        i = self.columns.index(column)
+        return sum((Decimal(r[i] or 0) for r in self.rows), ZERO)
+
+
+@dataclass(frozen=True)
+class TieOut:
+    """One check: a sheet's total equals a posted journal total to the cent."""
+
+    check: str
+    sheet: str
+    measure: str
+    sheet_total: Decimal
+    journal_source: str
+    journal_account: str
+    journal_total: Decimal
+
+    @property
+    def measure_label(self) -> str:
+        if self.measure.startswith("checkpoint:"):
+            return f"amount at the {self.measure.split(':', 1)[1]} checkpoint"
+        return self.measure
+
+    @property
+    def difference(self) -> Decimal:
+        return (self.sheet_total - self.journal_total).quantize(CENT)
+
+    @property
+    def tied(self) -> bool:
+        return self.difference == ZERO
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    period: str
+    fmt: str
+    paths: list[Path]
+    sheets: dict[str, int]  # sheet -> data rows
+    tieouts: list[TieOut] = field(default_factory=list)
+    source: Path | None = None
+
+    @property
+    def all_tied(self) -> bool:
+        return all(t.tied for t in self.tieouts)
+
+
+# --------------------------------------------------------------------------- source
+
+
+@dataclass(frozen=True)
+class _Source:
+    con: duckdb.DuckDBPyConnection
+    path: Path
+    marts_prefix: str  # "marts." in the warehouse, "" in the serving snapshot
+    ledger: str | None  # relation name of the posting ledger, if any
+
+    def mart(self, name: str) -> str:
+        return f"{self.marts_prefix}{name}"
+
+    def has(self, relation: str) -> bool:
+        schema, _, table = relation.rpartition(".")
+        rows = self.con.execute(
+            "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema or "main", table],
+        ).fetchall()
+        return bool(rows)
+
+    def columns(self, relation: str) -> list[str]:
+        return [r[0] for r in self.con.execute(f"describe {relation}").fetchall()]
+
+
+def _open_source(path: Path) -> _Source:
+    path = Path(path)
+    if path.is_dir():
+        db = current_snapshot_path(path)
+    elif path.is_file():
+        db = path
+    else:
+        raise ExtractError(
+            f"{path} is neither a serving folder nor a DuckDB file: publish the serving "
+            "snapshot or build the warehouse first"
+        )
+    con = duckdb.connect(str(db), read_only=True)
+    tables = {
+        (s, t) for s, t in con.execute("select table_schema, table_name from information_schema.tables").fetchall()
+    }
+    prefix = "marts." if ("marts", "mart_erp_journal_lines") in tables else ""
+    if ((prefix.rstrip(".") or "main"), "mart_erp_journal_lines") not in tables:
+        con.close()
+        raise ExtractError(
+            f"{db} has no mart_erp_journal_lines: the extract ties out to the journals, so "
+            "build the marts (dbt build) and publish the serving snapshot first"
+        )
+    ledger = None
+    if ("publish", "posting_ledger") in tables:
+        ledger = "publish.posting_ledger"
+    elif ("main", "posting_ledger") in tables:
+        ledger = "posting_ledger"
+    return _Source(con=con, path=db, marts_prefix=prefix, ledger=ledger)
+
+
+def _period_bounds(period: str) -> tuple[dt.date, dt.date]:
+    m = PERIOD_RE.match(period)
+    if not m:
+        raise ExtractError(f"period {period!r} is not YYYY-MM (for example 2025-03)")
+    start = dt.date(int(m.group(1)), int(m.group(2)), 1)
+    end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    return start, end
+
+
+def _period_filter(src: _Source, relation: str, period: str) -> tuple[str, list[object]]:
+    """Rows of a monthly mart in ``period``: by ``period_start_date`` when the mart has it
+    (whatever the ERP's period ids look like), else a ``period_id`` of ``YYYY-MM``/``YYYYMM``."""
+    if "period_start_date" in src.columns(relation):
+        return "strftime(period_start_date, '%Y-%m') = ?", [period]
+    return "replace(cast(period_id as varchar), '-', '') = ?", [period.replace("-", "")]
+
+
+def _fetch(src: _Source, sql: str, params: list[object]) -> tuple[list[str], list[tuple]]:
+    cur = src.con.execute(sql, params)
+    cols = [d[0] for d in cur.description]
+    return cols, cur.fetchall()
+
+
+# --------------------------------------------------------------------------- sheets
+
+
+def _pnl(src: _Source, period: str) -> Sheet:
+    rel = src.mart("mart_service_line_margin_monthly")
+    cond, params = _period_filter(src, rel, period)
+    cols, rows = _fetch(
+        src,
+        f"""
+        select facility_id, any_value(facility_name) as facility_name, service_line_code,
+               any_value(service_line_name) as service_line_name,
+               sum(encounter_count)::bigint as encounter_count,
+               sum(gross_charge_amount) as gross_charge_amount,
+               sum(expected_reimbursement_amount) as expected_reimbursement_amount,
+               sum(payment_amount) as payment_amount,
+               sum(contractual_adjustment_amount) as contractual_adjustment_amount,
+               sum(denial_amount) as denial_amount,
+               sum(patient_responsibility_amount) as patient_responsibility_amount,
+               sum(net_revenue_amount) as net_revenue_amount,
+               sum(direct_cost_amount) as direct_cost_amount,
+               sum(indirect_cost_amount) as indirect_cost_amount,
+               sum(contribution_margin_amount) as contribution_margin_amount,
+               case when sum(net_revenue_amount) = 0 then null else round(
+                   sum(contribution_margin_amount) / sum(net_revenue_amount), 4) end
+                   as margin_pct
+        from {rel}
+        where {cond}
+        group by facility_id, service_line_code
+        order by facility_id, service_line_code
+        """,
+        params,
+    )
+    money = tuple(c for c in cols if c.endswith("_amount")) + ("encounter_count",)
+    return Sheet("pnl_by_service_line", cols, rows, money)
+
+
+def _reimbursement(src: _Source, start: dt.date, end: dt.date) -> Sheet:
+    cols, rows = _fetch(
+        src,
+        f"""
+        select facility_id, payer_class, service_line_code,
+               sum(claim_count)::bigint as claim_count,
+               sum(charge_amount) as charge_amount,
+               sum(payment_amount) as payment_amount,
+               sum(contractual_adjustment_amount) as contractual_adjustment_amount,
+               sum(patient_responsibility_amount) as patient_responsibility_amount,
+               sum(denial_amount) as denial_amount
+        from {src.mart("mart_daily_reimbursement")}
+        where remit_date between ? and ?
+        group by all order by all
+        """,
+        [start, end],
+    )
+    totals = tuple(c for c in cols if c.endswith(("_amount", "_count")))
+    return Sheet("reimbursement_summary", cols, rows, totals)
+
+
+def _denials(src: _Source, period: str) -> Sheet:
+    rel = src.mart("mart_denial_trends_monthly")
+    cond, params = _period_filter(src, rel, period)
+    cols, rows = _fetch(
+        src,
+        f"""
+        select payer_class, payer_code, any_value(payer_name) as payer_name, denial_category,
+               sum(denied_claim_count)::bigint as denied_claim_count,
+               sum(denied_line_count)::bigint as denied_line_count,
+               sum(denied_amount) as denied_amount,
+               sum(reversed_denied_amount) as reversed_denied_amount,
+               sum(denied_amount) + sum(reversed_denied_amount) as net_denied_amount,
+               sum(overturned_claim_count)::bigint as overturned_claim_count,
+               case when sum(denied_claim_count) = 0 then null else round(
+                   sum(overturned_claim_count) / sum(denied_claim_count), 4) end
+                   as overturn_rate,
+               sum(written_off_amount) as written_off_amount
+        from {rel}
+        where {cond}
+        group by payer_class, payer_code, denial_category
+        order by payer_class, payer_code, denial_category
+        """,
+        params,
+    )
+    totals = (
+        "denied_claim_count",
+        "denied_line_count",
+        "denied_amount",
+        "reversed_denied_amount",
+        "net_denied_amount",
+        "overturned_claim_count",
+        "written_off_amount",
+    )
+    return Sheet("denial_summary", cols, rows, totals)
+
+
+def _journals(src: _Source, start: dt.date, end: dt.date) -> Sheet:
+    status_sql = "null::varchar as posting_status"
+    if src.ledger is not None:
+        lcols = src.columns(src.ledger)
+        link = "source_journal_id" if "source_journal_id" in lcols else "journal_id"
+        if "status" in lcols:
+            target = "l.target || ': ' || " if "target" in lcols else ""
+            status_sql = (
+                f"(select string_agg(distinct {target}l.status, ', ') "
+                f"from {src.ledger} l where l.{link} in (select unnest(j.journal_ids)))"
+                " as posting_status"
+            )
+    cols, rows = _fetch(
+        src,
+        f"""
+        with j as (
+            select journal_source, account_id,
+                   count(distinct journal_id)::bigint as journal_count,
+                   count(*)::bigint as line_count,
+                   sum(debit_amount) as debit_amount,
+                   sum(credit_amount) as credit_amount,
+                   (sum(debit_amount) - sum(credit_amount)) as net_debit_amount,
+                   list(distinct journal_id) as journal_ids
+            from {src.mart("mart_erp_journal_lines")}
+            where posting_date between ? and ?
+            group by journal_source, account_id
+        )
+        select journal_source, account_id, journal_count, line_count, debit_amount,
+               credit_amount, net_debit_amount, {status_sql}
+        from j order by journal_source, account_id
+        """,
+        [start, end],
+    )
+    return Sheet("journal_summary", cols, rows, ("line_count", "debit_amount", "credit_amount", "net_debit_amount"))
+
+
+#: mart_reconciliation_daily is wide (facility x day); each checkpoint is a (count, amount)
+#: column pair. ``None`` = the mart has no such measure at that checkpoint.
+RECON_CHECKPOINTS: tuple[tuple[str, str | None, str | None], ...] = (
+    ("encounter", "encounter_count", None),
+    ("charge", "charged_claim_count", "charge_amount"),
+    ("claim", "claimed_claim_count", "claimed_amount"),
+    ("remittance", "remitted_claim_count", "remitted_amount"),
+    ("journal", "posted_journal_count", "posted_amount"),
+    ("unposted (remitted - journal)", None, "unposted_amount"),
+)
+
+
+def reconciliation_checkpoints_sql(relation: str, columns: list[str], where: str) -> str:
+    """One row per checkpoint (``section, checkpoint, record_count, amount``) over the
+    facility-days of ``relation`` selected by ``where``; measures the mart lacks are null."""
+    parts = []
+    for i, (name, count_col, amount_col) in enumerate(RECON_CHECKPOINTS):
+        cnt = f"sum({count_col})::bigint" if count_col in columns else "null::bigint"
+        amt = f"sum({amount_col})::decimal(18, 2)" if amount_col in columns else "null::decimal(18, 2)"
+        parts.append(f"select {i} as ord, '{name}' as checkpoint, {cnt} as record_count, {amt} as amount from days")
+    return (
+        f"with days as (select * from {relation} {where}) "
+        "select 'checkpoint' as section, checkpoint, record_count, amount from ("
+        + " union all ".join(parts)
+        + ") order by ord"
+    )
+
+
+def _reconciliation(src: _Source, start: dt.date, end: dt.date) -> Sheet:
+    """Checkpoint counts and amounts of the period, reconciled days, and open exceptions."""
+    cols = ["section", "checkpoint", "record_count", "amount"]
+    rows: list[tuple[object, ...]] = []
+    notes: list[str] = []
+    daily = src.mart("mart_reconciliation_daily")
+    if src.has(daily if "." in daily else f"main.{daily}"):
+        dc = src.columns(daily)
+        where, params = "", []
+        if "activity_date" in dc:
+            where, params = "where activity_date between ? and ?", [start, end]
+        else:
+            notes.append("mart_reconciliation_daily has no activity_date: all days shown")
+        rows.extend(_fetch(src, reconciliation_checkpoints_sql(daily, dc, where), params)[1])
+        if "is_reconciled" in dc:
+            rows.extend(
+                _fetch(
+                    src,
+                    f"""
+                select 'status', 'facility-days reconciled', count(*) filter (where is_reconciled),
+                       null::decimal(18, 2) from {daily} {where}
+                union all
+                select 'status', 'facility-days not reconciled',
+                       count(*) filter (where not is_reconciled), null::decimal(18, 2)
+                from {daily} {where}""",
+                    params + params,
+                )[1]
+            )
+    exc_rel = src.mart("mart_reconciliation_exceptions")
+    if src.has(exc_rel if "." in exc_rel else f"main.{exc_rel}"):
+        ec = src.columns(exc_rel)
+        key = next((c for c in ("reason_code", "checkpoint") if c in ec), None)
+        amount = "sum(amount)::decimal(18, 2)" if "amount" in ec else "null::decimal(18, 2)"
+        conds, params = [], []
+        if "exception_date" in ec:
+            conds.append("exception_date <= ?")
+            params.append(end)
+        where = ("where " + " and ".join(conds)) if conds else ""
+        rows.extend(
+            _fetch(
+                src,
+                f"""
+            select 'open_exceptions', {key or "'exception'"}::varchar, count(*)::bigint, {amount}
+            from {exc_rel} {where} group by all order by 2""",
+                params,
+            )[1]
+        )
+        notes.append("open exceptions: every break dated on or before the period end")
+    return Sheet("reconciliation_summary", cols, rows, (), tuple(notes))
+
+
+# --------------------------------------------------------------------------- tie-out
+
+
+def _journal_net(src: _Source, start: dt.date, end: dt.date) -> dict[tuple[str, str], Decimal]:
+    rows = src.con.execute(
+        f"""
+        select journal_source, account_id, sum(debit_amount) - sum(credit_amount)
+        from {src.mart("mart_erp_journal_lines")}
+        where posting_date between ? and ?
+        group by all
+        """,
+        [start, end],
+    ).fetchall()
+    return {(s, str(a)): Decimal(v) for s, a, v in rows}
+
+
+#: (check, sheet, measure, journal_source, account, sign). ``sign`` -1 uses the credit side.
+TIEOUT_RULES: tuple[tuple[str, str, str, str, str, int], ...] = (
+    ("Gross charges accrued", "pnl_by_service_line", "gross_charge_amount", "month_end_accrual", "1200", 1),
+    (
+        "Contractual adjustments (P&L)",
+        "pnl_by_service_line",
+        "contractual_adjustment_amount",
+        "daily_reimbursement",
+        "4900",
+        1,
+    ),
+    ("Denials (P&L)", "pnl_by_service_line", "denial_amount", "daily_reimbursement", "4910", 1),
+    ("Payer payments", "reimbursement_summary", "payment_amount", "daily_reimbursement", "1010", 1),
+    (
+        "Contractual adjustments",
+        "reimbursement_summary",
+        "contractual_adjustment_amount",
+        "daily_reimbursement",
+        "4900",
+        1,
+    ),
+    ("Denials", "reimbursement_summary", "denial_amount", "daily_reimbursement", "4910", 1),
+    (
+        "Patient responsibility",
+        "reimbursement_summary",
+        "patient_responsibility_amount",
+        "daily_reimbursement",
+        "1210",
+        1,
+    ),
+    # denial trends count denials as received; reversals of denied claims are kept apart, and
+    # the net is what posts to 4910
+    ("Net denied amount (denial trends)", "denial_summary", "net_denied_amount", "daily_reimbursement", "4910", 1),
+    (
+        "Journal checkpoint = A/R credits (reconciliation)",
+        "reconciliation_summary",
+        "checkpoint:journal",
+        "daily_reimbursement",
+        "1200",
+        -1,
+    ),
+    (
+        "Remitted = posted (reconciliation)",
+        "reconciliation_summary",
+        "checkpoint:remittance",
+        "daily_reimbursement",
+        "1200",
+        -1,
+    ),
+)
+
+
+def _tieouts(src: _Source, sheets: dict[str, Sheet], start: dt.date, end: dt.date) -> list[TieOut]:
+    net = _journal_net(src, start, end)
+    out: list[TieOut] = []
+    for check, sheet, measure, source, account, sign in TIEOUT_RULES:
+        out.append(
+            TieOut(
+                check=check,
+                sheet=sheet,
+                measure=measure,
+                sheet_total=sheets[sheet].total(measure),
+                journal_source=source,
+                journal_account=account,
+                journal_total=(sign * net.get((source, account), ZERO)).quantize(CENT),
+            )
+        )
+    journal = sheets["journal_summary"]
+    out.extend(_ledger_tieouts(src, journal.total("debit_amount"), start, end))
+    out.append(
+        TieOut(
+            check="Journals balance (debits = credits)",
+            sheet="journal_summary",
+            measure="debit_amount",
+            sheet_total=journal.total("debit_amount"),
+            journal_source="all",
+            journal_account="all credits",
+            journal_total=journal.total("credit_amount"),
+        )
+    )
+    return out
+
+
+def _ledger_tieouts(src: _Source, mart_debits: Decimal, start: dt.date, end: dt.date) -> list[TieOut]:
+    """Per ERP target in the posting ledger: the journals of the period that stand posted
+    (originals and replacements, not reversed) carry exactly the mart's debits."""
+    if src.ledger is None:
+        return []
+    cols = set(src.columns(src.ledger))
+    if not {"target", "status", "debit_total", "posting_date"} <= cols:
+        log.warning("posting ledger %s lacks target/status/debit_total/posting_date; no ledger tie-out", src.ledger)
+        return []
+    not_reversal = "and posting_type <> 'reversal'" if "posting_type" in cols else ""
+    rows = src.con.execute(
+        f"""
+        select target, coalesce(sum(debit_total) filter (where status = 'posted'
+               {not_reversal}), 0)
+        from {src.ledger}
+        where posting_date between ? and ?
+        group by target order by target
+        """,
+        [start, end],
+    ).fetchall()
+    return [
+        TieOut(
+            check=f"Posted to {target} (posting ledger)",
+            sheet="journal_summary",
+            measure="debit_amount",
+            sheet_total=mart_debits,
+            journal_source=f"ledger:{target}",
+            journal_account="all debits",
+            journal_total=Decimal(posted).quantize(CENT),
+        )
+        for target, posted in rows
+    ]
+
+
+def _tieout_sheet(tieouts: list[TieOut]) -> Sheet:
+    cols = [
+        "check",
+        "sheet",
+        "measure",
+        "sheet_total",
+        "journal_source",
+        "journal_account",
+        "journal_total",
+        "difference",
+        "status",
+    ]
+    rows = [
+        (
+            t.check,
+            t.sheet,
+            t.measure_label,
+            t.sheet_total,
+            t.journal_source,
+            t.journal_account,
+            t.journal_total,
+            t.difference,
+            "tied" if t.tied else "BREAK",
+        )
+        for t in tieouts
+    ]
+    return Sheet("tieout", cols, rows)
+
+
+# --------------------------------------------------------------------------- writers
+
+
+def _check_phi(sheets: list[Sheet]) -> None:
+    for s in sheets:
+        bad = [c for c in s.columns if c.lower() in PHI_COLUMN_NAMES]
+        if bad:
+            raise ExtractError(f"sheet {s.name} would carry PHI columns {bad}; not written")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def _write_csv(sheets: list[Sheet], folder: Path) -> list[Path]:
+    tmp = folder.with_name(f".{folder.name}.{uuid.uuid4().hex}.tmp")
+    tmp.mkdir(parents=True)
+    paths = []
+    for s in sheets:
+        p = tmp / f"{s.name}.csv"
+        with p.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(s.columns)
+            w.writerows([_cell(v) for v in r] for r in s.rows)
+        paths.append(folder / p.name)
+    if folder.exists():
+        old = folder.with_name(f".{folder.name}.{uuid.uuid4().hex}.old")
+        os.rename(folder, old)
+        os.rename(tmp, folder)
+        for f in old.iterdir():
+            f.unlink()
+        old.rmdir()
+    else:
+        os.rename(tmp, folder)
+    return paths
+
+
+def _col_letter(i: int) -> str:
+    s = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _write_xlsx(sheets: list[Sheet], tieouts: list[TieOut], path: Path, period: str, source: Path) -> None:
+    import xlsxwriter
+
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False})
+    f_title = wb.add_format({"bold": True, "font_size": 14})
+    f_head = wb.add_format(
+        {"bold": True, "bg_color": "#1f3a5f", "font_color": "white", "text_wrap": True, "valign": "top"}
+    )
+    f_money = wb.add_format({"num_format": "$#,##0.00;-$#,##0.00"})
+    f_money_b = wb.add_format({"num_format": "$#,##0.00;-$#,##0.00", "bold": True, "top": 1})
+    f_int = wb.add_format({"num_format": "#,##0"})
+    f_int_b = wb.add_format({"num_format": "#,##0", "bold": True, "top": 1})
+    f_pct = wb.add_format({"num_format": "0.0%"})
+    f_bold = wb.add_format({"bold": True, "top": 1})
+    f_ok = wb.add_format({"bold": True, "font_color": "#1a7f37"})
+    f_bad = wb.add_format({"bold": True, "font_color": "#b42318"})
+    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    total_cells: dict[tuple[str, str], str] = {}
+    header_row = 3
+
+    for s in sheets:
+        if s.name == "tieout":
+            continue
+        ws = wb.add_worksheet(SHEET_TITLES[s.name][:31])
+        ws.write(0, 0, f"{SHEET_TITLES[s.name]} - period {period}", f_title)
+        ws.write(
+            1,
+            0,
+            f"careledger extract, generated {generated}; PHI-free aggregates"
+            + ("; " + "; ".join(s.notes) if s.notes else ""),
+        )
+        for j, c in enumerate(s.columns):
+            ws.write(header_row, j, c, f_head)
+            ws.set_column(j, j, max(12, min(len(c) + 2, 28)))
+        first = header_row + 1
+        for i, r in enumerate(s.rows):
+            for j, (c, v) in enumerate(zip(s.columns, r)):
+                if v is None:
+                    continue
+                if c.endswith("_amount") or c == "amount":
+                    ws.write_number(first + i, j, float(v), f_money)
+                elif c.endswith(("_pct", "_rate")):
+                    ws.write_number(first + i, j, float(v), f_pct)
+                elif isinstance(v, (int, Decimal)) and not isinstance(v, bool):
+                    ws.write_number(first + i, j, float(v), f_int)
+                else:
+                    ws.write(first + i, j, _cell(v))
+        last = first + len(s.rows) - 1
+        total_row = first + len(s.rows)
+        if s.total_columns:
+            ws.write(total_row, 0, "Total", f_bold)
+            for c in s.total_columns:
+                j = s.columns.index(c)
+                col = _col_letter(j)
+                formula = f"=SUM({col}{first + 1}:{col}{last + 1})" if s.rows else "=0"
+                fmt = f_money_b if c.endswith("_amount") else f_int_b
+                ws.write_formula(total_row, j, formula, fmt, float(s.total(c)))
+                total_cells[(s.name, c)] = f"'{SHEET_TITLES[s.name][:31]}'!${col}${total_row + 1}"
+        ws.freeze_panes(header_row + 1, 0)
+
+    ws = wb.add_worksheet(SHEET_TITLES["tieout"])
+    ws.write(0, 0, f"Tie-out to posted journal totals - period {period}", f_title)
+    all_tied = all(t.tied for t in tieouts)
+    ws.write(
+        1,
+        0,
+        "All sheets tie to the journals (difference 0.00)"
+        if all_tied
+        else "BREAK: at least one difference is not 0.00",
+        f_ok if all_tied else f_bad,
+    )
+    tie_cols = _tieout_sheet(tieouts).columns
+    for j, c in enumerate(tie_cols):
+        ws.write(header_row, j, c, f_head)
+        ws.set_column(j, j, 18 if j else 36)
+    for i, t in enumerate(tieouts):
+        r = header_row + 1 + i
+        ws.write(r, 0, t.check)
+        ws.write(r, 1, SHEET_TITLES[t.sheet])
+        ws.write(r, 2, t.measure_label)
+        ref = total_cells.get((t.sheet, t.measure))
+        if ref:
+            ws.write_formula(r, 3, f"={ref}", f_money, float(t.sheet_total))
+        else:
+            ws.write_number(r, 3, float(t.sheet_total), f_money)
+        ws.write(r, 4, t.journal_source)
+        ws.write(r, 5, t.journal_account)
+        ws.write_number(r, 6, float(t.journal_total), f_money)
+        ws.write_formula(r, 7, f"=ROUND(D{r + 1}-G{r + 1},2)", f_money, float(t.difference))
+        ws.write(r, 8, "tied" if t.tied else "BREAK", f_ok if t.tied else f_bad)
+    ws.write(header_row + len(tieouts) + 2, 0, f"Source: {source.name} (serving snapshot / warehouse marts, read-only)")
+    ws.activate()
+    wb.close()
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def write_extract(warehouse_or_serving: Path, period: str, fmt: str, out_dir: Path) -> ExtractResult:
+    """Write the reconciled extract for ``period`` (``YYYY-MM``) as ``xlsx`` or ``csv``.
+
+    ``warehouse_or_serving``: a serving folder (its ``current`` snapshot is used), a serving
+    ``serving.duckdb`` or the warehouse file (opened read-only). Writes
+    ``out_dir/careledger_extract_<period>.xlsx`` or the folder
+    ``out_dir/careledger_extract_<period>/`` with one CSV per sheet and ``tieout.csv``.
+    """
+    if fmt not in FORMATS:
+        raise ExtractError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+    start, end = _period_bounds(period)
+    src = _open_source(Path(warehouse_or_serving))
+    try:
+        journal_count = src.con.execute(
+            f"select count(*) from {src.mart('mart_erp_journal_lines')} where posting_date between ? and ?",
+            [start, end],
+        ).fetchone()[0]
+        if journal_count == 0:
+            periods = [
+                r[0]
+                for r in src.con.execute(
+                    f"select distinct strftime(posting_date, '%Y-%m') from "
+                    f"{src.mart('mart_erp_journal_lines')} order by 1"
+                ).fetchall()
+            ]
+            raise ExtractError(
+                f"no journal lines for period {period} in {src.path}; periods with journals: "
+                f"{', '.join(periods) or 'none'}"
+            )
+        data = [
+            _pnl(src, period),
+            _reimbursement(src, start, end),
+            _denials(src, period),
+            _journals(src, start, end),
+            _reconciliation(src, start, end),
+        ]
+        by_name = {s.name: s for s in data}
+        tieouts = _tieouts(src, by_name, start, end)
+        sheets = [*data, _tieout_sheet(tieouts)]
+        _check_phi(sheets)
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stem = f"careledger_extract_{period}"
+        if fmt == "xlsx":
+            path = out_dir / f"{stem}.xlsx"
+            _write_xlsx(sheets, tieouts, path, period, src.path)
+            paths = [path]
+        else:
+            paths = _write_csv(sheets, out_dir / stem)
+    finally:
+        src.con.close()
+    result = ExtractResult(
+        period=period,
+        fmt=fmt,
+        paths=paths,
+        sheets={s.name: len(s.rows) for s in sheets},
+        tieouts=tieouts,
+        source=src.path,
+    )
+    breaks = [t for t in tieouts if not t.tied]
+    for t in breaks:
+        log.error(
+            "tie-out break in %s: %s %s sheet %s vs journal %s (difference %s)",
+            period,
+            t.check,
+            t.measure,
+            t.sheet_total,
+            t.journal_total,
+            t.difference,
+        )
+    log.info(
+        "extract %s (%s): %s; %d/%d tie-outs tied",
+        period,
+        fmt,
+        ", ".join(str(p) for p in paths),
+        len(tieouts) - len(breaks),
+        len(tieouts),
+    )
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m careledger.publish.extracts --period YYYY-MM --format xlsx|csv [--out DIR] [--source]``"""
+    parser = argparse.ArgumentParser(
+        prog="careledger extract",
+        description="Write the reconciled, PHI-free finance extract of one period.",
+    )
+    parser.add_argument("--period", required=True, help="accounting period YYYY-MM")
+    parser.add_argument("--format", dest="fmt", choices=FORMATS, default="xlsx")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output folder (default $CARELEDGER_HOME/exports/extracts)"
+    )
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=None,
+        help="serving folder or DuckDB file (default: the serving snapshot under $CARELEDGER_HOME, else its warehouse)",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    home = Path(os.environ.get("CARELEDGER_HOME", ".careledger")).expanduser().resolve()
+    source = args.source
+    if source is None:
+        serving = home / "serving"
+        source = serving if (serving / "current" / SERVING_DB_NAME).exists() else home / "warehouse.duckdb"
+    try:
+        result = write_extract(source, args.period, args.fmt, args.out or home / "exports" / "extracts")
+    except ExtractError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for p in result.paths:
+        print(p)
+    for t in result.tieouts:
+        print(
+            f"{'tied ' if t.tied else 'BREAK'} {t.check:<40} sheet {t.sheet_total:>16} "
+            f"journal {t.journal_total:>16} diff {t.difference}"
+        )
+    return 0 if result.all_tied else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
