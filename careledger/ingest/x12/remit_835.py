@@ -16,8 +16,11 @@ whitespace between segments (pretty-printed X12) are tolerated and reported as f
 
 Records: one record is one ST..SE transaction set (1-based, in file order). A transaction
 set that cannot be trusted (SE count wrong, ST/SE control numbers differ, missing BPR/TRN,
-non-numeric amount, claim out of balance, ...) is quarantined whole, with its raw text;
-the rest of the file lands. Envelope problems (ISA/IEA, GS/GE counts and control numbers)
+non-numeric amount, ...) is quarantined whole, with its raw text; the rest of the file
+lands. A claim out of balance lands with an error finding (its difference goes to suspense
+in the posting rules, so the ERA still ties to BPR02). After either parser,
+``check_version_and_dates`` checks ISA12/GS08 and fills a missing BPR16 payment date from
+DTM*405, GS04 or ISA09, each with a finding. Envelope problems (ISA/IEA, GS/GE counts and control numbers)
 are findings. ``_source_record`` on landed rows is the 1-based segment index in the file of
 the segment the row came from (CLP, SVC, CAS, PLB, BPR, LQ/MOA/MIA); ``_record_hash`` is
 the md5 of the row's whole transaction set text. Balancing uses exact decimals (4 places).
@@ -81,7 +84,6 @@ REASON_PRIORITY = (
     "SEGMENT_OUT_OF_PLACE",
     "MISSING_REQUIRED_ELEMENT",
     "NON_NUMERIC_AMOUNT",
-    "CLAIM_OUT_OF_BALANCE",
 )
 
 # Segment ids the parser reads (a segment is known by its first three characters: a
@@ -352,7 +354,157 @@ def parse_with(parser: Callable[..., Any], text: str, source_name: str) -> Parse
                 "file",
             )
         )
-    return parser(text[start:], delims, source_name, findings).run()
+    parsed = parser(text[start:], delims, source_name, findings).run()
+    check_version_and_dates(parsed, text[start:], delims, source_name)
+    return parsed
+
+
+# Implementation guides the parser reads (GS08). 4010A1 lands with the 5010 layout: the elements
+# read here are the same in both (BPR, TRN, CLP, CAS, SVC, DTM, PLB); its documented differences
+# that matter to landing are handled: ISA11 is the standards identifier "U" (no repetition
+# separator, see find_delimiters), NM1*QC/IL may carry no identifier, and MIA/MOA and the payee
+# N1*PE id qualifier FI (tax id) are common. Each 4010 group gets an info finding naming it.
+IMPLEMENTATION_GUIDES = {
+    "005010X221A1": "00501",
+    "005010X221": "00501",
+    "004010X091A1": "00401",
+    "004010X091": "00401",
+}
+ENVELOPE_RE_TEMPLATE = r"(?:\A|{seg})[{ws}]*(ISA|GS){el}([^{seg}]*)"
+
+
+def _envelopes(body: str, d: Delimiters) -> tuple[list[list[str]], list[tuple[int, list[str]]]]:
+    """The ISA and GS segments of the interchange body, in file order (each GS with the index of
+    its ISA): one regular-expression pass, so both parsers share it."""
+    pattern = ENVELOPE_RE_TEMPLATE.format(
+        seg=re.escape(d.segment), el=re.escape(d.element), ws=re.escape(WHITESPACE.replace(d.segment, ""))
+    )
+    isas: list[list[str]] = []
+    gss: list[tuple[int, list[str]]] = []
+    for match in re.finditer(pattern, body):
+        elements = [match[1], *match[2].split(d.element)]
+        elements = [e.strip(WHITESPACE) for e in elements]
+        if match[1] == "ISA":
+            isas.append(elements)
+        else:
+            gss.append((len(isas) - 1, elements))
+    return isas, gss
+
+
+def _envelope_date(value: str | None, *, yymmdd: bool = False) -> date | None:
+    if not value:
+        return None
+    if yymmdd:
+        return _to_date("20" + value) if len(value) == 6 and value.isdigit() else None
+    return _to_date(value)
+
+
+def check_version_and_dates(parsed: Parsed835, body: str, d: Delimiters, source_name: str) -> None:
+    """After either parser: the version check (ISA12, GS08) and the payment date fallback.
+
+    A group whose GS08 is 4010A1 lands with an info finding; a GS08 that is no 835 guide the
+    parser knows, or one that disagrees with its ISA12, is a warning (the records still land: the
+    elements read are the same). A payment with no BPR16 date takes the DTM*405 production date,
+    else the GS04 date, else the ISA09 date, each with a finding naming the transaction set."""
+    isas, gss = _envelopes(body, d)
+    findings = parsed.findings
+    for isa_index, gs in gss:
+        gs08 = gs[8] if len(gs) > 8 else ""
+        isa = isas[isa_index] if 0 <= isa_index < len(isas) else []
+        isa12 = isa[12] if len(isa) > 12 else ""
+        where = f"GS06 {gs[6] if len(gs) > 6 else ''}"
+        expected_isa12 = IMPLEMENTATION_GUIDES.get(gs08)
+        if expected_isa12 is None:
+            findings.append(
+                Finding(
+                    0,
+                    "warning",
+                    "X12_VERSION_UNKNOWN",
+                    f"{source_name}: GS08 {gs08!r} is not an 835 implementation guide the parser knows "
+                    f"(005010X221A1, 004010X091A1); landed with the 5010 layout, check the rows",
+                    where,
+                )
+            )
+        elif expected_isa12 == "00401":
+            findings.append(
+                Finding(
+                    0,
+                    "info",
+                    "X12_VERSION_4010",
+                    f"{source_name}: GS08 {gs08!r} is the 4010A1 835; landed with the 5010 layout "
+                    f"(same elements for payments, claims, lines and adjustments)",
+                    where,
+                )
+            )
+        if expected_isa12 is not None and isa12 and isa12 != expected_isa12:
+            findings.append(
+                Finding(
+                    0,
+                    "warning",
+                    "X12_VERSION_MISMATCH",
+                    f"{source_name}: ISA12 {isa12!r} and GS08 {gs08!r} disagree (GS08 {gs08} goes with ISA12 "
+                    f"{expected_isa12}); landed as GS08 says",
+                    where,
+                )
+            )
+    payments = parsed.tables.get("payments")
+    if payments is None or payments.height == 0 or payments["payment_date"].null_count() == 0:
+        return
+    gs_dates = {}
+    for _, gs in gss:
+        if len(gs) > 6:
+            gs_dates.setdefault(gs[6] or None, _envelope_date(gs[4] if len(gs) > 4 else None))
+    isa_dates = {}
+    for isa in isas:
+        if len(isa) > 13:
+            isa_dates.setdefault(isa[13] or None, _envelope_date(isa[9], yymmdd=True))
+    dates: list[date | None] = []
+    n = 0
+    for row in payments.select(
+        "payment_date",
+        "production_date",
+        "group_control_number",
+        "interchange_control_number",
+        "transaction_set_control_number",
+        "_source_record",
+    ).iter_rows():
+        paid_on, produced, gcn, icn, st02, seg_no = row
+        if paid_on is not None:
+            dates.append(paid_on)
+            continue
+        source, value = "DTM*405 production date", produced
+        if value is None:
+            source, value = "GS04 date", gs_dates.get(gcn)
+        if value is None:
+            source, value = "ISA09 date", isa_dates.get(icn)
+        dates.append(value)
+        n += 1
+        if n > MAX_FINDINGS_PER_RULE:
+            continue
+        if value is None:
+            findings.append(
+                Finding(
+                    0,
+                    "warning",
+                    "PAYMENT_DATE_MISSING",
+                    f"{source_name}: transaction set ST02 {st02}: no BPR16 payment date and no DTM*405, GS04 "
+                    f"or ISA09 date to take instead; the payment and its claims land without a date and show "
+                    f"in the reconciliation exceptions",
+                    f"segment {seg_no}",
+                )
+            )
+        else:
+            findings.append(
+                Finding(
+                    0,
+                    "warning",
+                    "PAYMENT_DATE_FALLBACK",
+                    f"{source_name}: transaction set ST02 {st02}: BPR16 (payment date) is empty or not a "
+                    f"date; took the {source} {value.isoformat()}",
+                    f"segment {seg_no}",
+                )
+            )
+    parsed.tables["payments"] = payments.with_columns(pl.Series("payment_date", dates, dtype=pl.Date))
 
 
 def find_delimiters(text: str) -> tuple[int, Delimiters]:
@@ -375,6 +527,15 @@ def find_delimiters(text: str) -> tuple[int, Delimiters]:
         raise _Bad835("BAD_ISA", "the ISA segment is truncated before the segment terminator")
     component = text[pos + 1]
     segment = text[pos + 2]
+    if segment in "\r\n":
+        # Some senders put each segment on its own line with the terminator leading the next one
+        # ("...*:\n~GS*..."): the terminator is the punctuation before the GS, not the line break.
+        j = pos + 2
+        while j < len(text) and text[j] in "\r\n\t ":
+            j += 1
+        lead = text[j] if j < len(text) else ""
+        if lead and not lead.isalnum() and lead not in (element, component) and text[j + 1 : j + 3] == "GS":
+            segment = lead
     elements = text[start : pos + 2].split(element)
     repetition = elements[11] if len(elements) > 12 and elements[12].strip() >= "00501" else None
     if repetition is not None and (len(repetition) != 1 or repetition.isalnum()):
@@ -423,6 +584,17 @@ def _frame(key: str, rows: list[tuple]) -> pl.DataFrame:
         for n in names
     }
     return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def claim_out_of_balance_message(
+    txn: int, seg_no: int, raw: str, claim_seq: int, charge: object, paid: object, adjusted: object, diff: object
+) -> str:
+    """The CLAIM_OUT_OF_BALANCE finding (both parsers): the claim lands, its difference is posted to
+    suspense by the posting rules, so the ERA still ties to BPR02."""
+    return (
+        f"transaction set {txn} segment {seg_no} ({raw[:80]}): claim {claim_seq} charge {charge} != paid "
+        f"{paid} + adjustments {adjusted} (off by {diff}); the claim lands and the difference is held in suspense"
+    )
 
 
 def _to_date(value: str | None) -> date | None:
@@ -757,11 +929,12 @@ class _Parser(ParserBase):
             adjusted = claim_adj.get(s.claim_id, ZERO)
             diff = charge - paid - adjusted
             if diff != 0:
-                report(
-                    "balance",
-                    s,
+                self.finding(
+                    s.txn,
+                    "error",
                     "CLAIM_OUT_OF_BALANCE",
-                    f"claim {s.claim_seq} charge {charge} != paid {paid} + adjustments {adjusted} (off by {diff})",
+                    claim_out_of_balance_message(s.txn, s.seg_no, s.raw, s.claim_seq, charge, paid, adjusted, diff),
+                    f"segment {s.seg_no}",
                 )
 
         # standard deviations that still land: findings only

@@ -24,6 +24,7 @@ from careledger.ingest.x12.remit_835 import (
     ParserBase,
     _whole_file_quarantined,
     check_envelopes,
+    claim_out_of_balance_message,
     parse_with,
 )
 
@@ -425,11 +426,23 @@ class _Parser(ParserBase):
             .filter(pl.col("diff").is_not_null() & (pl.col("diff") != 0))
             .with_columns(pl.col(c).cast(pl.Utf8) for c in ("charge", "paid", "adjusted", "diff"))
         )
-        report(
-            unbalanced.sort("seg_no"),
-            "CLAIM_OUT_OF_BALANCE",
-            "claim {claim_seq} charge {charge} != paid {paid} + adjustments {adjusted} (off by {diff})",
-        )
+        for row in unbalanced.sort("seg_no").head(MAX_FINDINGS_PER_RULE + 1).iter_rows(named=True):
+            self.finding(
+                row["txn"],
+                "error",
+                "CLAIM_OUT_OF_BALANCE",
+                claim_out_of_balance_message(
+                    row["txn"],
+                    row["seg_no"],
+                    row["raw"],
+                    row["claim_seq"],
+                    row["charge"],
+                    row["paid"],
+                    row["adjusted"],
+                    row["diff"],
+                ),
+                f"segment {row['seg_no']}",
+            )
 
         # standard deviations that still land: findings only
         groups = adj.filter(~pl.col("group_code").is_in(CAS_GROUP_CODES))

@@ -312,12 +312,85 @@ def test_bad_transaction_set_is_quarantined_whole_and_the_rest_lands(tmp_path: P
     assert counts(con)["remit_payments"] == 1
 
 
-def test_unbalanced_claim_quarantines_its_transaction_set(tmp_path: Path) -> None:
+def test_unbalanced_claim_lands_with_an_error_finding(tmp_path: Path) -> None:
+    """An out-of-balance claim lands (its cash still ties to BPR02); the error finding names it and
+    the posting rules hold the difference in suspense."""
     con, (result,) = land(tmp_path, BAD / "claim_out_of_balance.835")
-    assert result.records_quarantined == 1
-    reason, message = con.execute("select reason_code, message from raw_meta.quarantine").fetchone()
-    assert reason == "CLAIM_OUT_OF_BALANCE"
-    assert "charge 500" in message and "off by -1" in message
+    assert result.records_quarantined == 0 and result.records_accepted == result.records_read
+    severity, message = con.execute(
+        "select severity, message from raw_meta.validation_findings where rule = 'CLAIM_OUT_OF_BALANCE'"
+    ).fetchone()
+    assert severity == "error"
+    assert "claim_out_of_balance.835" in message and "charge 500" in message and "off by -1" in message
+    assert counts(con)["remit_claims"] > 0
+
+
+def _with_header(fx, replace: dict[str, str | None], gs08: str = "005010X221A1", isa12: str = "00501") -> str:
+    header = [replace.get(seg.split("*")[0] + "*" + seg.split("*")[1], seg) for seg in fx.HEADER_1]
+    header = [seg for seg in header if seg is not None]
+    text = fx.build_835([fx.transaction("0001", header + fx.CLAIMS_1 + fx.TRAILER_1)])
+    return text.replace("*X*005010X221A1~", f"*X*{gs08}~").replace("*00501*", f"*{isa12}*", 1)
+
+
+BPR_NO_DATE = "BPR*I*237.5*C*ACH*CCP*01*999999999*DA*123456*1512345678**01*999988880*DA*20260105"
+
+
+@pytest.mark.parametrize(
+    ("replace", "expected", "source"),
+    [
+        ({}, "2026-01-05", None),  # BPR16 present: no finding
+        ({"BPR*I": BPR_NO_DATE}, "2026-01-04", "DTM*405"),  # date one element early (BPR15): DTM*405
+        ({"BPR*I": BPR_NO_DATE, "DTM*405": None}, "2026-01-05", "GS04"),
+    ],
+)
+def test_payment_date_falls_back_to_dtm405_then_the_envelope(replace, expected, source) -> None:
+    from careledger.ingest.x12.remit_835_polars import parse_835_text_polars
+
+    fx = fixture_builder()
+    text = _with_header(fx, replace)
+    if source == "GS04":
+        text = text.replace("*20260105*1200*101*", "*20260103*1200*101*")
+        expected = "2026-01-03"
+    for parse in (parse_835_text, parse_835_text_polars):
+        parsed = parse(text, "fallback.835")
+        assert not parsed.quarantined
+        assert [d.isoformat() for d in parsed.tables["payments"]["payment_date"]] == [expected]
+        fallbacks = [f for f in parsed.findings if f.rule == "PAYMENT_DATE_FALLBACK"]
+        if source is None:
+            assert not fallbacks
+        else:
+            (finding,) = fallbacks
+            assert source in finding.message and "fallback.835" in finding.message and expected in finding.message
+
+
+@pytest.mark.parametrize(
+    ("gs08", "isa12", "rules"),
+    [
+        ("005010X221A1", "00501", set()),
+        ("004010X091A1", "00401", {"X12_VERSION_4010"}),
+        ("004010X091A1", "00400", {"X12_VERSION_4010", "X12_VERSION_MISMATCH"}),
+        ("005010X221A1", "00401", {"X12_VERSION_MISMATCH"}),
+        ("004010X098A1", "00401", {"X12_VERSION_UNKNOWN"}),
+    ],
+)
+def test_version_from_isa12_and_gs08_is_checked(gs08: str, isa12: str, rules: set[str]) -> None:
+    fx = fixture_builder()
+    parsed = parse_835_text(_with_header(fx, {}, gs08=gs08, isa12=isa12), "v.835")
+    assert not parsed.quarantined and parsed.tables["claims"].height == 3
+    found = {f.rule for f in parsed.findings if f.rule.startswith("X12_VERSION")}
+    assert found == rules
+    for f in parsed.findings:
+        if f.rule.startswith("X12_VERSION"):
+            assert gs08 in f.message
+
+
+def test_terminator_leading_each_line_is_found() -> None:
+    """'...*:\n~GS*...': the terminator is the '~' that opens each line, not the line break."""
+    fx = fixture_builder()
+    text = fx.build_835(fx.basic_transactions(), terminator="", between="\n~")
+    assert find_delimiters(text)[1].segment == "~"
+    parsed = parse_835_text(text)
+    assert parsed.records_read == 2 and not parsed.quarantined
 
 
 def test_envelope_problems_are_findings_not_losses(tmp_path: Path) -> None:
