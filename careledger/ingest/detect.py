@@ -10,7 +10,8 @@ reason)``:
 | one JSON document (a Bundle, or a single resource), pretty-printed or not | ``fhir`` | ``json`` |
 | ``MSH|`` / ``FHS|`` / ``BHS|`` or an MLLP start block ``\\x0b`` | ``adt`` | None |
 | ``ISA`` + element separator at byte 4 with an ``ST<sep>835`` | ``x12-835`` | None |
-| CSV header = the column set of an export in docs/data_contracts.md | ``claims`` / ``denials`` / ``payers`` / ``erp`` | the raw table name (``claim_lines``, ``gl_actuals``, ...) |
+| a BAI2 ``01,sender,receiver,YYMMDD,HHMM,file id,`` file header | ``bai2`` | None |
+| CSV header = the column set of an export in docs/data_contracts.md | ``claims`` / ``denials`` / ``payers`` / ``patient-transactions`` / ``erp`` | the raw table name (``claim_lines``, ``gl_actuals``, ...) |
 | JSON lines or a JSON array of objects with the denial event keys | ``denials`` | ``denial_events`` |
 
 Anything else is ``format=None`` with a reason; detection never guesses. ``source`` forces
@@ -30,9 +31,9 @@ from careledger.ingest.csv import contract
 
 SNIFF_BYTES = 4096
 MAX_FIRST_LINE = 16 * 1024 * 1024
-SOURCES = ("auto", "fhir", "adt", "x12-835", "claims", "denials", "erp", "payers")
-CSV_FAMILIES = ("claims", "denials", "payers", "erp")
-UNKNOWN_REASON = "no FHIR resourceType, MSH, ISA or known CSV header in the first 4 KB"
+SOURCES = ("auto", "fhir", "adt", "x12-835", "bai2", "claims", "denials", "erp", "payers", "patient-transactions")
+CSV_FAMILIES = ("claims", "denials", "payers", "erp", "patient-transactions")
+UNKNOWN_REASON = "no FHIR resourceType, MSH, ISA, BAI2 01 record or known CSV header in the first 4 KB"
 
 # Auto detection accepts an exact header set, or a drifted header (extra or missing columns)
 # whose Jaccard similarity with one export is at least this and clearly the best.
@@ -40,6 +41,8 @@ AUTO_DRIFT_MIN_SIMILARITY = 0.7
 FORCED_DRIFT_MIN_SIMILARITY = 0.5
 
 _HL7_START = re.compile(r"(MSH|FHS|BHS)[^A-Za-z0-9\s]")
+# a BAI2 file header: 01,sender,receiver,YYMMDD,HHMM,file id,...
+_BAI2_START = re.compile(r"01,[^,\n]*,[^,\n]*,\d{6},\d{0,4},[^,\n]+,")
 _RESOURCE_TYPE = re.compile(r'"resourceType"\s*:\s*"([A-Za-z]+)"')
 _BOMS_UNSUPPORTED = {
     b"\xff\xfe": "UTF-16 LE",
@@ -83,6 +86,8 @@ def detect(path: Path, source: str = "auto") -> Detected:
         return Detected("adt", None, "HL7 v2 (MSH/FHS/BHS or MLLP block) at the start")
     if family == "x12":
         return _detect_x12(path, text)
+    if family == "bai2":
+        return Detected("bai2", None, "BAI2 file header (01 record) at the start")
     if family == "json":
         return _detect_json(path, text, first_line, source)
     # CSV (or unknown text)
@@ -109,6 +114,8 @@ def _family(text: str) -> str | None:
         return "x12"
     if s[:1] in ("{", "["):
         return "json"
+    if _BAI2_START.match(s):
+        return "bai2"
     return None
 
 
@@ -187,7 +194,7 @@ def _detect_json_array(path: Path, s: str, source: str) -> Detected:
 
 
 def _detect_csv(path: Path, first_line: str, source: str) -> Detected:
-    if source in ("fhir", "adt", "x12-835"):
+    if source in ("fhir", "adt", "x12-835", "bai2"):
         return Detected(None, None, f"{path.name}: --source {source} was given but the content is not {source}")
     try:
         header = next(csv.reader([first_line]))

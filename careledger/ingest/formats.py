@@ -13,6 +13,8 @@ FORMATS: dict[str, tuple[str, str]] = {
     "claims": ("careledger.ingest.csv.loader", "billing"),
     "denials": ("careledger.ingest.csv.loader", "billing"),
     "payers": ("careledger.ingest.csv.loader", "billing"),
+    "patient-transactions": ("careledger.ingest.csv.loader", "billing"),
+    "bai2": ("careledger.ingest.bai2.loader", "bank"),
     "erp": ("careledger.ingest.csv.loader", "erp"),
 }
 

@@ -7,6 +7,7 @@ create schema if not exists raw_meta;
 create schema if not exists raw_ehr;
 create schema if not exists raw_billing;
 create schema if not exists raw_erp;
+create schema if not exists raw_bank;
 
 create table if not exists raw_meta.batches (
     batch_id varchar primary key,
@@ -131,6 +132,19 @@ create table if not exists raw_ehr.adt_insurance (
 );
 
 -- ---------------------------------------------------------------- billing: CSV exports
+-- patient payments and patient-side adjustments (copay, payment, bad_debt, charity) from the
+-- billing platform; amount is a positive reduction of the patient balance
+create table if not exists raw_billing.patient_transactions (
+    transaction_id varchar,
+    claim_id varchar,
+    transaction_type varchar,
+    transaction_date date,
+    amount decimal(18, 2),
+    payment_method varchar,
+    deposit_reference varchar,
+    {lineage}
+);
+
 create table if not exists raw_billing.payers (
     payer_code varchar,
     payer_name varchar,
@@ -355,5 +369,24 @@ create table if not exists raw_erp.supply_spend (
 
 create table if not exists raw_erp.crosswalks (
     entity varchar, source_system varchar, source_code varchar, target_code varchar,
+    {lineage}
+);
+
+-- BAI2 prior-day bank files (ingest/bai2/loader.py): one row per 16 transaction detail
+create table if not exists raw_bank.bai2_transactions (
+    file_id varchar,
+    sender_id varchar,
+    receiver_id varchar,
+    file_creation_date date,
+    as_of_date date,
+    account_number varchar,
+    currency_code varchar,
+    type_code varchar,
+    is_credit boolean,
+    amount decimal(18, 2),
+    funds_type varchar,
+    bank_reference varchar,
+    customer_reference varchar,
+    detail_text varchar,
     {lineage}
 );

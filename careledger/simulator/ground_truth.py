@@ -211,3 +211,13 @@ def journal_totals(
     return out.select(
         "legal_entity_id", "facility_id", "posting_date", "journal_source", debit_total=money("debit"), _d="debit"
     ).sort("legal_entity_id", "facility_id", "posting_date", "journal_source", maintain_order=True)
+
+
+def patient_transactions_by_period(tx: pl.DataFrame) -> pl.DataFrame:
+    """Patient payments and adjustments by accounting period, legal entity and type (cents)."""
+    return (
+        tx.with_columns(period_id=pl.col("transaction_date").dt.strftime("%Y-%m"))
+        .group_by("period_id", "legal_entity_id", "transaction_type")
+        .agg(pl.len().alias("transaction_count"), pl.col("amount_cents").sum().alias("amount"))
+        .sort("period_id", "legal_entity_id", "transaction_type", maintain_order=True)
+    )

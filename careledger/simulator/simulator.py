@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 
 from careledger.simulator import ground_truth as gt
+from careledger.simulator.bank import PATIENT_TX_FILE, BankOutput, bank_accounts, build_bank
 from careledger.simulator.billing import Billing, build_billing
 from careledger.simulator.catalog import build_catalog
 from careledger.simulator.clinical import build_encounters, build_patients
@@ -80,7 +81,7 @@ DENIAL_COLUMNS = [
 ]
 QUARANTINED_KINDS = {"malformed_json", "malformed_hl7", "x12_se_count_mismatch", "csv_bad_date", "csv_bad_amount"}
 SKIPPED_KINDS = {"duplicate_file", "duplicate_record"}
-OWN_TOP_LEVEL = {"ehr", "billing", "erp", "ground_truth", "ground_truth.json"}
+OWN_TOP_LEVEL = {"ehr", "billing", "bank", "erp", "ground_truth", "ground_truth.json"}
 STAGES = [
     "network",
     "clinical",
@@ -90,6 +91,7 @@ STAGES = [
     "adt",
     "claims_denials_erp",
     "duplicate_files",
+    "bank",
     "ground_truth",
 ]
 
@@ -432,7 +434,14 @@ def _synthesize(
 
     # ------------------------------------------------------------------ ERP
     erp = build_erp(_rng(seed, 11), net=net, encounters=enc, start=start_date, as_of=as_of)
-    _write_erp(out, net, erp, xwalk)
+    accounts = bank_accounts(net)
+    bank_xwalk = accounts.select(
+        entity=pl.lit("bank_account"),
+        source_system=pl.lit("bank"),
+        source_code="account_number",
+        target_code="legal_entity_id",
+    )
+    _write_erp(out, net, erp, pl.concat([xwalk, bank_xwalk]))
     step(6)
     rows["gl_lines"] = erp.gl.height
     rows["payroll_rows"] = erp.payroll.height
@@ -460,6 +469,30 @@ def _synthesize(
             )
     step(7)
 
+    # ------------------------------------------------------------------ patient transactions, bank deposits
+    # written after the duplicate-file faults, so the files those pick are the same as before
+    bank = build_bank(_rng(seed, 13), billing, remits.transactions, net, faults=faults, as_of=as_of)
+    _write_csv(
+        out / PATIENT_TX_FILE,
+        bank.patient_transactions.select(
+            "transaction_id",
+            "claim_id",
+            "transaction_type",
+            "transaction_date",
+            amount=money("amount_cents"),
+            payment_method="payment_method",
+            deposit_reference="deposit_reference",
+        ),
+    )
+    rows["patient_transactions"] = bank.patient_transactions.height
+    write_files(out, bank.files)
+    for rel, text in bank.files:
+        _count(out / rel, text.count("\n16,"))
+    rows["bank_deposits"] = bank.deposits.height
+    for kind, recs in bank.fault_records.items():
+        flt.add(kind, recs)
+    step(8)
+
     # ------------------------------------------------------------------ ground truth
     gt_path = _write_ground_truth(
         out,
@@ -469,6 +502,7 @@ def _synthesize(
         remits=remits,
         erp=erp,
         xwalk=xwalk,
+        bank=bank,
         landed_keys=landed_keys,
         flt=flt,
         config={
@@ -495,7 +529,7 @@ def _synthesize(
             **rows,
         },
     )
-    step(8)
+    step(9)
     files: dict[str, int] = {}
     for p in out.rglob("*"):
         if p.is_file():
@@ -789,6 +823,7 @@ def _write_ground_truth(
     remits,
     erp: Erp,
     xwalk: pl.DataFrame,
+    bank: BankOutput,
     landed_keys: pl.DataFrame,
     flt: _Faults,
     config: dict,
@@ -854,6 +889,23 @@ def _write_ground_truth(
     )
     _write_csv(g / "direct_costs.csv", costs.drop("_p", "_s", "_o"))
     _write_csv(g / "journal_totals.csv", journals.drop("_d"))
+    _write_csv(
+        g / "cash_reconciliation.csv",
+        bank.reconciliation.select(
+            "legal_entity_id",
+            "deposit_date",
+            "source",
+            "reference",
+            remittance_amount=money("remittance_cents"),
+            deposit_amount=money("deposit_cents"),
+            status="status",
+        ),
+    )
+    ptx = gt.patient_transactions_by_period(bank.patient_transactions)
+    _write_csv(
+        g / "patient_transactions.csv",
+        ptx.select("period_id", "legal_entity_id", "transaction_type", "transaction_count", amount=money("amount")),
+    )
 
     def tot(df: pl.DataFrame, col: str) -> str:
         return cents_to_str(int(df[col].sum())) if df.height else "0.00"

@@ -327,6 +327,7 @@ def build_835(
     payer_tin = pl.concat_str([pl.lit("1"), pl.col("x12_payer_id"), pl.lit("0000")])
     date8 = pl.col("remit_date").dt.strftime("%Y%m%d")
     trace = pl.concat_str([pl.col("remit_date").dt.strftime("%y%m%d"), pl.col("st_seq").cast(pl.Utf8).str.zfill(7)])
+    st = st.with_columns(trace_number=trace, payer_tin=payer_tin)
     bpr = (
         pl.when(pl.col("bpr_amt") > 0)
         .then(
@@ -418,7 +419,21 @@ def build_835(
     instance_st = st.select("file", "st_index", "inst_id").explode("inst_id")
     return RemitOutput(
         files=out,
-        transactions=st.select("file", "st_index", "st_control", "faulted", "claim_count", "interest", "fb", "bpr_amt"),
+        transactions=st.select(
+            "file",
+            "st_index",
+            "st_control",
+            "faulted",
+            "claim_count",
+            "interest",
+            "fb",
+            "bpr_amt",
+            "paid_total",
+            "trace_number",
+            "payer_tin",
+            "remit_date",
+            "payee_npi",
+        ),
         instance_st=instance_st,
         plb_total_cents=int(st["interest"].sum() + st["fb"].sum()),
     )

@@ -33,6 +33,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "claim_lines": ("claims", "raw_billing.claim_lines"),
     "denial_events": ("denials", "raw_billing.denial_events"),
     "payers": ("payers", "raw_billing.payers"),
+    "patient_transactions": ("patient-transactions", "raw_billing.patient_transactions"),
     **{kind: ("erp", f"raw_erp.{kind}") for kind in ERP_KINDS},
 }
 
@@ -42,6 +43,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "claim_lines": ("claim_id", "line_number", "charge_amount"),
     "denial_events": ("event_id", "claim_id", "event_type", "event_date"),
     "payers": ("payer_code", "payer_class"),
+    "patient_transactions": ("transaction_id", "claim_id", "transaction_type", "transaction_date", "amount"),
     "legal_entities": ("legal_entity_id",),
     "facilities": ("facility_id", "legal_entity_id"),
     "cost_centers": ("cost_center_id", "facility_id"),
@@ -69,6 +71,10 @@ ENUMS: dict[str, dict[str, tuple[str, ...]]] = {
     "claim_lines": {"claim_type": ("I", "P"), "claim_frequency_code": ("1", "7", "8")},
     "denial_events": {
         "event_type": ("denial_received", "appeal_filed", "overturned", "upheld", "written_off"),
+    },
+    "patient_transactions": {
+        "transaction_type": ("copay", "payment", "bad_debt", "charity", "refund"),
+        "payment_method": ("cash", "check", "card", "ach"),
     },
     "payers": {
         "payer_class": (

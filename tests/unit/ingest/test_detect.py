@@ -24,6 +24,7 @@ GOOD = [
     (CSV / "billing" / "denial_events_20260111.ndjson", "denials", "denial_events"),
     (CSV / "billing" / "denial_events_20260112.json", "denials", "denial_events"),
     (CSV / "billing" / "payers.csv", "payers", "payers"),
+    (CSV / "billing" / "patient_transactions.csv", "patient-transactions", "patient_transactions"),
     *[
         (CSV / "erp" / f, "erp", k)
         for f, k in [
@@ -122,7 +123,7 @@ def test_unknown_content_is_refused_with_a_reason(tmp_path: Path, data: bytes, n
 
 
 def test_unknown_reason_text() -> None:
-    assert UNKNOWN_REASON == "no FHIR resourceType, MSH, ISA or known CSV header in the first 4 KB"
+    assert UNKNOWN_REASON == "no FHIR resourceType, MSH, ISA, BAI2 01 record or known CSV header in the first 4 KB"
 
 
 def test_bom_and_header_case_and_order(tmp_path: Path) -> None:

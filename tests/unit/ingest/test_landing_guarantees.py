@@ -32,6 +32,7 @@ RECORD_TABLES = {
     "claims:claim_lines": "raw_billing.claim_lines",
     "denials:denial_events": "raw_billing.denial_events",
     "payers:payers": "raw_billing.payers",
+    "patient-transactions:patient_transactions": "raw_billing.patient_transactions",
 }
 
 
@@ -195,7 +196,7 @@ def test_bench_reports_what_it_landed(tmp_path: Path) -> None:
 
     figures = bench_ingest(FIXTURES / "csv", tmp_path / "bench")
     formats = figures["formats"]
-    assert set(formats) == {"claims", "denials", "payers", "erp"}
+    assert set(formats) == {"claims", "denials", "payers", "patient-transactions", "erp"}
     assert formats["claims"]["records"] == formats["claims"]["accepted"] == 4
     assert formats["erp"]["files"] == 10
     assert figures["records_read"] == sum(f["records"] for f in formats.values())

@@ -55,6 +55,7 @@ class St:
     payment_date: str
     plb_total: Decimal
     claims: list[Clp]
+    trace_number: str = ""
 
 
 def _cas_triplets(el: list[str]) -> list[tuple[str, str, Decimal]]:
@@ -87,6 +88,8 @@ def parse_835(path: Path) -> list[St]:
         if tag == "BPR":
             cur.bpr_amount = Decimal(el[2])
             cur.payment_date = el[16]
+        elif tag == "TRN":
+            cur.trace_number = el[2]
         elif tag == "CLP":
             clp = Clp(cur.index, el[1], el[2], Decimal(el[3]), Decimal(el[4]), Decimal(el[5] or "0"))
             cur.claims.append(clp)
