@@ -293,7 +293,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
                 home.warehouse, args.target, Path(args.out).resolve(), date_from=date_from, date_to=date_to
             )
         console.print(_describe_publish(result))
-        return 0
+        return _held_back(home, args.target, date_from, date_to)
     # default: the same Dagster asset the daily job runs, for this target only
     tags = {
         "dagster/asset_partition_range_start": date_from.isoformat(),
@@ -306,7 +306,37 @@ def cmd_publish(args: argparse.Namespace) -> int:
     )
     _print_materializations(result)
     console.print(f"ERP files under {home.exports / 'erp' / args.target}")
-    return 0
+    return _held_back(home, args.target, date_from, date_to)
+
+
+# exit code of `careledger publish erp` when the other journals were written but some were held back
+EXIT_JOURNALS_HELD = 3
+
+
+def _held_back(home: Home, target: str, date_from: date, date_to: date) -> int:
+    """Name the journals this publish held back (publish.held_journals) and say so in the exit code."""
+    import duckdb
+
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        try:
+            rows = con.execute(
+                "select reason_code, message, debit_total from publish.held_journals "
+                "where target = ? and posting_date between ? and ? order by posting_date, journal_label",
+                [target, date_from, date_to],
+            ).fetchall()
+        except duckdb.CatalogException:
+            return 0
+    if not rows:
+        return 0
+    console = _console()
+    console.print(
+        f"{len(rows)} journal(s) held back, the others were written (exception rows in publish.held_journals):"
+    )
+    for reason, message, debit in rows[:10]:
+        console.print(f"  {reason}: {message} (debits {debit})")
+    if len(rows) > 10:
+        console.print(f"  ... and {len(rows) - 10} more")
+    return EXIT_JOURNALS_HELD
 
 
 def _describe_publish(result) -> str:

@@ -150,6 +150,26 @@ create table if not exists {LEDGER_SCHEMA}.posting_ledger_lines (
     correlation_id varchar,
     primary key (target, journal_id, line_number)
 );
+
+-- journals a run could not post (no accounting period covers them, or a closed period with no
+-- later open one; UNMAPPED legal entity, facility or account): the exception row of each, the
+-- current state per target (rewritten for the dates each run reads)
+create table if not exists {LEDGER_SCHEMA}.held_journals (
+    target varchar not null,
+    journal_key varchar not null,
+    journal_label varchar not null,
+    journal_source varchar not null,
+    legal_entity_id varchar not null,
+    facility_id varchar not null,
+    posting_date date not null,
+    reason_code varchar not null,            -- NO_ACCOUNTING_PERIOD | UNMAPPED
+    message varchar not null,
+    line_count integer not null,
+    debit_total decimal(18, 2) not null,
+    credit_total decimal(18, 2) not null,
+    held_at timestamp not null,
+    primary key (target, journal_key)
+);
 """
 
 
@@ -674,6 +694,96 @@ def split_postable(journals: Sequence[SourceJournal]) -> tuple[list[SourceJourna
             ", ".join(j.label for j in held[:3]),
         )
     return postable, held
+
+
+@dataclass(frozen=True)
+class HeldJournal:
+    """A journal this run does not post, and why (one exception row in ``publish.held_journals``)."""
+
+    journal: SourceJournal
+    reason_code: str
+    message: str
+
+
+def split_placeable(
+    journals: Sequence[SourceJournal], calendar: PeriodCalendar
+) -> tuple[list[SourceJournal], list[HeldJournal]]:
+    """(placeable, held). A journal no accounting period can take (no period covers its date, or
+    its period is closed and no later one is open) is held back with its message; the others
+    post. One bad journal never stops the rest."""
+    placeable: list[SourceJournal] = []
+    held: list[HeldJournal] = []
+    for j in journals:
+        if j.lines:
+            try:
+                calendar.placement(j.posting_date, f"journal {j.label}")
+            except PeriodError as exc:
+                held.append(HeldJournal(j, "NO_ACCOUNTING_PERIOD", str(exc)))
+                continue
+        placeable.append(j)
+    for h in held[:5]:
+        log.warning("held back: %s", h.message)
+    if len(held) > 5:
+        log.warning("... and %d more journal(s) held back for want of an accounting period", len(held) - 5)
+    return placeable, held
+
+
+def record_held(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    held: Sequence[HeldJournal],
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> None:
+    """Rewrite ``publish.held_journals`` for ``target`` over the dates this run read."""
+    where = "target = ?"
+    params: list[object] = [target]
+    if date_from is not None:
+        where += " and posting_date >= ?"
+        params.append(date_from)
+    if date_to is not None:
+        where += " and posting_date <= ?"
+        params.append(date_to)
+    con.execute(f"delete from {LEDGER_SCHEMA}.held_journals where {where}", params)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    rows = []
+    for h in held:
+        j = h.journal
+        debit = sum((ln.debit_amount for ln in j.lines), Decimal("0"))
+        credit = sum((ln.credit_amount for ln in j.lines), Decimal("0"))
+        rows.append(
+            (
+                target,
+                j.journal_key,
+                j.label,
+                j.journal_source,
+                j.legal_entity_id,
+                j.facility_id,
+                j.posting_date,
+                h.reason_code,
+                h.message,
+                len(j.lines),
+                debit,
+                credit,
+                now,
+            )
+        )
+    if rows:
+        con.executemany(f"insert or replace into {LEDGER_SCHEMA}.held_journals values ({', '.join('?' * 13)})", rows)
+
+
+def unmapped_held(journals: Sequence[SourceJournal]) -> list[HeldJournal]:
+    """The exception rows of the journals :func:`split_postable` holds back."""
+    return [
+        HeldJournal(
+            j,
+            "UNMAPPED",
+            f"journal {j.label}: legal entity, facility or account is UNMAPPED; add the mapping "
+            "(erp/crosswalks.csv, seeds) and rebuild, it posts on the next run",
+        )
+        for j in journals
+    ]
 
 
 def _posting(

@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     print(result.summary())
     for path in result.files:
         print(f"  {path}")
-    return 0
+    for held in result.held[:10]:
+        print(f"  held back ({held.reason_code}): {held.message}")
+    return 3 if result.held_journals else 0  # 3: the other journals were written, some were held back
 
 
 if __name__ == "__main__":

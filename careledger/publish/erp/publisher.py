@@ -25,14 +25,18 @@ from careledger.publish.posting import (
     JOURNAL_LINES_RELATION,
     PERIODS_RELATION,
     ZERO,
+    HeldJournal,
     PostingError,
     ensure_ledger,
     load_ledger,
     load_period_calendar,
     load_source_journals,
     plan_postings,
+    record_held,
     record_postings,
+    split_placeable,
     split_postable,
+    unmapped_held,
 )
 
 log = logging.getLogger(__name__)
@@ -66,11 +70,15 @@ class PublishResult:
     reversals: int = 0
     replacements: int = 0
     unchanged_journals: int = 0
-    held_journals: int = 0  # on an UNMAPPED legal entity / facility / account: not posted yet
+    held_journals: int = 0  # not posted this run: UNMAPPED, or no accounting period takes it
+    held: list[HeldJournal] = field(default_factory=list)  # their exception rows (publish.held_journals)
 
     def summary(self) -> str:
         held = (
-            f"; {self.held_journals} held back (UNMAPPED legal entity/facility/account)" if self.held_journals else ""
+            f"; {self.held_journals} held back (UNMAPPED legal entity/facility/account or no accounting period, "
+            "see publish.held_journals)"
+            if self.held_journals
+            else ""
         )
         if not self.files:
             return (
@@ -129,11 +137,19 @@ def publish_erp(
                 "Build the marts first (`careledger refresh`)."
             ) from exc
         journals, held = split_postable(journals)
+        journals, unplaceable = split_placeable(journals, calendar)
+        exceptions = unmapped_held(held) + unplaceable
+        record_held(con, target, exceptions, date_from=date_from, date_to=date_to)
         active, max_seq = load_ledger(con, target, date_from=date_from, date_to=date_to)
         planned = plan_postings(
-            target, journals, active, max_seq, calendar, held_keys=frozenset(j.journal_key for j in held)
+            target,
+            journals,
+            active,
+            max_seq,
+            calendar,
+            held_keys=frozenset(h.journal.journal_key for h in exceptions),
         )
-        result = PublishResult(target=target, held_journals=len(held))
+        result = PublishResult(target=target, held_journals=len(exceptions), held=exceptions)
         result.unchanged_journals = sum(
             1
             for j in journals

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
-from test_erp_support import make_warehouse
+from test_erp_support import D, Day, daily_rows, make_warehouse, standard_rows
 
 from careledger.publish.erp.__main__ import main
 
@@ -38,3 +39,13 @@ def test_cli_errors_are_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFix
     assert "does not exist" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--target", "json", "--date", "2025-02-03", "--from", "2025-02-01", "--warehouse", str(tmp_path / "x")])
+
+
+def test_cli_exit_code_says_a_journal_was_held(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    outside = Day("F100", date(2026, 7, 1), "cardiology", D(10), D(1), D(0), D(0))
+    wh = make_warehouse(tmp_path / "w.duckdb", rows=standard_rows() + daily_rows([outside]))
+    assert main(["--target", "json", "--warehouse", str(wh), "--out", str(tmp_path / "out")]) == 3
+    printed = capsys.readouterr().out
+    assert "1 held back" in printed and "no accounting period covers 2026-07-01" in printed
+    assert "Traceback" not in printed
+    assert list((tmp_path / "out" / "json").iterdir())

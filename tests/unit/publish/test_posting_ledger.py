@@ -33,7 +33,6 @@ from careledger.publish.posting import (
     AccountingPeriod,
     LedgerEntry,
     PeriodCalendar,
-    PeriodError,
     PostingError,
     UnbalancedJournalError,
     load_source_journals,
@@ -230,24 +229,47 @@ def test_patient_identifier_in_source_refs_is_refused(wh: Path, tmp_path: Path) 
         publish_erp(wh, "json", tmp_path / "out")
 
 
-def test_no_open_period_left_is_a_clear_error(wh: Path, tmp_path: Path) -> None:
+def _held(wh: Path) -> list[tuple]:
+    with duckdb.connect(str(wh), read_only=True) as con:
+        return con.execute(
+            "select target, journal_label, reason_code, message, debit_total from publish.held_journals order by 2"
+        ).fetchall()
+
+
+def test_no_open_period_left_holds_those_journals_with_a_clear_message(wh: Path, tmp_path: Path) -> None:
     for pid in ("2025-02", "2025-03"):
         set_period_status(wh, pid, "closed")
-    with pytest.raises(PeriodError, match="no later period is open"):
-        publish_erp(wh, "json", tmp_path / "out")
+    result = publish_erp(wh, "json", tmp_path / "out")
+    assert result.held_journals == len(_held(wh)) > 0 and result.journals == 0 and not result.files
+    assert all(
+        reason == "NO_ACCOUNTING_PERIOD" and "no later period is open" in msg for _, _, reason, msg, _ in _held(wh)
+    )
 
 
-def test_date_without_period_is_a_clear_error(tmp_path: Path) -> None:
+def test_journal_without_period_is_held_and_the_others_are_written(tmp_path: Path) -> None:
+    """One journal outside the loaded periods: it gets an exception row naming it, the rest post."""
     wh = make_warehouse(
         tmp_path / "w.duckdb",
-        rows=daily_rows(
-            [
-                Day("F100", date(2026, 7, 1), "cardiology", D(10), D(1), D(0), D(0)),
-            ]
-        ),
+        rows=standard_rows() + daily_rows([Day("F100", date(2026, 7, 1), "cardiology", D(10), D(1), D(0), D(0))]),
     )
-    with pytest.raises(PeriodError, match="no accounting period covers 2026-07-01"):
-        publish_erp(wh, "json", tmp_path / "out")
+    with duckdb.connect(str(wh), read_only=True) as con:
+        total = len(load_source_journals(con))
+    result = publish_erp(wh, "json", tmp_path / "out")
+    assert result.held_journals == 1 and result.journals == total - 1 and result.files
+    assert_balanced(result.files)
+    ((target, label, reason, message, debit),) = _held(wh)
+    assert (target, reason) == ("json", "NO_ACCOUNTING_PERIOD")
+    assert "2026-07-01" in label and "F100" in label
+    assert "no accounting period covers 2026-07-01" in message and label in message
+    assert debit > 0
+    assert "held back" in result.summary()
+    # the period is loaded later: the journal posts, its exception row goes away
+    with duckdb.connect(str(wh)) as con:
+        con.execute(
+            "insert into core.dim_accounting_period values ('2026-07', date '2026-07-01', date '2026-07-31', 2026, 7, 'open')"
+        )
+    again = publish_erp(wh, "json", tmp_path / "out")
+    assert again.held_journals == 0 and again.journals == 1 and _held(wh) == []
 
 
 def test_negative_and_zero_lines_are_netted(tmp_path: Path) -> None:
