@@ -62,26 +62,29 @@ import duckdb
 import hl7
 import polars as pl
 import pyarrow as pa
-from hl7.util import unescape as hl7_unescape
 
 from careledger.ingest.hl7.adt_sql import MARK, AdtSql, Delimiters, file_delimiters, is_plain
+from careledger.ingest.hl7.transport import (
+    ENVELOPE_SEGMENTS,
+    MLLP_START,
+    RawMessage,
+    decode_hl7_bytes,
+    split_messages,
+)
+from careledger.ingest.hl7.transport import field_value as _field
 from careledger.ingest.landing import (
     Finding,
     LoadContext,
     LoadCounts,
     QuarantinedRecord,
-    decode_text,
     record_hash,
     sql_literal,
 )
 
 log = logging.getLogger(__name__)
 
-MLLP_START = "\x0b"
-MLLP_END = "\x1c"
 SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{2}$")
 TS_PATTERN = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,6}))?([+-]\d{4})?$")
-ENVELOPE_SEGMENTS = ("FHS", "BHS", "BTS", "FTS")
 LANDED_SEGMENTS = frozenset({"MSH", "EVN", "PID", "PV1", "PV2", "MRG", "DG1", "PR1", "IN1"})
 KNOWN_EVENTS = ("A01", "A02", "A03", "A04", "A05", "A06", "A07", "A08", "A11", "A12", "A13", "A40")
 MAX_FINDINGS_PER_RULE = 50
@@ -169,19 +172,6 @@ INSURANCE_SCHEMA: dict[str, pl.DataType] = {
 
 
 @dataclass
-class RawMessage:
-    """One message cut out of the file: its 1-based index and its segment lines."""
-
-    index: int
-    lines: list[str]
-    has_msh: bool
-
-    @property
-    def text(self) -> str:
-        return "\r".join(self.lines)
-
-
-@dataclass
 class ParsedADT:
     """The result of parsing one ADT file: table frames plus what to report."""
 
@@ -233,131 +223,6 @@ def _land_parsed(ctx: LoadContext, text: str, decode_findings: list[Finding]) ->
         if frame.height:
             ctx.insert_frame(table, frame)
     return LoadCounts(records_read=parsed.records_read, records_accepted=parsed.records_accepted)
-
-
-def decode_hl7_bytes(data: bytes, source_name: str = "<bytes>") -> tuple[str, list[Finding]]:
-    """Decode HL7 bytes: UTF-8 with the BOM stripped, falling back to latin-1 with a finding."""
-    findings: list[Finding] = []
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-        findings.append(Finding(0, "info", "BOM_STRIPPED", f"{source_name}: UTF-8 byte-order mark removed", "file"))
-    text, decode_findings = decode_text(data, source_name)
-    return text, findings + decode_findings
-
-
-def split_messages(text: str, source_name: str = "<text>") -> tuple[list[RawMessage], list[Finding]]:
-    """Cut a file into messages: MLLP frames, batch envelopes and any segment ending.
-
-    Returns the messages (1-based index) and envelope findings (batch counts).
-    """
-    findings: list[Finding] = []
-    text = text.lstrip("\ufeff")
-    if MLLP_START in text:
-        unterminated = sum(1 for b in text.split(MLLP_START)[1:] if MLLP_END not in b)
-        if unterminated:
-            findings.append(
-                Finding(
-                    0,
-                    "warning",
-                    "MLLP_FRAME_UNTERMINATED",
-                    f"{source_name}: {unterminated} MLLP frame(s) without the 0x1c end block; "
-                    f"read to the next start block or end of file",
-                    "file",
-                )
-            )
-        blocks = [b.split(MLLP_END, 1)[0] for b in text.split(MLLP_START)]
-        outside = "".join(b.split(MLLP_END, 1)[1] if MLLP_END in b else "" for b in text.split(MLLP_START)[1:])
-        outside += text.split(MLLP_START, 1)[0]
-        if outside.strip():
-            findings.append(
-                Finding(
-                    0,
-                    "warning",
-                    "TEXT_OUTSIDE_MLLP_FRAME",
-                    f"{source_name}: {len(outside.strip())} characters outside MLLP frames were ignored",
-                    "file",
-                )
-            )
-        blocks = blocks[1:]
-    else:
-        blocks = [text]
-    messages: list[RawMessage] = []
-    batch_open: dict | None = None
-    file_open: dict | None = None
-    for block in blocks:
-        current: RawMessage | None = None
-        lines = block.replace("\r\n", "\r").replace("\n", "\r").split("\r")
-        for line in lines:
-            line = line.strip()
-            if not line:
-                continue
-            sid = line[:3]
-            if sid in ENVELOPE_SEGMENTS and len(line) > 3 and not line[3].isalnum():
-                current = None
-                sep = line[3]
-                parts = line.split(sep)
-                if sid == "FHS":
-                    file_open = {"batches": 0}
-                elif sid == "BHS":
-                    batch_open = {"messages": 0}
-                    if file_open is not None:
-                        file_open["batches"] += 1
-                elif sid == "BTS":
-                    declared = parts[1].strip() if len(parts) > 1 else ""
-                    if batch_open is None:
-                        findings.append(
-                            Finding(0, "warning", "BTS_WITHOUT_BHS", f"{source_name}: BTS without a BHS", "BTS")
-                        )
-                    elif declared and declared != str(batch_open["messages"]):
-                        findings.append(
-                            Finding(
-                                0,
-                                "warning",
-                                "BATCH_COUNT_MISMATCH",
-                                f"{source_name}: BTS-1 says {declared} messages, counted {batch_open['messages']}",
-                                "BTS",
-                            )
-                        )
-                    batch_open = None
-                else:  # FTS
-                    declared = parts[1].strip() if len(parts) > 1 else ""
-                    if file_open is None:
-                        findings.append(
-                            Finding(0, "warning", "FTS_WITHOUT_FHS", f"{source_name}: FTS without an FHS", "FTS")
-                        )
-                    elif declared and declared != str(file_open["batches"]):
-                        findings.append(
-                            Finding(
-                                0,
-                                "warning",
-                                "FILE_BATCH_COUNT_MISMATCH",
-                                f"{source_name}: FTS-1 says {declared} batches, counted {file_open['batches']}",
-                                "FTS",
-                            )
-                        )
-                    file_open = None
-                continue
-            if sid == "MSH":
-                current = RawMessage(len(messages) + 1, [line], True)
-                messages.append(current)
-                if batch_open is not None:
-                    batch_open["messages"] += 1
-            elif current is None:
-                current = RawMessage(len(messages) + 1, [line], False)
-                messages.append(current)
-                if batch_open is not None:
-                    batch_open["messages"] += 1
-            else:
-                current.lines.append(line)
-    if batch_open is not None:
-        findings.append(
-            Finding(0, "warning", "MISSING_BTS", f"{source_name}: BHS batch has no BTS trailer", "end of file")
-        )
-    if file_open is not None:
-        findings.append(
-            Finding(0, "warning", "MISSING_FTS", f"{source_name}: FHS file has no FTS trailer", "end of file")
-        )
-    return messages, findings
 
 
 def parse_adt_text(text: str, source_name: str = "<text>") -> ParsedADT:
@@ -666,40 +531,6 @@ class _Builder:
             else pl.DataFrame(schema=schemas[k])
             for k in TABLES
         }
-
-
-def _field(seg: hl7.Segment, fld: int, comp: int = 1, rep: int = 1, sub: int = 1) -> str | None:
-    """One value of a segment (HL7 1-based numbering, unescaped), or None when absent or empty.
-
-    Walks python-hl7's containers directly (the same rules as ``Segment.extract_field``
-    without its accessor objects, which dominate the cost on large files).
-    """
-    if fld >= len(seg):
-        return None
-    field = seg(fld)
-    if not isinstance(field, hl7.Field):
-        value = field if comp == 1 and rep == 1 and sub == 1 else None
-    else:
-        if rep > len(field):
-            return None
-        value = field(rep)
-        if isinstance(value, hl7.Repetition):
-            if comp > len(value):
-                return None
-            value = value(comp)
-            if isinstance(value, hl7.Component):
-                value = value(sub) if sub <= len(value) else None
-            elif sub != 1:
-                value = None
-        elif comp != 1 or sub != 1:
-            value = None
-    if not value:
-        return None
-    value = str(value)
-    if seg.esc in value:
-        value = hl7_unescape(seg, value)
-    value = value.strip()
-    return value or None
 
 
 def _join_phone(area: str | None, local: str | None) -> str | None:
