@@ -12,7 +12,7 @@ create schema if not exists raw_bank;
 create table if not exists raw_meta.batches (
     batch_id varchar primary key,
     source_system varchar not null,        -- ehr | billing | erp
-    format varchar not null,               -- fhir | adt | x12-835 | claims | denials | payers | erp:<kind>
+    format varchar not null,               -- fhir | hl7 | x12-835 | claims | denials | payers | erp:<kind>
     source_file varchar not null,          -- absolute path as given
     file_name varchar not null,
     sha256 varchar not null,
@@ -128,6 +128,121 @@ create table if not exists raw_ehr.adt_insurance (
     company_name varchar,
     group_number varchar,
     member_id varchar,
+    {lineage}
+);
+
+-- ---------------------------------------------------------------- EHR: HL7 v2 DFT (charges)
+-- careledger/ingest/hl7/dft.py: one row per message, per FT1 charge, per PR1, per DG1.
+create table if not exists raw_ehr.dft_messages (
+    message_control_id varchar,
+    trigger_event varchar,
+    message_at timestamp,
+    event_at timestamp,
+    sending_application varchar,
+    sending_facility varchar,
+    hl7_version varchar,
+    patient_mrn varchar,
+    account_number varchar,
+    visit_number varchar,
+    patient_class varchar,
+    attending_npi varchar,
+    charge_count integer,
+    raw_message varchar,
+    {lineage}
+);
+
+create table if not exists raw_ehr.dft_charges (
+    message_control_id varchar,
+    visit_number varchar,
+    set_id integer,
+    transaction_id varchar,
+    transaction_batch_id varchar,
+    transaction_date date,
+    posting_date date,
+    transaction_type varchar,              -- CG charge | CD credit | PY payment | AJ adjustment
+    transaction_code varchar,
+    transaction_description varchar,
+    quantity decimal(18, 3),
+    extended_amount decimal(18, 2),
+    unit_amount decimal(18, 2),
+    department_code varchar,
+    procedure_code varchar,
+    procedure_coding_system varchar,
+    modifiers varchar,
+    diagnosis_code varchar,
+    performed_by_npi varchar,
+    ordered_by_npi varchar,
+    {lineage}
+);
+
+create table if not exists raw_ehr.dft_procedures (
+    message_control_id varchar,
+    visit_number varchar,
+    charge_set_id integer,                 -- FT1-1 of the charge the PR1 follows
+    set_id integer,
+    procedure_code varchar,
+    coding_system varchar,
+    procedure_at timestamp,
+    surgeon_npi varchar,
+    {lineage}
+);
+
+create table if not exists raw_ehr.dft_diagnoses (
+    message_control_id varchar,
+    visit_number varchar,
+    set_id integer,
+    diagnosis_code varchar,
+    coding_system varchar,
+    description varchar,
+    diagnosis_type varchar,
+    {lineage}
+);
+
+-- ---------------------------------------------------------------- EHR: HL7 v2 BAR (accounts)
+-- careledger/ingest/hl7/bar.py: one row per visit group (PV1) of each message, its DG1 and PR1.
+create table if not exists raw_ehr.bar_accounts (
+    message_control_id varchar,
+    trigger_event varchar,                 -- P01 add | P05 update | P06 end | P12 update codes
+    message_at timestamp,
+    event_at timestamp,
+    sending_facility varchar,
+    patient_mrn varchar,
+    account_number varchar,
+    visit_set integer,
+    visit_number varchar,
+    patient_class varchar,
+    hospital_service varchar,
+    attending_npi varchar,
+    financial_class varchar,
+    account_status varchar,
+    admit_at timestamp,
+    discharge_at timestamp,
+    raw_message varchar,
+    {lineage}
+);
+
+create table if not exists raw_ehr.bar_diagnoses (
+    message_control_id varchar,
+    account_number varchar,
+    visit_number varchar,
+    set_id integer,
+    diagnosis_code varchar,
+    coding_system varchar,
+    description varchar,
+    diagnosis_type varchar,
+    action_code varchar,                   -- DG1-21: A add | D delete | U update
+    {lineage}
+);
+
+create table if not exists raw_ehr.bar_procedures (
+    message_control_id varchar,
+    account_number varchar,
+    visit_number varchar,
+    set_id integer,
+    procedure_code varchar,
+    coding_system varchar,
+    procedure_at timestamp,
+    surgeon_npi varchar,
     {lineage}
 );
 

@@ -69,6 +69,7 @@ from careledger.ingest.hl7.transport import (
     MLLP_START,
     RawMessage,
     decode_hl7_bytes,
+    parse_hl7_timestamp,
     split_messages,
 )
 from careledger.ingest.hl7.transport import field_value as _field
@@ -84,7 +85,6 @@ from careledger.ingest.landing import (
 log = logging.getLogger(__name__)
 
 SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{2}$")
-TS_PATTERN = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,6}))?([+-]\d{4})?$")
 LANDED_SEGMENTS = frozenset({"MSH", "EVN", "PID", "PV1", "PV2", "MRG", "DG1", "PR1", "IN1"})
 KNOWN_EVENTS = ("A01", "A02", "A03", "A04", "A05", "A06", "A07", "A08", "A11", "A12", "A13", "A40")
 MAX_FINDINGS_PER_RULE = 50
@@ -216,6 +216,23 @@ def _land_parsed(ctx: LoadContext, text: str, decode_findings: list[Finding]) ->
     parsed = parse_adt_text(text, source_name=ctx.path.name)
     ctx.findings.extend(decode_findings)
     ctx.findings.extend(parsed.findings)
+    return _insert_parsed(ctx, parsed)
+
+
+def land_messages(ctx: LoadContext, messages: list[RawMessage]) -> int:
+    """Land the ADT messages the HL7 router gives (a file that also holds DFT or BAR messages),
+    through the Python path with their file indices; returns how many were accepted."""
+    builder = _Builder(ctx.path.name)
+    for msg in messages:
+        builder.add(msg)
+    parsed = ParsedADT(
+        builder.frames(), len(messages), builder.quarantined, cap_findings(builder.findings, ctx.path.name)
+    )
+    ctx.findings.extend(parsed.findings)
+    return _insert_parsed(ctx, parsed).records_accepted
+
+
+def _insert_parsed(ctx: LoadContext, parsed: ParsedADT) -> LoadCounts:
     ctx.quarantined.extend(parsed.quarantined)
     _add_prior_control_id_findings(ctx, parsed)
     for key, table in TABLES.items():
@@ -255,27 +272,6 @@ def cap_findings(findings: list[Finding], source_name: str) -> list[Finding]:
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def parse_hl7_timestamp(value: str) -> tuple[datetime | None, bool]:
-    """HL7 TS/DTM -> naive datetime (sender's wall clock); second item: an offset was dropped."""
-    m = TS_PATTERN.match(value.strip())
-    if not m:
-        return None, False
-    year, month, day, hour, minute, second, frac, offset = m.groups()
-    try:
-        dt = datetime(
-            int(year),
-            int(month or 1),
-            int(day or 1),
-            int(hour or 0),
-            int(minute or 0),
-            int(second or 0),
-            int((frac or "0").ljust(6, "0")),
-        )
-    except ValueError:
-        return None, False
-    return dt, offset is not None
 
 
 class _Builder:

@@ -17,7 +17,9 @@ Routing by message type (MSH-9.1) to one loader per type is ``careledger.ingest.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime
 
 import hl7
 from hl7.util import unescape as hl7_unescape
@@ -30,6 +32,7 @@ MLLP_START_BYTE = b"\x0b"
 MLLP_END_BYTES = b"\x1c\r"
 ENVELOPE_SEGMENTS = ("FHS", "BHS", "BTS", "FTS")
 MAX_FRAME_BYTES = 16 * 1024 * 1024
+TS_PATTERN = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,6}))?([+-]\d{4})?$")
 
 
 @dataclass
@@ -384,3 +387,24 @@ def message_type(raw: RawMessage) -> str | None:
         return parse_msh(raw.lines[0]).message_type or None
     except HeaderError:
         return None
+
+
+def parse_hl7_timestamp(value: str) -> tuple[datetime | None, bool]:
+    """HL7 TS/DTM -> naive datetime (sender's wall clock); second item: an offset was dropped."""
+    m = TS_PATTERN.match(value.strip())
+    if not m:
+        return None, False
+    year, month, day, hour, minute, second, frac, offset = m.groups()
+    try:
+        dt = datetime(
+            int(year),
+            int(month or 1),
+            int(day or 1),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((frac or "0").ljust(6, "0")),
+        )
+    except ValueError:
+        return None, False
+    return dt, offset is not None
