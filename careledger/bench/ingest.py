@@ -38,7 +38,7 @@ def _bare_read(con: duckdb.DuckDBPyConnection, result: FileResult) -> float:
     fmt = result.format or ""
     if fmt.startswith("fhir") or (fmt.startswith("denials") and result.path.endswith("json")):
         scan = f"select * from read_json_objects({path}, format='auto', maximum_object_size=1073741824)"
-    elif fmt in ("x12-835", "adt"):
+    elif fmt in ("x12-835", "hl7"):
         scan = f"select * from read_text({path})"
     else:
         scan = f"select * from read_csv({path}, header=true, all_varchar=true)"
@@ -53,7 +53,7 @@ def _bare_split(con: duckdb.DuckDBPyConnection, result: FileResult) -> float:
     alone only loads the bytes, so for these two formats this is the fairer bare figure; both
     are reported."""
     path = "'" + result.path.replace("'", "''") + "'"
-    if result.format == "adt":
+    if result.format == "hl7":
         segments = "string_split(replace(replace(content, chr(13) || chr(10), chr(13)), chr(10), chr(13)), chr(13))"
         fields = "string_split(seg, '|')"
     else:  # X12: segment terminator at ISA position 106, element separator at position 4
@@ -109,7 +109,7 @@ def bench_ingest(landing_dir: Path, work_dir: Path, *, warehouse: Path | None = 
             fam["careledger_seconds"] += f.seconds
             try:
                 fam["bare_seconds"] += _bare_read(bare, f)
-                if f.format in ("adt", "x12-835"):
+                if f.format in ("hl7", "x12-835"):
                     fam["bare_split_seconds"] += _bare_split(bare, f)
             except duckdb.Error as exc:  # a file DuckDB alone cannot read: no bare figure for it
                 log.warning("bare read of %s failed: %s", f.path, str(exc).splitlines()[0])

@@ -8,7 +8,7 @@ reason)``:
 |---|---|---|
 | JSON lines with a FHIR ``resourceType`` | ``fhir`` | ``ndjson`` |
 | one JSON document (a Bundle, or a single resource), pretty-printed or not | ``fhir`` | ``json`` |
-| ``MSH|`` / ``FHS|`` / ``BHS|`` or an MLLP start block ``\\x0b`` | ``adt`` | None |
+| ``MSH|`` / ``FHS|`` / ``BHS|`` or an MLLP start block ``\\x0b`` | ``hl7`` (ADT, DFT, BAR, ...) | None |
 | ``ISA`` + element separator at byte 4 with an ``ST<sep>835`` | ``x12-835`` | None |
 | a BAI2 ``01,sender,receiver,YYMMDD,HHMM,file id,`` file header | ``bai2`` | None |
 | CSV header = the column set of an export in docs/data_contracts.md | ``claims`` / ``denials`` / ``payers`` / ``patient-transactions`` / ``erp`` | the raw table name (``claim_lines``, ``gl_actuals``, ...) |
@@ -31,7 +31,19 @@ from careledger.ingest.csv import contract
 
 SNIFF_BYTES = 4096
 MAX_FIRST_LINE = 16 * 1024 * 1024
-SOURCES = ("auto", "fhir", "adt", "x12-835", "bai2", "claims", "denials", "erp", "payers", "patient-transactions")
+SOURCES = (
+    "auto",
+    "fhir",
+    "hl7",
+    "adt",
+    "x12-835",
+    "bai2",
+    "claims",
+    "denials",
+    "erp",
+    "payers",
+    "patient-transactions",
+)
 CSV_FAMILIES = ("claims", "denials", "payers", "erp", "patient-transactions")
 UNKNOWN_REASON = "no FHIR resourceType, MSH, ISA, BAI2 01 record or known CSV header in the first 4 KB"
 
@@ -61,6 +73,7 @@ def detect(path: Path, source: str = "auto") -> Detected:
     """Detect the format family and kind of ``path`` from its content."""
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+    source = "hl7" if source == "adt" else source  # ``adt``: the HL7 v2 format's former name
     path = Path(path)
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)
@@ -82,8 +95,8 @@ def detect(path: Path, source: str = "auto") -> Detected:
     if source != "auto" and family is not None and _family_group(family) != _family_group(source):
         return Detected(None, None, f"{path.name}: --source {source} was given but the content is {family}")
 
-    if family == "adt":
-        return Detected("adt", None, "HL7 v2 (MSH/FHS/BHS or MLLP block) at the start")
+    if family == "hl7":
+        return Detected("hl7", None, "HL7 v2 (MSH/FHS/BHS or MLLP block) at the start")
     if family == "x12":
         return _detect_x12(path, text)
     if family == "bai2":
@@ -106,10 +119,10 @@ def _looks_binary(head: bytes) -> bool:
 
 def _family(text: str) -> str | None:
     if text.startswith("\x0b"):
-        return "adt"
+        return "hl7"
     s = text.lstrip()
     if _HL7_START.match(s):
-        return "adt"
+        return "hl7"
     if s.startswith("ISA") and len(s) > 3 and not s[3].isalnum() and not s[3].isspace():
         return "x12"
     if s[:1] in ("{", "["):
@@ -194,7 +207,7 @@ def _detect_json_array(path: Path, s: str, source: str) -> Detected:
 
 
 def _detect_csv(path: Path, first_line: str, source: str) -> Detected:
-    if source in ("fhir", "adt", "x12-835", "bai2"):
+    if source in ("fhir", "hl7", "x12-835", "bai2"):
         return Detected(None, None, f"{path.name}: --source {source} was given but the content is not {source}")
     try:
         header = next(csv.reader([first_line]))

@@ -8,7 +8,7 @@ from careledger.ingest.landing import IngestError, Loader
 
 FORMATS: dict[str, tuple[str, str]] = {
     "fhir": ("careledger.ingest.fhir.loader", "ehr"),
-    "adt": ("careledger.ingest.hl7.adt", "ehr"),
+    "hl7": ("careledger.ingest.hl7.router", "ehr"),
     "x12-835": ("careledger.ingest.x12.remit_835", "billing"),
     "claims": ("careledger.ingest.csv.loader", "billing"),
     "denials": ("careledger.ingest.csv.loader", "billing"),
@@ -18,12 +18,20 @@ FORMATS: dict[str, tuple[str, str]] = {
     "erp": ("careledger.ingest.csv.loader", "erp"),
 }
 
-SOURCE_CHOICES = ("auto", *FORMATS)
+# --source names kept for compatibility: ``adt`` was the HL7 v2 format's name before DFT and BAR
+ALIASES: dict[str, str] = {"adt": "hl7"}
+
+SOURCE_CHOICES = ("auto", *FORMATS, *ALIASES)
+
+
+def canonical(name: str) -> str:
+    """The registered format name of a --source value (an alias gives its format)."""
+    return ALIASES.get(name, name)
 
 
 def loader_for(fmt: str) -> tuple[Loader, str]:
     try:
-        module_name, source_system = FORMATS[fmt]
+        module_name, source_system = FORMATS[canonical(fmt)]
     except KeyError:
         raise IngestError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}") from None
     module = importlib.import_module(module_name)

@@ -14,7 +14,8 @@ from careledger.orchestration.assets.raw import RAW_FAMILIES, raw_key
 
 FORMAT_FAMILY = {
     "fhir": "fhir",
-    "adt": "adt",
+    "hl7": "adt",
+    "adt": "adt",  # batches landed before the HL7 format was named hl7
     "x12-835": "remittance",
     "claims": "claims",
     "payers": "claims",

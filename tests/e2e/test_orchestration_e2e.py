@@ -47,7 +47,7 @@ def test_replay_a_batch_rebuilds_its_downstream_models_from_raw(demo_run, monkey
     home = Home.from_env()
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         (batch_id,) = con.execute(
-            "select batch_id from raw_meta.batches where format = 'adt' and status = 'landed' order by batch_id limit 1"
+            "select batch_id from raw_meta.batches where format = 'hl7' and status = 'landed' order by batch_id limit 1"
         ).fetchone()
         before = con.execute("select count(*), count(distinct encounter_id) from core.fct_encounters").fetchone()
     keys = {k.to_user_string() for k in downstream_dbt_keys(["raw_ehr.adt_messages"])}
@@ -89,7 +89,7 @@ def test_new_adt_file_is_landed_by_the_adt_job(demo_run, monkeypatch):
     new = drop / "adt_99990101.hl7"
     new.write_bytes(src.read_bytes() + b"\r")
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
-        (before,) = con.execute("select count(*) from raw_meta.batches where format = 'adt'").fetchone()
+        (before,) = con.execute("select count(*) from raw_meta.batches where format = 'hl7'").fetchone()
     t0 = time.perf_counter()
     result = run_job(home, "adt_refresh")
     print(f"adt_refresh took {time.perf_counter() - t0:.1f}s")
@@ -97,5 +97,5 @@ def test_new_adt_file_is_landed_by_the_adt_job(demo_run, monkeypatch):
     mats = {"/".join(e.asset_key.path) for e in result.get_asset_materialization_events()}
     assert "core/fct_encounters" in mats and "raw_ehr/adt_messages" in mats
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
-        (after,) = con.execute("select count(*) from raw_meta.batches where format = 'adt'").fetchone()
+        (after,) = con.execute("select count(*) from raw_meta.batches where format = 'hl7'").fetchone()
     assert after == before + 1

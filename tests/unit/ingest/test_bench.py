@@ -16,8 +16,8 @@ def test_bench_splits_hl7_and_x12_for_a_fair_bare_figure(tmp_path: Path) -> None
     shutil.copytree(FIXTURES / "x12", landing / "x12", ignore=shutil.ignore_patterns("*.py"))
     figures = bench_ingest(landing, tmp_path / "bench")
     formats = figures["formats"]
-    assert set(formats) == {"adt", "x12-835"}
-    assert formats["adt"]["files"] == 4 and formats["x12-835"]["files"] == 3
+    assert set(formats) == {"hl7", "x12-835"}
+    assert formats["hl7"]["files"] == 4 and formats["x12-835"]["files"] == 3
     for fam in formats.values():
         assert fam["records"] == fam["accepted"] + fam["quarantined"]
         assert fam["bare_seconds"] > 0 and fam["bare_split_seconds"] > 0

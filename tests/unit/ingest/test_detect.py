@@ -80,7 +80,7 @@ def write(tmp_path: Path, name: str, data: bytes | str) -> Path:
     ids=["msh", "mllp", "fhs", "leading-newlines", "bom"],
 )
 def test_hl7_adt(tmp_path: Path, content: str) -> None:
-    assert detect(write(tmp_path, "a.txt", content)).format == "adt"
+    assert detect(write(tmp_path, "a.txt", content)).format == "hl7"
 
 
 ISA = "ISA*00*          *00*          *ZZ*PAYER          *ZZ*PROVIDER       *260105*1200*^*00501*000000001*0*P*:~"
