@@ -475,6 +475,42 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_listen(args: argparse.Namespace) -> int:
+    from careledger.ingest import mllp
+    from careledger.ingest.landing import IngestError
+    from careledger.orchestration.locking import warehouse_writer
+
+    home = _home(args)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("error: --tls-cert and --tls-key go together; give both or neither", file=sys.stderr)
+        return 2
+    try:
+        context = mllp.tls_context(Path(args.tls_cert), Path(args.tls_key)) if args.tls_cert else None
+        config = mllp.ListenerConfig(
+            host=args.host,
+            port=args.port,
+            batch_messages=args.batch_messages,
+            batch_seconds=args.batch_seconds,
+            queue_size=args.queue_size,
+            ssl_context=context,
+            land=not args.no_land,
+        )
+        listener = mllp.Listener(
+            home.root,
+            home.warehouse,
+            home.landing,
+            config,
+            writer_lock=lambda: warehouse_writer(home.warehouse, "careledger listen (MLLP micro-batch)"),
+        )
+        return listener.run(on_ready=lambda port: print(f"listening on {args.host}:{port}", flush=True))
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except IngestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from careledger.orchestration.demo import run_demo
 
@@ -516,6 +552,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the per-file report as JSON")
     p.add_argument("--wait", type=float, default=60.0, help="seconds to wait for another writer (default 60)")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("listen", help="MLLP listener for real-time HL7 v2 (durable before it acknowledges)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=2575, help="TCP port (default 2575; 0 picks a free one)")
+    p.add_argument("--tls-cert", help="PEM certificate chain: serve MLLP over TLS")
+    p.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    p.add_argument("--batch-messages", type=int, default=500, help="land a micro-batch every N messages (500)")
+    p.add_argument("--batch-seconds", type=float, default=5.0, help="... or every S seconds (5)")
+    p.add_argument("--queue-size", type=int, default=1000, help="messages queued before senders are slowed (1000)")
+    p.add_argument("--no-land", action="store_true", help="only journal (and ACK); land later with a listener run")
+    p.set_defaults(func=cmd_listen)
 
     p = sub.add_parser("refresh", help="run the Dagster 'refresh' job in-process: land, dbt build, serving snapshot")
     p.add_argument("--landing", help="landing folder (default: $CARELEDGER_HOME/landing)")

@@ -232,6 +232,14 @@ def land_messages(ctx: LoadContext, messages: list[RawMessage]) -> int:
     return _insert_parsed(ctx, parsed).records_accepted
 
 
+def check_message(raw: RawMessage, source_name: str) -> tuple[QuarantinedRecord | None, list[Finding]]:
+    """What landing this one message would report (its quarantine reason, or its findings), without
+    a database: the MLLP listener's acknowledgement reads it."""
+    builder = _Builder(source_name)
+    builder.add(raw)
+    return (builder.quarantined[0] if builder.quarantined else None), builder.findings
+
+
 def _insert_parsed(ctx: LoadContext, parsed: ParsedADT) -> LoadCounts:
     ctx.quarantined.extend(parsed.quarantined)
     _add_prior_control_id_findings(ctx, parsed)

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from careledger.ingest.hl7.segments import BadMessage, Message, MessageBuilder
+from careledger.ingest.hl7.segments import BadMessage, Message, MessageBuilder, check
 from careledger.ingest.hl7.transport import RawMessage
-from careledger.ingest.landing import LoadContext
+from careledger.ingest.landing import Finding, LoadContext, QuarantinedRecord
 
 MESSAGE_TYPE = "BAR"
 KNOWN_EVENTS = ("P01", "P02", "P05", "P06", "P10", "P12")
@@ -92,6 +92,11 @@ def land_messages(ctx: LoadContext, messages: list[RawMessage]) -> int:
             builder.quarantine(raw, bad)
     builder.land(ctx, TABLES)
     return len(messages) - len({q.record_index for q in builder.quarantined})
+
+
+def check_message(raw: RawMessage, source_name: str) -> tuple[QuarantinedRecord | None, list[Finding]]:
+    """What landing this one message would report, without a database (the MLLP listener's ACK)."""
+    return check(raw, source_name, SCHEMAS, _add)
 
 
 def _add(b: MessageBuilder, m: Message) -> None:

@@ -210,3 +210,13 @@ def cap_findings(findings: list[Finding], source_name: str) -> list[Finding]:
                 Finding(f.record_index, "info", f.rule, f"{source_name}: more {f.rule} findings suppressed", None)
             )
     return kept
+
+
+def check(raw: RawMessage, source_name: str, schemas: dict, add) -> tuple[QuarantinedRecord | None, list[Finding]]:
+    """What landing one message through a loader's ``add(builder, message)`` would report."""
+    builder = MessageBuilder(source_name, schemas)
+    try:
+        add(builder, builder.parse(raw))
+    except BadMessage as bad:
+        builder.quarantine(raw, bad)
+    return (builder.quarantined[0] if builder.quarantined else None), builder.findings
