@@ -17,7 +17,7 @@ from careledger.config import REPO_ROOT, Home
 
 log = logging.getLogger("careledger")
 
-ERP_TARGETS = ("oracle", "d365", "netsuite", "json")
+ERP_TARGETS = ("oracle", "d365", "netsuite", "sap", "json")
 
 
 # --------------------------------------------------------------------------- helpers

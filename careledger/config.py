@@ -10,6 +10,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DBT_PROFILES_DIR = REPO_ROOT
+SEEDS_DIR = REPO_ROOT / "seeds"
 DEFAULT_HOME = Path(".careledger")
 
 

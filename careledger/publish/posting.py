@@ -162,13 +162,41 @@ create table if not exists {LEDGER_SCHEMA}.held_journals (
     legal_entity_id varchar not null,
     facility_id varchar not null,
     posting_date date not null,
-    reason_code varchar not null,            -- NO_ACCOUNTING_PERIOD | UNMAPPED
+    reason_code varchar not null,            -- NO_ACCOUNTING_PERIOD | UNMAPPED | a pre-validation rule (EP01 ...)
     message varchar not null,
     line_count integer not null,
     debit_total decimal(18, 2) not null,
     credit_total decimal(18, 2) not null,
     held_at timestamp not null,
     primary key (target, journal_key)
+);
+"""
+
+# What happened to each journal after publish wrote it: its ERP reference and every delivery
+# attempt (docs/erp_posting.md, "Delivery"). Pre-validation rejections at publish are rows of
+# held_journals (reason_code = the rule); at delivery, attempts with outcome 'stopped'.
+DELIVERY_DDL = f"""
+create table if not exists {LEDGER_SCHEMA}.erp_references (
+    target varchar not null,
+    journal_id varchar not null,             -- careledger's exported journal id
+    erp_reference varchar not null,          -- what the ERP stores for it (SAP DocumentReferenceID, 16 chars)
+    primary key (target, journal_id),
+    unique (target, erp_reference)
+);
+
+create table if not exists {LEDGER_SCHEMA}.delivery_attempts (
+    target varchar not null,
+    journal_id varchar not null,
+    idempotency_key varchar not null,
+    run_id varchar not null,                 -- one `deliver erp` run
+    attempt integer not null,                -- 1, 2, ... per journal within the run
+    endpoint varchar not null,               -- scheme://host/path, never credentials or query
+    started_at timestamp not null,
+    finished_at timestamp not null,
+    outcome varchar not null,                -- accepted | rejected | retry | in_doubt | failed | stopped | dry_run
+    http_status integer,
+    erp_document_id varchar,                 -- the ERP's document id on acceptance
+    message varchar                          -- the ERP's rejection text or the transport error
 );
 """
 
@@ -412,6 +440,7 @@ def export_idempotency_key(journal_key: str, posting_seq: int, posting_type: str
 def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
     """Create the ``publish`` schema and ledger tables if missing."""
     con.execute(LEDGER_DDL)
+    con.execute(DELIVERY_DDL)
 
 
 def _money(value: object) -> Decimal:

@@ -11,7 +11,7 @@ from careledger.orchestration.locking import warehouse_writer
 from careledger.orchestration.partitions import daily_partitions, monthly_partitions, single_run_backfill
 from careledger.orchestration.resources import CareledgerResource
 
-ERP_TARGETS = ("oracle", "d365", "netsuite", "json")
+ERP_TARGETS = ("oracle", "d365", "netsuite", "sap", "json")
 JOURNAL_LINES = AssetKey(["marts", "mart_erp_journal_lines"])
 PUBLIC_MARTS = (
     "mart_daily_reimbursement",
@@ -53,7 +53,7 @@ def _erp_asset(target: str):
         partitions_def=daily_partitions,
         backfill_policy=single_run_backfill,
         pool="duckdb_writer",
-        kinds={"csv" if target in ("oracle", "d365") else "json"},
+        kinds={{"oracle": "csv", "d365": "csv", "sap": "xml"}.get(target, "json")},
         description=f"Balanced, PHI-free journal file(s) for the {target} ERP import, one per posting date range; "
         "a posting ledger makes re-runs exactly-once.",
     )

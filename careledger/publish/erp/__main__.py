@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {path}")
     for held in result.held[:10]:
         print(f"  held back ({held.reason_code}): {held.message}")
+    for rejection in result.rejections[:10]:
+        print(f"  stopped by pre-validation: {rejection.sentence()}")
     return 3 if result.held_journals else 0  # 3: the other journals were written, some were held back
 
 

@@ -71,8 +71,14 @@ class D365Config:
     null_dimension: str = ""  # an empty dimension value leaves that dimension blank
 
 
+# D365 field lengths: MainAccountNum 20, a financial dimension value 30 (DimensionValue).
+MAIN_ACCOUNT_LENGTH = 20
+DIMENSION_VALUE_LENGTH = 30
+
+
 class D365GeneralJournalAdapter:
     target = TARGET
+    prevalidation_rule = "D365_DIM"
 
     def __init__(self, config: D365Config | None = None) -> None:
         self.config = config or D365Config()
@@ -88,6 +94,29 @@ class D365GeneralJournalAdapter:
                     f"segment {v!r} contains the dimension delimiter {delim!r}; choose another delimiter",
                 )
         return delim.join(values)
+
+    def problems(self, journal) -> list[tuple[str, str]]:
+        """(field, problem) for every dimension value D365's ledger dimension format refuses."""
+        delim = self.config.dimension_delimiter
+        found: list[tuple[str, str]] = []
+        for ln in journal.lines:
+            values = (
+                ("MainAccount", ln.account_id, MAIN_ACCOUNT_LENGTH),
+                ("LegalEntity", journal.legal_entity_id, DIMENSION_VALUE_LENGTH),
+                ("Facility", journal.facility_id, DIMENSION_VALUE_LENGTH),
+                ("CostCenter", ln.cost_center_id or "", DIMENSION_VALUE_LENGTH),
+                ("ServiceLine", ln.service_line_code or "", DIMENSION_VALUE_LENGTH),
+            )
+            for name, value, limit in values:
+                if delim in value:
+                    found.append((name, f"line {ln.line_number}: {value!r} contains the dimension delimiter {delim!r}"))
+                if len(value) > limit:
+                    found.append(
+                        (name, f"line {ln.line_number}: {value!r} is {len(value)} characters; D365 allows {limit}")
+                    )
+            if not ln.account_id:
+                found.append(("MainAccount", f"line {ln.line_number}: the main account is empty"))
+        return found
 
     def rows(self, batch: ExportBatch) -> list[dict[str, str]]:
         cfg = self.config

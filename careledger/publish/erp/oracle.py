@@ -2,9 +2,10 @@
 
 The file follows the positional layout of the GL_INTERFACE sheet of Oracle's
 JournalImportTemplate.xlsm: 149 columns, no header row (the template's macro writes none;
-SQL*Loader maps by position). Zip it as ``GlInterface.csv`` and load it with *Load
-Interface File for Import* / ``loadAndImportData`` (job ``JournalImportLauncher``, whose
-Group ID parameter must equal the file's GROUP_ID column, written below).
+SQL*Loader maps by position). Beside each CSV, publish writes the same bytes zipped as
+``GlInterface.csv`` (``oracle_*.zip``, what *Load Interface File for Import* and the ERP
+Integration service's ``importBulkData`` take; job ``JournalImportLauncher``, whose Group ID
+parameter must equal the file's GROUP_ID column, written below).
 
 Segments (docs/erp_posting.md): SEGMENT1 company = legal entity, SEGMENT2 facility,
 SEGMENT3 cost center, SEGMENT4 natural account, SEGMENT5 service line.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -187,6 +189,24 @@ class OracleFbdiAdapter:
         for row in self.rows(batch):
             writer.writerow([row[c] for c in GL_INTERFACE_COLUMNS])
         content = buf.getvalue().encode("utf-8")
+        name = file_name(TARGET, batch, content, "csv")
         return [
-            RenderedFile(file_name(TARGET, batch, content, "csv"), content, tuple(j.journal_id for j in batch.journals))
+            RenderedFile(name, content, tuple(j.journal_id for j in batch.journals)),
+            # the upload of the same bytes; carries no journal of its own (the ledger names the CSV)
+            RenderedFile(name.removesuffix(".csv") + ".zip", fbdi_zip(content), ()),
         ]
+
+
+ZIP_MEMBER = "GlInterface.csv"
+
+
+def fbdi_zip(csv_bytes: bytes) -> bytes:
+    """``csv_bytes`` as the FBDI upload: one member ``GlInterface.csv``, deflated, with a fixed
+    timestamp so the same CSV always gives the same zip bytes."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        info = zipfile.ZipInfo(ZIP_MEMBER, date_time=(1980, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o644 << 16
+        zf.writestr(info, csv_bytes)
+    return buf.getvalue()

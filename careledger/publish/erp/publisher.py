@@ -21,6 +21,7 @@ from careledger.publish.erp.d365 import D365GeneralJournalAdapter
 from careledger.publish.erp.generic_json import GenericJsonAdapter
 from careledger.publish.erp.netsuite import NetSuiteJournalAdapter
 from careledger.publish.erp.oracle import OracleFbdiAdapter
+from careledger.publish.erp.sap import SapJournalEntryAdapter
 from careledger.publish.posting import (
     JOURNAL_LINES_RELATION,
     PERIODS_RELATION,
@@ -38,10 +39,11 @@ from careledger.publish.posting import (
     split_postable,
     unmapped_held,
 )
+from careledger.publish.prevalidation import Rejection, load_rules, prevalidate, record_exceptions
 
 log = logging.getLogger(__name__)
 
-TARGETS = ("oracle", "d365", "netsuite", "json")
+TARGETS = ("oracle", "d365", "netsuite", "sap", "json")
 
 
 def make_adapter(target: str) -> ErpAdapter:
@@ -49,6 +51,7 @@ def make_adapter(target: str) -> ErpAdapter:
         "oracle": OracleFbdiAdapter,
         "d365": D365GeneralJournalAdapter,
         "netsuite": NetSuiteJournalAdapter,
+        "sap": SapJournalEntryAdapter,
         "json": GenericJsonAdapter,
     }
     if target not in adapters:
@@ -72,6 +75,7 @@ class PublishResult:
     unchanged_journals: int = 0
     held_journals: int = 0  # not posted this run: UNMAPPED, or no accounting period takes it
     held: list[HeldJournal] = field(default_factory=list)  # their exception rows (publish.held_journals)
+    rejections: list[Rejection] = field(default_factory=list)  # stopped by pre-validation (exception rows)
 
     def summary(self) -> str:
         held = (
@@ -80,6 +84,9 @@ class PublishResult:
             if self.held_journals
             else ""
         )
+        stopped = {r.journal.journal_id for r in self.rejections}
+        if stopped:
+            held += f"; {len(stopped)} of them stopped by pre-validation"
         if not self.files:
             return (
                 f"{self.target}: nothing new to post ({self.unchanged_journals} journals already posted "
@@ -97,6 +104,19 @@ def _write_atomic(path: Path, content: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(content)
     os.replace(tmp, path)
+
+
+def record_references(con: duckdb.DuckDBPyConnection, target: str, references: dict[str, str]) -> None:
+    """Keep journal id -> ERP reference (SAP DocumentReferenceID) beside the ledger; a reference
+    already taken by another journal stops the run (it would post two journals as one)."""
+    for journal_id, reference in sorted(references.items()):
+        taken = con.execute(
+            "select journal_id from publish.erp_references where target = ? and erp_reference = ?", [target, reference]
+        ).fetchone()
+        if taken and taken[0] != journal_id:
+            raise PostingError(f"{target}: reference {reference} of {journal_id} already belongs to {taken[0]}")
+        if not taken:
+            con.execute("insert into publish.erp_references values (?, ?, ?)", [target, journal_id, reference])
 
 
 def publish_erp(
@@ -155,6 +175,8 @@ def publish_erp(
             for j in journals
             if j.journal_key in active and active[j.journal_key].source_content_hash == j.content_hash
         )
+        planned, result.rejections = prevalidate(planned, load_rules(con, calendar), adapter)
+        result.held_journals += record_exceptions(con, result.rejections)
         if not planned:
             log.info(result.summary())
             return result
@@ -181,6 +203,9 @@ def publish_erp(
             _write_atomic(target_dir / f.name, f.content)
             result.files.append(target_dir / f.name)
         result.new_ledger_rows = record_postings(con, planned, file_of)
+        references = getattr(adapter, "references", None)
+        if references is not None:
+            record_references(con, target, references(planned))
         result.journals = len(planned)
         result.lines = sum(len(p.lines) for p in planned)
         result.debit_total = sum((p.debit_total for p in planned), ZERO)

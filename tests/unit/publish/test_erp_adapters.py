@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -45,8 +46,12 @@ def col(name: str) -> int:
 
 
 def test_oracle_fbdi_layout(batch: ExportBatch) -> None:
-    (f,) = OracleFbdiAdapter().render(for_target(batch, "oracle"))
+    f, upload = OracleFbdiAdapter().render(for_target(batch, "oracle"))
     assert f.name.startswith("oracle_20250130_20250228_") and f.name.endswith(".csv")
+    # the same bytes zipped as GlInterface.csv, the file importBulkData takes
+    assert upload.name == f.name.removesuffix(".csv") + ".zip" and upload.journal_ids == ()
+    with zipfile.ZipFile(io.BytesIO(upload.content)) as zf:
+        assert zf.namelist() == ["GlInterface.csv"] and zf.read("GlInterface.csv") == f.content
     rows = list(csv.reader(io.StringIO(f.content.decode())))
     assert len(rows) == sum(len(j.lines) for j in batch.journals)
     assert {len(r) for r in rows} == {149}  # positional, no header row

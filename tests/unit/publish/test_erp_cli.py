@@ -28,8 +28,8 @@ def test_cli_posts_then_reports_nothing_new(tmp_path: Path, capsys: pytest.Captu
     ]
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "oracle: 1 file(s), 4 journals" in printed and "debits" in printed
-    assert len(list((out / "oracle").iterdir())) == 1
+    assert "oracle: 2 file(s), 4 journals" in printed and "debits" in printed
+    assert sorted(p.suffix for p in (out / "oracle").iterdir()) == [".csv", ".zip"]
     assert main(args) == 0
     assert "nothing new to post (4 journals already posted" in capsys.readouterr().out
 

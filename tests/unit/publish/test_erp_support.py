@@ -9,11 +9,13 @@ import io
 import json
 import shutil
 import tempfile
+import zipfile
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import duckdb
 
@@ -32,6 +34,23 @@ create or replace table core.dim_accounting_period (
     period_id varchar, period_start_date date, period_end_date date,
     fiscal_year integer, fiscal_period integer, status varchar
 );
+-- the ERP's chart of accounts and ledger currencies, which pre-validation checks against
+create or replace table core.dim_gl_account as
+select * from (values
+    ('1000', 'Assets', 'asset', 'debit', false, false),
+    ('1010', 'Cash clearing', 'asset', 'debit', true, false),
+    ('1200', 'Patient A/R - payer', 'asset', 'debit', true, false),
+    ('1210', 'Patient A/R - self-pay', 'asset', 'debit', true, false),
+    ('4010', 'Room and board revenue', 'revenue', 'credit', true, false),
+    ('4080', 'Pharmacy revenue', 'revenue', 'credit', true, false),
+    ('4900', 'Contractual allowances', 'revenue', 'debit', true, false),
+    ('4910', 'Denials', 'revenue', 'debit', true, false),
+    ('UNMAPPED', 'Unmapped account', 'unmapped', 'debit', false, true)
+) t(account_id, account_name, account_type, natural_balance, is_posting, is_unmapped);
+create or replace table core.dim_facility as
+select * from (values
+    ('F100', 'LE01', 'USD', false), ('F200', 'LE02', 'USD', false), ('UNMAPPED', 'UNMAPPED', 'USD', true)
+) t(facility_id, legal_entity_id, currency_code, is_unmapped);
 """
 
 PERIODS = [
@@ -291,9 +310,15 @@ ORACLE_POS = {
 
 
 def parse_file(path: Path) -> list[ParsedLine]:
-    """Read any target's file back into lines (amounts as Decimal, from the bytes)."""
-    text = path.read_text(encoding="utf-8")
+    """Read any target's file back into lines (amounts as Decimal, from the bytes); an Oracle
+    zip is read through its GlInterface.csv."""
     target = path.parent.name
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            assert zf.namelist() == ["GlInterface.csv"], zf.namelist()
+            text = zf.read("GlInterface.csv").decode("utf-8")
+    else:
+        text = path.read_text(encoding="utf-8")
     out: list[ParsedLine] = []
     if target == "oracle":
         for row in csv.reader(io.StringIO(text)):
@@ -348,6 +373,24 @@ def parse_file(path: Path) -> list[ParsedLine]:
                         j["period_id"],
                     )
                 )
+    elif target == "sap":
+        root = ET.fromstring(text.encode("utf-8"))
+        for req in root.iter("JournalEntryCreateRequest"):
+            je = req.find("JournalEntry")
+            for item in je.findall("Item"):
+                value = D(item.findtext("AmountInTransactionCurrency"))
+                is_debit = item.findtext("DebitCreditCode") == "S"
+                assert (value > 0) == is_debit, "SAP: debits positive with S, credits negative with H"
+                out.append(
+                    ParsedLine(
+                        je.findtext("DocumentReferenceID"),
+                        item.findtext("GLAccount").lstrip("0"),
+                        value if is_debit else D(0),
+                        -value if not is_debit else D(0),
+                        je.findtext("PostingDate"),
+                        "",
+                    )
+                )
     else:
         raise AssertionError(f"unknown target folder {target}")
     return out
@@ -369,6 +412,8 @@ def assert_balanced(paths: list[Path]) -> None:
 def net_by_account(paths: list[Path]) -> dict[str, Decimal]:
     net: dict[str, Decimal] = defaultdict(Decimal)
     for path in paths:
+        if path.suffix == ".zip":
+            continue  # the Oracle upload zip repeats its CSV
         for ln in parse_file(path):
             net[ln.account_id] += ln.debit - ln.credit
     return {k: v for k, v in net.items() if v != 0}
