@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 
+from careledger.ingest.hl7.router import TABLES as HL7_TABLES
 from careledger.ingest.landing import ingest_paths
 from careledger.orchestration.locking import warehouse_writer
 from careledger.orchestration.resources import CareledgerResource
@@ -24,9 +25,9 @@ RAW_FAMILIES: tuple[RawFamily, ...] = (
     ),
     RawFamily(
         "adt",
-        "HL7 v2 ADT messages from the EHR interface engine",
+        "HL7 v2 messages (ADT, DFT charges, BAR accounts) from the EHR interface engine and the MLLP listener",
         ("ehr/adt",),
-        ("raw_ehr.adt_messages", "raw_ehr.adt_diagnoses", "raw_ehr.adt_procedures", "raw_ehr.adt_insurance"),
+        HL7_TABLES,
         "raw_ehr",
     ),
     RawFamily(
