@@ -67,3 +67,16 @@ class Home:
         # no internet here or in many hospital networks: dbt must not wait on telemetry calls
         os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
         os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+def secret(name: str) -> str | None:
+    """A credential from ``CARELEDGER_<NAME>``, or from the file named by ``CARELEDGER_<NAME>_FILE``
+    (trailing newline dropped). Never logged; None when neither is set."""
+    key = f"CARELEDGER_{name.upper()}"
+    value = os.environ.get(key)
+    if value:
+        return value
+    path = os.environ.get(f"{key}_FILE")
+    if path:
+        return Path(path).expanduser().read_text(encoding="utf-8").rstrip("\r\n")
+    return None

@@ -1,0 +1,1 @@
+"""Delivery of published ERP journals over each ERP's API (docs/erp_posting.md, "Delivery")."""
