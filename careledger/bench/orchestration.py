@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-STAGES = ("synth", "ingest", "dbt", "all")
+STAGES = ("synth", "ingest", "dbt", "all", "mllp")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,6 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--work", help="scratch folder (default: a temp folder, deleted afterwards)")
     p.add_argument("--keep", action="store_true", help="keep the scratch folder")
     p.add_argument("--json", action="store_true", help="print figures as JSON")
+    p.add_argument("--messages", type=int, default=10_000, help="mllp: messages to send (default 10000)")
+    p.add_argument("--senders", type=int, default=4, help="mllp: concurrent sender connections (default 4)")
 
 
 def _timed(fn, *args, **kwargs):
@@ -94,7 +96,14 @@ def run_bench(args: argparse.Namespace) -> int:
     work = Path(args.work).resolve() if args.work else Path(tempfile.mkdtemp(prefix="careledger-bench-"))
     results = []
     try:
-        for n in args.encounters:
+        if args.stage == "mllp":
+            from careledger.bench.mllp import bench_mllp
+
+            console.print(f"benchmark mllp: {args.messages:,} messages from {args.senders} senders in {work}")
+            figures = bench_mllp(work, args.messages, args.senders)
+            results.append(figures)
+            console.print(json.dumps(figures, indent=2, default=str))
+        for n in [] if args.stage == "mllp" else args.encounters:
             console.print(f"benchmark {args.stage}: {n:,} encounters in {work}")
             landing = Path(args.landing).resolve() if getattr(args, "landing", None) else None
             figures = bench_one(n, args.stage, args.seed, work, landing)
