@@ -425,6 +425,41 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_bench(args)
 
 
+def cmd_deliver(args: argparse.Namespace) -> int:
+    from careledger.orchestration.locking import warehouse_writer
+    from careledger.publish.delivery.webhook import DeliveryError, deliver_json
+
+    home = _home(args)
+    console = _console()
+    try:
+        with warehouse_writer(home.warehouse, f"deliver erp {args.target}"):
+            result = deliver_json(home.warehouse, args.endpoint, home.exports / "erp")
+    except DeliveryError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 2
+    console.print(result.summary())
+    for journal_id, text in list(result.rejected.items())[:10]:
+        console.print(f"  rejected {journal_id}: {text}")
+    return 0 if not (result.rejected or result.failed) else 1
+
+
+def _delivery_status(con, console) -> None:
+    """The latest delivery attempt of each journal not accepted yet, with the ERP's message."""
+    import duckdb
+
+    try:
+        rows = con.execute(
+            "select a.target, a.journal_id, l.facility_id, l.posting_date, a.outcome, a.http_status, a.message "
+            "from publish.delivery_attempts a join publish.posting_ledger l using (target, journal_id) "
+            "qualify row_number() over (partition by a.target, a.journal_id order by a.started_at desc, a.attempt desc) = 1 "
+            "and a.outcome <> 'accepted' order by l.posting_date, l.facility_id limit 20"
+        ).fetchall()
+    except duckdb.CatalogException:  # nothing delivered yet
+        return
+    for r in rows:
+        console.print(f"[yellow]not posted[/yellow] {r[0]} {r[1]} {r[2]} {r[3]}: {r[4]} (HTTP {r[5]}) {r[6] or ''}")
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     import duckdb
 
@@ -438,6 +473,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "select format, count(*) files, sum(rows_read), sum(rows_accepted), sum(rows_quarantined), max(finished_at) "
             "from raw_meta.batches where status = 'landed' group by 1 order by 1"
         ).fetchall()
+        _delivery_status(con, console)
     from rich.table import Table
 
     t = Table(title=f"batches in {home.warehouse}")
@@ -584,6 +620,13 @@ def build_parser() -> argparse.ArgumentParser:
     pe.set_defaults(func=cmd_publish)
     ps = psub.add_parser("serving", help="publish serving.duckdb + Parquet for BI tools and the dashboard")
     ps.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("deliver", help="send published ERP journals over an API (exactly once per journal)")
+    dsub = p.add_subparsers(dest="what", required=True, metavar="WHAT")
+    de = dsub.add_parser("erp", help="POST the published generic JSON journals to a signed webhook")
+    de.add_argument("--target", choices=("json",), required=True, help="only the generic JSON webhook so far")
+    de.add_argument("--endpoint", required=True, help="webhook URL")
+    de.set_defaults(func=cmd_deliver)
 
     p = sub.add_parser("extract", help="write the reconciled finance extract for one period")
     p.add_argument("--period", required=True, help="YYYY-MM")

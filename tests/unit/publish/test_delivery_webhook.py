@@ -187,3 +187,26 @@ def test_no_secret_is_one_sentence(published, monkeypatch) -> None:
     monkeypatch.delenv("CARELEDGER_WEBHOOK_SECRET")
     with pytest.raises(DeliveryError, match="set CARELEDGER_WEBHOOK_SECRET"):
         deliver_json(wh, "http://127.0.0.1:9/x", out)
+
+
+def test_cli_delivers_and_status_names_the_erp_message(tmp_path: Path, monkeypatch, start, capsys) -> None:
+    from careledger.cli import main
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("CARELEDGER_HOME", str(home))
+    monkeypatch.setenv("CARELEDGER_WEBHOOK_SECRET", SECRET)
+    home.mkdir()
+    wh = make_warehouse(home / "warehouse.duckdb")
+    with duckdb.connect(str(wh)) as con:
+        con.execute(
+            "create schema raw_meta; create table raw_meta.batches (format varchar, rows_read int, "
+            "rows_accepted int, rows_quarantined int, finished_at timestamp, status varchar)"
+        )
+    publish_erp(wh, "json", home / "exports" / "erp")
+    bad = sorted(journal_ids(wh))[0]
+    r = start(store={}, reject={bad})
+    assert main(["deliver", "erp", "--target", "json", "--endpoint", r.url]) == 1  # one rejected
+    assert "json: 4 accepted, 1 rejected" in capsys.readouterr().out
+    assert main(["status"]) == 0
+    printed = capsys.readouterr().out
+    assert f"not posted json {bad}" in printed and "blocked for posting in 2025-02" in printed
