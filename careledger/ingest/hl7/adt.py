@@ -457,49 +457,61 @@ class _Builder:
             }
         )
 
-        def set_id(seg_id: str, n: int) -> int | None:
-            value = get(seg_id, 1, n=n)
-            if value is None:
-                return None
-            if not value.strip().isdigit():
+        def set_ids(seg_id: str) -> list[int]:
+            """The set id of each segment of this type; a missing or non-numeric one gets a
+            deterministic key (its position, else the next number not taken in the message) and
+            a finding, so the staging key stays unique and never null."""
+            values = [get(seg_id, 1, n=k) for k in range(len(segs.get(seg_id, [])))]
+            valid = [v is not None and v.strip().isdigit() for v in values]
+            used = {int(v) for v, ok in zip(values, valid, strict=True) if ok}
+            keys = []
+            for k, (value, ok) in enumerate(zip(values, valid, strict=True)):
+                if ok:
+                    keys.append(int(value))
+                    continue
+                key = k + 1
+                while key in used:
+                    key += 1
+                used.add(key)
+                keys.append(key)
+                what = "is missing" if value is None else f"{value!r} is not a number"
                 self.finding(
                     idx,
                     "warning",
-                    "BAD_SET_ID",
-                    f"{seg_id}-1 {value!r} is not a number; landed as null",
-                    f"{seg_id}[{n + 1}]-1",
+                    "MISSING_SET_ID" if value is None else "BAD_SET_ID",
+                    f"{seg_id}[{k + 1}]-1 (set id) {what}; landed with set id {key} so the segment keeps a unique key",
+                    f"{seg_id}[{k + 1}]-1",
                 )
-                return None
-            return int(value)
+            return keys
 
         common = {"message_control_id": control_id, "visit_number": visit, "_source_record": idx, "_record_hash": h}
-        for n, _ in enumerate(segs.get("DG1", [])):
+        for n, key in enumerate(set_ids("DG1")):
             self.rows["diagnoses"].append(
                 {
                     **common,
-                    "set_id": set_id("DG1", n),
+                    "set_id": key,
                     "diagnosis_code": get("DG1", 3, 1, n=n),
                     "coding_system": get("DG1", 3, 3, n=n) or get("DG1", 2, n=n),
                     "description": get("DG1", 3, 2, n=n) or get("DG1", 4, n=n),
                     "diagnosis_type": get("DG1", 6, n=n),
                 }
             )
-        for n, _ in enumerate(segs.get("PR1", [])):
+        for n, key in enumerate(set_ids("PR1")):
             self.rows["procedures"].append(
                 {
                     **common,
-                    "set_id": set_id("PR1", n),
+                    "set_id": key,
                     "procedure_code": get("PR1", 3, 1, n=n),
                     "coding_system": get("PR1", 3, 3, n=n) or get("PR1", 2, n=n),
                     "procedure_at": ts(get("PR1", 5, n=n), f"PR1[{n + 1}]-5"),
                     "surgeon_npi": get("PR1", 11, 1, n=n) or get("PR1", 12, 1, n=n),
                 }
             )
-        for n, _ in enumerate(segs.get("IN1", [])):
+        for n, key in enumerate(set_ids("IN1")):
             self.rows["insurance"].append(
                 {
                     **common,
-                    "set_id": set_id("IN1", n),
+                    "set_id": key,
                     "plan_id": get("IN1", 2, 1, n=n),
                     "company_id": get("IN1", 3, 1, n=n),
                     "company_name": get("IN1", 4, 1, n=n),

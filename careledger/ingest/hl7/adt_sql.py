@@ -377,7 +377,7 @@ with seg as (
     select *, {_ts_struct(f"regexp_extract(at_raw, {lit(TS_RE)}, {TS_NAMES})")} as at_p from cols
 )
 select * exclude (at_p),
-    set_id_raw is null or regexp_full_match(set_id_raw, '[0-9]{{1,9}}') as set_id_ok,
+    coalesce(regexp_full_match(set_id_raw, '[0-9]{{1,9}}'), false) as set_id_ok,
     try_cast(set_id_raw as integer) as set_id, at_p.t as at_ts, coalesce(at_p.z, false) as z_at
 from parts
 """

@@ -136,6 +136,29 @@ def test_child_segments(tmp_path: Path) -> None:
     ]
 
 
+def test_missing_set_ids_get_deterministic_keys_and_a_finding(tmp_path: Path) -> None:
+    """IN1/DG1 without a set id (real senders omit IN1-1): each gets its position, or the next
+    number not taken in its message, and a MISSING_SET_ID finding; nothing lands with a null key."""
+    text = (HL7 / "adt_lf.hl7").read_text()
+    text = text.replace("IN1|1|GOLD01|", "IN1||GOLD01|", 1).replace(
+        "IN1|1|SILVER|PAY-PYR002|BETA CARE", "IN1||SILVER|PAY-PYR002|BETA CARE\nIN1|1|BRONZE|PAY-PYR003|GAMMA"
+    )
+    path = tmp_path / "no_set_ids.hl7"
+    path.write_text(text)
+    con, (result,) = land(tmp_path, path)
+    assert result.status == "landed" and result.records_quarantined == 0
+    in1 = con.execute(
+        "select visit_number, plan_id, set_id from raw_ehr.adt_insurance order by _source_record, plan_id"
+    ).fetchall()
+    assert in1 == [("V00000001", "GOLD01", 1), ("V00000002", "BRONZE", 1), ("V00000002", "SILVER", 2)]
+    findings = con.execute(
+        "select message from raw_meta.validation_findings where rule = 'MISSING_SET_ID' order by record_index"
+    ).fetchall()
+    assert len(findings) == 2
+    assert "IN1[1]-1 (set id) is missing; landed with set id 1" in findings[0][0]
+    assert "landed with set id 2" in findings[1][0]
+
+
 def test_repeated_control_id_lands_both_with_a_finding(tmp_path: Path) -> None:
     con, (result,) = land(tmp_path, BAD / "duplicate_control_id.hl7")
     assert (result.records_read, result.records_accepted) == (2, 2)
