@@ -17,8 +17,8 @@ whitespace between segments (pretty-printed X12) are tolerated and reported as f
 Records: one record is one ST..SE transaction set (1-based, in file order). A transaction
 set that cannot be trusted (SE count wrong, ST/SE control numbers differ, missing BPR/TRN,
 non-numeric amount, ...) is quarantined whole, with its raw text; the rest of the file
-lands. A claim out of balance lands with an error finding (its difference goes to suspense
-in the posting rules, so the ERA still ties to BPR02). After either parser,
+lands. A claim out of balance lands with an error finding, so the ERA's payments still add up to
+BPR02 (a suspense posting rule for the difference is not built yet). After either parser,
 ``check_version_and_dates`` checks ISA12/GS08 and fills a missing BPR16 payment date from
 DTM*405, GS04 or ISA09, each with a finding. Envelope problems (ISA/IEA, GS/GE counts and control numbers)
 are findings. ``_source_record`` on landed rows is the 1-based segment index in the file of
@@ -589,11 +589,11 @@ def _frame(key: str, rows: list[tuple]) -> pl.DataFrame:
 def claim_out_of_balance_message(
     txn: int, seg_no: int, raw: str, claim_seq: int, charge: object, paid: object, adjusted: object, diff: object
 ) -> str:
-    """The CLAIM_OUT_OF_BALANCE finding (both parsers): the claim lands, its difference is posted to
-    suspense by the posting rules, so the ERA still ties to BPR02."""
+    """The CLAIM_OUT_OF_BALANCE finding (both parsers): the claim lands with its difference named, so
+    the ERA's payments still add up to BPR02; no suspense posting rule exists for it yet."""
     return (
         f"transaction set {txn} segment {seg_no} ({raw[:80]}): claim {claim_seq} charge {charge} != paid "
-        f"{paid} + adjustments {adjusted} (off by {diff}); the claim lands and the difference is held in suspense"
+        f"{paid} + adjustments {adjusted} (off by {diff}); the claim lands with this difference"
     )
 
 

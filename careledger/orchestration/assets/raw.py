@@ -55,6 +55,14 @@ RAW_FAMILIES: tuple[RawFamily, ...] = (
         "denials", "Denial work-queue events", ("billing/denials",), ("raw_billing.denial_events",), "raw_billing"
     ),
     RawFamily(
+        "patient_transactions",
+        "Patient payments, bad debt and charity adjustments from the billing platform",
+        ("billing/patient_transactions",),
+        ("raw_billing.patient_transactions",),
+        "raw_billing",
+    ),
+    RawFamily("bank", "BAI2 prior-day bank deposits", ("bank",), ("raw_bank.bai2_transactions",), "raw_bank"),
+    RawFamily(
         "erp",
         "ERP master data, GL actuals, payroll and supply spend",
         ("erp",),

@@ -314,7 +314,7 @@ def test_bad_transaction_set_is_quarantined_whole_and_the_rest_lands(tmp_path: P
 
 def test_unbalanced_claim_lands_with_an_error_finding(tmp_path: Path) -> None:
     """An out-of-balance claim lands (its cash still ties to BPR02); the error finding names it and
-    the posting rules hold the difference in suspense."""
+    the difference is named in the finding."""
     con, (result,) = land(tmp_path, BAD / "claim_out_of_balance.835")
     assert result.records_quarantined == 0 and result.records_accepted == result.records_read
     severity, message = con.execute(
