@@ -410,19 +410,19 @@ class Lander:
     def land_pending(self, journal_end: int) -> int:
         """Land any slice left from before, then the journal up to ``journal_end``; messages landed."""
         landed_messages = 0
-        todo = self.pending()
-        offset = todo[-1][1] if todo else self.landed_offset()
+        slices = self.pending()
+        offset = slices[-1][1] if slices else self.landed_offset()
         if journal_end > offset:
             messages = read_slice(self.journal_path, offset, journal_end)
             if messages:
-                todo.append((offset, journal_end, self._write_slice(offset, journal_end, messages)))
-        if not todo:
+                slices.append((offset, journal_end, self._write_slice(offset, journal_end, messages)))
+        if not slices:
             return 0
         with self.writer_lock():
             con = connect(self.warehouse, wait_seconds=60)
             try:
                 ensure_schema(con)
-                for _, end, path in todo:
+                for _, end, path in slices:
                     result = land_file(con, path, source="hl7")
                     if result.status == "failed":
                         raise IngestError(f"MLLP micro-batch {path.name} failed to land: {result.message}")

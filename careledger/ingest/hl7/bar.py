@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from careledger.ingest.hl7.segments import BadMessage, Message, MessageBuilder, check
+from careledger.ingest.hl7.segments import Message, MessageBuilder, check, check_trigger, land_all
 from careledger.ingest.hl7.transport import RawMessage
 from careledger.ingest.landing import Finding, LoadContext, QuarantinedRecord
 
@@ -84,14 +84,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 
 def land_messages(ctx: LoadContext, messages: list[RawMessage]) -> int:
     """Land the BAR messages of one file; returns how many were accepted."""
-    builder = MessageBuilder(ctx.path.name, SCHEMAS)
-    for raw in messages:
-        try:
-            _add(builder, builder.parse(raw))
-        except BadMessage as bad:
-            builder.quarantine(raw, bad)
-    builder.land(ctx, TABLES)
-    return len(messages) - len({q.record_index for q in builder.quarantined})
+    return land_all(ctx, messages, SCHEMAS, TABLES, _add)
 
 
 def check_message(raw: RawMessage, source_name: str) -> tuple[QuarantinedRecord | None, list[Finding]]:
@@ -100,16 +93,7 @@ def check_message(raw: RawMessage, source_name: str) -> tuple[QuarantinedRecord 
 
 
 def _add(b: MessageBuilder, m: Message) -> None:
-    trigger = m.get("MSH", 9, 2) or m.get("EVN", 1)
-    if not trigger:
-        m.finding("warning", "MISSING_TRIGGER_EVENT", "MSH-9.2 and EVN-1 are empty", "MSH-9")
-    elif trigger not in KNOWN_EVENTS:
-        m.finding(
-            "info",
-            "UNMODELLED_TRIGGER_EVENT",
-            f"BAR trigger event {trigger} lands but is not one the warehouse models ({', '.join(KNOWN_EVENTS)})",
-            "MSH-9",
-        )
+    trigger = check_trigger(m, "BAR", KNOWN_EVENTS)
     control_id = b.check_control_id(m)
     if "PID" not in m.segments:
         m.finding("warning", "MISSING_PID", "no PID segment", "PID")

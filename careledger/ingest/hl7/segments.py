@@ -220,3 +220,33 @@ def check(raw: RawMessage, source_name: str, schemas: dict, add) -> tuple[Quaran
     except BadMessage as bad:
         builder.quarantine(raw, bad)
     return (builder.quarantined[0] if builder.quarantined else None), builder.findings
+
+
+def land_all(ctx: LoadContext, messages: list[RawMessage], schemas: dict, tables: dict[str, str], add) -> int:
+    """Land one file's messages of one type (``add`` turns a parsed message into rows); returns how
+    many were accepted. The loop every message-type loader shares."""
+    builder = MessageBuilder(ctx.path.name, schemas)
+    for raw in messages:
+        try:
+            add(builder, builder.parse(raw))
+        except BadMessage as bad:
+            builder.quarantine(raw, bad)
+    builder.land(ctx, tables)
+    return len(messages) - len({q.record_index for q in builder.quarantined})
+
+
+def check_trigger(m: Message, message_type: str, known_events: tuple[str, ...]) -> str | None:
+    """The message's trigger event, with a finding when it is missing or one the warehouse does not
+    model (the message lands either way)."""
+    trigger = m.get("MSH", 9, 2) or m.get("EVN", 1)
+    if not trigger:
+        m.finding("warning", "MISSING_TRIGGER_EVENT", "MSH-9.2 and EVN-1 are empty", "MSH-9")
+    elif trigger not in known_events:
+        m.finding(
+            "info",
+            "UNMODELLED_TRIGGER_EVENT",
+            f"{message_type} trigger event {trigger} lands but is not one the warehouse models "
+            f"({', '.join(known_events)})",
+            "MSH-9",
+        )
+    return trigger
