@@ -12,7 +12,7 @@ folder would cost tens of minutes, so the policy is:
 
 A resource that passed the SQL checks but fails the model is a FINDING (severity ``error``,
 rule ``FHIR_R4B_MODEL``, location = the first failing element path); it stays landed,
-because strict validators report and do not decide alone what is lost (DESIGN.md).
+because strict validators report and do not decide alone what is lost (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The raw-layer invariants of DESIGN.md, each with a test that can fail.
+"""The raw-layer invariants of docs/architecture.md, each with a test that can fail.
 
 read = accepted + quarantined (per file and in total); a file already landed (same sha256)
 is skipped and reported, ``force=True`` lands it again as a new batch; a file lands whole or

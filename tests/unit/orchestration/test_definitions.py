@@ -1,4 +1,4 @@
-"""The Dagster code location loads and has the graph DESIGN.md describes."""
+"""The Dagster code location loads and has the graph docs/architecture.md describes."""
 
 from __future__ import annotations
 
