@@ -14,6 +14,14 @@ from datetime import date
 from pathlib import Path
 
 from careledger.config import REPO_ROOT, Home
+from careledger.orchestration.jobs import (
+    backfill,
+    date_range_tags,
+    materialization_meta,
+    open_home,
+    run_job,
+    write_dagster_yaml,
+)
 
 log = logging.getLogger("careledger")
 
@@ -54,9 +62,7 @@ def _setup_logging(verbose: bool, home: Home | None = None) -> None:
 
 
 def _home(args: argparse.Namespace) -> Home:
-    home = Home.from_env(getattr(args, "home", None)).ensure()
-    home.export_env()
-    return home
+    return open_home(getattr(args, "home", None))
 
 
 def _parse_date(value: str) -> date:
@@ -64,74 +70,6 @@ def _parse_date(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
-
-
-def _dagster_instance(home: Home):
-    from dagster import DagsterInstance
-
-    _write_dagster_yaml(home)
-    os.environ["DAGSTER_HOME"] = str(home.dagster_home)
-    return DagsterInstance.get()
-
-
-def _write_dagster_yaml(home: Home) -> None:
-    """One writer at a time: every asset that writes the warehouse is in the pool ``duckdb_writer``."""
-    cfg = home.dagster_home / "dagster.yaml"
-    text = (
-        "# written by careledger: one writer to the DuckDB warehouse at a time\n"
-        "concurrency:\n  pools:\n    default_limit: 1\n  runs:\n    max_concurrent_runs: 1\n"
-        "telemetry:\n  enabled: false\n"
-    )
-    home.dagster_home.mkdir(parents=True, exist_ok=True)
-    if not cfg.exists() or cfg.read_text() != text:
-        cfg.write_text(text)
-
-
-def run_job(
-    home: Home,
-    job_name: str,
-    *,
-    landing: Path | None = None,
-    tags: dict | None = None,
-    partition_key: str | None = None,
-    asset_selection: list | None = None,
-    run_config: dict | None = None,
-):
-    """Execute a job from the Dagster definitions in this process (same graph as the UI)."""
-    if landing is not None:
-        os.environ["CARELEDGER_LANDING"] = str(landing)
-    from careledger.orchestration.definitions import defs
-
-    job = defs.resolve_job_def(job_name)
-    instance = _dagster_instance(home)
-    # the compact progress logger prints one line per step; without a logger in the run config
-    # Dagster falls back to its system logger, which prints every engine event at DEBUG
-    # (the event log, what the UI shows, keeps them all either way)
-    run_config = {**(run_config or {}), "loggers": {"console": {}}}
-    result = job.execute_in_process(
-        run_config=run_config,
-        instance=instance,
-        tags=tags or {},
-        partition_key=partition_key,
-        asset_selection=asset_selection,
-        raise_on_error=False,
-    )
-    if not result.success:
-        failed = [e for e in result.all_events if e.is_failure]
-        detail = "\n".join(
-            f"  {e.step_key}: {(e.event_specific_data.error.message if e.event_specific_data and getattr(e.event_specific_data, 'error', None) else e.message)[:2000]}"
-            for e in failed
-        )
-        raise SystemExit(f"job {job_name} failed:\n{detail}")
-    return result
-
-
-def _materialization_meta(result) -> dict[str, dict]:
-    out: dict[str, dict] = {}
-    for ev in result.get_asset_materialization_events():
-        mat = ev.event_specific_data.materialization
-        out["/".join(mat.asset_key.path)] = {k: v.value for k, v in mat.metadata.items()}
-    return out
 
 
 # --------------------------------------------------------------------------- commands
@@ -147,7 +85,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from careledger.ingest.landing import IngestError, ingest_paths
+    from careledger.ingest.landing import IngestError
+    from careledger.ingest.run import ingest_paths
     from careledger.orchestration.locking import warehouse_writer
 
     home = _home(args)
@@ -227,7 +166,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def _print_materializations(result) -> None:
-    meta = _materialization_meta(result)
+    meta = materialization_meta(result)
     console = _console()
     for key, m in sorted(meta.items()):
         if key.startswith(("raw_", "publish/")):
@@ -250,20 +189,12 @@ def _print_materializations(result) -> None:
                 console.print(f"  {key}: {shown}")
 
 
-def _backfill(home: Home, date_from: date, date_to: date):
-    tags = {
-        "dagster/asset_partition_range_start": date_from.isoformat(),
-        "dagster/asset_partition_range_end": date_to.isoformat(),
-    }
-    return run_job(home, "daily_finance", tags=tags)
-
-
 def cmd_backfill(args: argparse.Namespace) -> int:
     home = _home(args)
     if args.date_to < args.date_from:
         raise SystemExit("--to is before --from")
     started = time.perf_counter()
-    result = _backfill(home, args.date_from, args.date_to)
+    result = backfill(home, args.date_from, args.date_to)
     _print_materializations(result)
     _console().print(
         f"backfill {args.date_from}..{args.date_to} done in one run "
@@ -286,7 +217,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     date_from, date_to = _date_window(args, home)
     if args.out:
         from careledger.orchestration.locking import warehouse_writer
-        from careledger.publish.posting import publish_erp
+        from careledger.publish.erp.publisher import publish_erp
 
         with warehouse_writer(home.warehouse, f"publish erp {args.target}"):
             result = publish_erp(
@@ -295,10 +226,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
         console.print(_describe_publish(result))
         return _held_back(home, args.target, date_from, date_to)
     # default: the same Dagster asset the daily job runs, for this target only
-    tags = {
-        "dagster/asset_partition_range_start": date_from.isoformat(),
-        "dagster/asset_partition_range_end": date_to.isoformat(),
-    }
+    tags = date_range_tags(date_from, date_to)
     from dagster import AssetKey
 
     result = run_job(
@@ -407,7 +335,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     home = _home(args)
-    _write_dagster_yaml(home)
+    write_dagster_yaml(home)
     env = {**os.environ, "DAGSTER_HOME": str(home.dagster_home), "CARELEDGER_HOME": str(home.root)}
     if args.landing:
         env["CARELEDGER_LANDING"] = str(Path(args.landing).resolve())

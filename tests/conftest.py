@@ -35,7 +35,7 @@ def artifacts_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory) -> BuiltWarehouse:
-    from careledger.ingest.landing import ingest_paths
+    from careledger.ingest.run import ingest_paths
     from careledger.orchestration.dbt_runner import run_dbt
     from careledger.simulator.simulator import synthesize
 

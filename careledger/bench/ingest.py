@@ -23,7 +23,8 @@ from pathlib import Path
 
 import duckdb
 
-from careledger.ingest.landing import FileResult, ingest_paths
+from careledger.ingest.landing import FileResult
+from careledger.ingest.run import ingest_paths
 
 log = logging.getLogger(__name__)
 

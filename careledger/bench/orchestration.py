@@ -70,7 +70,7 @@ def bench_one(n: int, stage: str, seed: int, work: Path, landing: Path | None = 
 
         figures["ingest"] = bench_ingest(landing, home)
     if stage in ("dbt", "all"):
-        from careledger.ingest.landing import ingest_paths
+        from careledger.ingest.run import ingest_paths
         from careledger.orchestration.dbt_runner import run_dbt
 
         warehouse = home / "warehouse.duckdb"

@@ -9,7 +9,7 @@ from careledger.ingest.landing import IngestError, Loader
 FORMATS: dict[str, tuple[str, str]] = {
     "fhir": ("careledger.ingest.fhir.loader", "ehr"),
     "hl7": ("careledger.ingest.hl7.router", "ehr"),
-    "x12-835": ("careledger.ingest.x12.remit_835", "billing"),
+    "x12-835": ("careledger.ingest.x12.loader", "billing"),
     "claims": ("careledger.ingest.csv.loader", "billing"),
     "denials": ("careledger.ingest.csv.loader", "billing"),
     "payers": ("careledger.ingest.csv.loader", "billing"),

@@ -1,9 +1,11 @@
-"""Landing: batches, quarantine, idempotency and the one-writer rule for every raw file.
+"""The landing core: batches, quarantine, findings, idempotency and lineage for every raw file.
 
-Each format module (``ingest/fhir.py``, ``ingest/hl7_adt.py``, ``ingest/x12_835.py``,
-``ingest/csv_exports.py``) exposes ``load(ctx: LoadContext) -> LoadCounts``. This module
-wraps every call in one DuckDB transaction, so a file lands whole or not at all, records a
-``raw_meta.batches`` row, and checks that read = accepted + quarantined.
+Each format loader (``ingest/fhir``, ``ingest/hl7``, ``ingest/x12``, ``ingest/csv``,
+``ingest/bai2``) exposes ``load(ctx: LoadContext) -> LoadCounts``. ``land_loaded`` wraps one
+call in one DuckDB transaction, so a file lands whole or not at all, records a
+``raw_meta.batches`` row, and checks that read = accepted + quarantined. This module imports
+none of the loaders: :mod:`careledger.ingest.run` detects a file's format and hands its loader
+here.
 """
 
 from __future__ import annotations
@@ -290,26 +292,27 @@ class LandedFiles:
         self._by_sha.setdefault(sha, batch_id)
 
 
-def land_file(
+def land_loaded(
     con: duckdb.DuckDBPyConnection,
     path: Path,
     *,
-    source: str = "auto",
+    fmt: str,
+    kind: str | None,
+    loader: Loader,
+    source_system: str,
     force: bool = False,
     landed: LandedFiles | None = None,
+    started: float | None = None,
 ) -> FileResult:
-    """Land one file in one transaction. Never raises for bad content: it reports.
+    """Land one file whose format is known, in one transaction. Never raises for bad content: it reports.
 
-    ``landed`` is the run's preloaded sha256 index (``ingest_paths`` passes one); without it
-    the sha256 is looked up in ``raw_meta.batches``.
+    ``fmt``/``kind`` are what detection found and ``loader`` the format's ``load`` (the
+    dispatch lives in :mod:`careledger.ingest.run`, so this core imports no format code).
+    ``landed`` is the run's preloaded sha256 index; without it the sha256 is looked up in
+    ``raw_meta.batches``.
     """
-    from careledger.ingest import detect, formats
-
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
     path = Path(path).resolve()
-    detected = detect.detect(path, source)
-    if detected.format is None:
-        return FileResult(str(path), None, "unknown", message=detected.reason, seconds=time.perf_counter() - started)
     sha = file_sha256(path)
     if not force:
         if landed is not None:
@@ -322,17 +325,17 @@ def land_file(
         if prior:
             return FileResult(
                 str(path),
-                detected.format,
+                fmt,
                 "skipped",
                 batch_id=prior,
                 message=f"already landed as batch {prior} (same sha256); use --force to land again",
                 seconds=time.perf_counter() - started,
             )
 
-    loader, source_system = formats.loader_for(detected.format)
     batch_id = f"b_{datetime.now(UTC):%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:8]}"
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
-    ctx = LoadContext(con=con, path=path, batch_id=batch_id, loaded_at=loaded_at, kind=detected.kind)
+    label = fmt if not kind else f"{fmt}:{kind}"
+    ctx = LoadContext(con=con, path=path, batch_id=batch_id, loaded_at=loaded_at, kind=kind)
     con.execute("begin transaction")
     try:
         counts = loader(ctx)
@@ -348,7 +351,7 @@ def land_file(
         row = [
             batch_id,
             source_system,
-            detected.format if not detected.kind else f"{detected.format}:{detected.kind}",
+            label,
             str(path),
             path.name,
             sha,
@@ -374,7 +377,7 @@ def land_file(
             [
                 batch_id,
                 source_system,
-                detected.format,
+                fmt,
                 str(path),
                 path.name,
                 sha,
@@ -384,12 +387,10 @@ def land_file(
                 datetime.now(UTC).replace(tzinfo=None),
             ],
         )
-        return FileResult(
-            str(path), detected.format, "failed", batch_id, message=message, seconds=time.perf_counter() - started
-        )
+        return FileResult(str(path), fmt, "failed", batch_id, message=message, seconds=time.perf_counter() - started)
     return FileResult(
         str(path),
-        detected.format if not detected.kind else f"{detected.format}:{detected.kind}",
+        label,
         "landed" if counts.records_accepted or not n_quarantined else "quarantined",
         batch_id,
         counts.records_read,
@@ -434,62 +435,3 @@ def _write_findings(con: duckdb.DuckDBPyConnection, ctx: LoadContext) -> None:
         schema_overrides={"record_index": pl.Int64, "location": pl.Utf8},
     )
     con.from_arrow(frame.to_arrow()).insert_into("raw_meta.validation_findings")
-
-
-@dataclass
-class IngestReport:
-    files: list[FileResult]
-    seconds: float
-
-    @property
-    def totals(self) -> dict[str, int]:
-        landed = [f for f in self.files if f.status in ("landed", "quarantined")]
-        return {
-            "files": len(self.files),
-            "files_landed": len(landed),
-            "files_skipped": sum(f.status == "skipped" for f in self.files),
-            "files_unknown": sum(f.status == "unknown" for f in self.files),
-            "files_failed": sum(f.status == "failed" for f in self.files),
-            "records_read": sum(f.records_read for f in landed),
-            "records_accepted": sum(f.records_accepted for f in landed),
-            "records_quarantined": sum(f.records_quarantined for f in landed),
-        }
-
-    def as_dict(self) -> dict:
-        return {"files": [f.as_dict() for f in self.files], "totals": self.totals, "seconds": round(self.seconds, 3)}
-
-
-def ingest_paths(
-    warehouse: Path,
-    paths: Iterable[Path],
-    *,
-    source: str = "auto",
-    force: bool = False,
-    progress: Callable[[FileResult, int, int], None] | None = None,
-    wait_seconds: float = 30.0,
-) -> IngestReport:
-    """Land every file under ``paths`` into ``warehouse``; one transaction per file."""
-    started = time.perf_counter()
-    files = list(iter_files(paths))
-    results: list[FileResult] = []
-    con = connect(warehouse, wait_seconds=wait_seconds)
-    try:
-        ensure_schema(con)
-        landed = LandedFiles(con)
-        for i, f in enumerate(files, start=1):
-            result = land_file(con, f, source=source, force=force, landed=landed)
-            results.append(result)
-            log.info(
-                "%s %s read=%d accepted=%d quarantined=%d %s",
-                result.status,
-                f,
-                result.records_read,
-                result.records_accepted,
-                result.records_quarantined,
-                result.message,
-            )
-            if progress:
-                progress(result, i, len(files))
-    finally:
-        con.close()
-    return IngestReport(results, time.perf_counter() - started)

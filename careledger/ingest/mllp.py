@@ -31,7 +31,7 @@ A message that cannot be stored (the journal's disk fails) is not acknowledged i
 A lander thread lands the journal into the warehouse in micro-batches (every
 ``batch_messages`` messages or ``batch_seconds`` seconds): the next slice of the journal is
 written as one HL7 file ``landing/ehr/adt/mllp_<from>_<to>.hl7`` (the offsets in the journal)
-and landed with ``landing.land_file``: one transaction, batch lineage, quarantine, findings and
+and landed with ``run.land_file``: one transaction, batch lineage, quarantine, findings and
 the sha256 idempotency of every file. The landed offset is kept in ``mllp/state.json``; after a
 crash the pending slice file is landed again (skipped when its sha256 landed already), so a
 message lands exactly once. The drop-folder sensor sees the slice file and runs the same
@@ -71,7 +71,8 @@ from careledger.ingest.hl7.transport import (
     parse_msh,
     split_messages,
 )
-from careledger.ingest.landing import Finding, IngestError, connect, ensure_schema, land_file
+from careledger.ingest.landing import Finding, IngestError, connect, ensure_schema
+from careledger.ingest.run import land_file
 
 log = logging.getLogger(__name__)
 

@@ -32,10 +32,10 @@ class DemoSummary:
 def run_demo(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from careledger.cli import _backfill, _home, run_job
+    from careledger.orchestration.jobs import backfill, open_home, run_job
 
     console = Console(highlight=False)
-    home: Home = _home(args)
+    home: Home = open_home(getattr(args, "home", None))
     started = time.perf_counter()
     if getattr(args, "fresh", False):
         for p in (home.warehouse, Path(str(home.warehouse) + ".wal"), home.exports, home.serving, home.landing):
@@ -62,7 +62,7 @@ def run_demo(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     lo, hi = _posting_window(home.warehouse)
     if lo is not None:
-        _backfill(home, lo, hi)
+        backfill(home, lo, hi)
     summary.stages.append(("ERP postings", f"{lo}..{hi}", f"{time.perf_counter() - t0:.1f}s"))
     debit, credit = _journal_totals(home.warehouse)
     summary.journal_debits, summary.journal_credits = debit, credit

@@ -72,7 +72,7 @@ def _exception_count(warehouse: Path) -> int | None:
 
 
 def replay(home: Home, *, batch_id: str | None = None, crosswalks: bool = False) -> ReplayResult:
-    from careledger.cli import run_job
+    from careledger.orchestration.jobs import run_job
 
     if batch_id:
         family_name, _source_file = batch_family(home.warehouse, batch_id)

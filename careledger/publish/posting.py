@@ -1068,13 +1068,3 @@ def record_postings(
         con.execute("rollback")
         raise
     return len(header_rows)
-
-
-def __getattr__(name: str):
-    """``from careledger.publish.posting import publish_erp`` (the orchestration layer's import) without
-    a circular import: the publisher lives in :mod:`careledger.publish.erp.publisher`."""
-    if name in ("publish_erp", "PublishResult"):
-        from careledger.publish.erp import publisher
-
-        return getattr(publisher, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -73,7 +73,7 @@ def test_journal_amounts_equal_the_input_files(demo_run):
 
 def test_demo_is_safe_to_run_twice(demo_run):
     """Re-running ingest on the same landing folder skips every file (same sha256)."""
-    from careledger.ingest.landing import ingest_paths
+    from careledger.ingest.run import ingest_paths
 
     report = ingest_paths(demo_run.warehouse, [demo_run.landing])
     statuses = defaultdict(int)

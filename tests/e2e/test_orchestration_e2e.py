@@ -9,8 +9,8 @@ from dagster import AssetKey, DagsterInstance
 
 
 def test_backfill_of_three_dates_is_one_run(demo_run, tmp_path, monkeypatch):
-    from careledger.cli import run_job
     from careledger.config import Home
+    from careledger.orchestration.jobs import run_job
 
     monkeypatch.setenv("CARELEDGER_HOME", str(demo_run.home))
     monkeypatch.setenv("DAGSTER_HOME", str(demo_run.home / "dagster"))
@@ -77,8 +77,8 @@ def test_new_adt_file_is_landed_by_the_adt_job(demo_run, monkeypatch):
     encounter models downstream (the duration is printed for the benchmarks page, not asserted)."""
     import time
 
-    from careledger.cli import run_job
     from careledger.config import Home
+    from careledger.orchestration.jobs import run_job
 
     monkeypatch.setenv("CARELEDGER_HOME", str(demo_run.home))
     monkeypatch.setenv("DAGSTER_HOME", str(demo_run.home / "dagster"))

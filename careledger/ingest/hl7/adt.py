@@ -63,7 +63,7 @@ import hl7
 import polars as pl
 import pyarrow as pa
 
-from careledger.ingest.hl7.adt_sql import MARK, AdtSql, Delimiters, file_delimiters, is_plain
+from careledger.ingest.hl7.adt_sql import KNOWN_EVENTS, MARK, AdtSql, Delimiters, file_delimiters, is_plain
 from careledger.ingest.hl7.transport import (
     ENVELOPE_SEGMENTS,
     MLLP_START,
@@ -86,7 +86,6 @@ log = logging.getLogger(__name__)
 
 SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{2}$")
 LANDED_SEGMENTS = frozenset({"MSH", "EVN", "PID", "PV1", "PV2", "MRG", "DG1", "PR1", "IN1"})
-KNOWN_EVENTS = ("A01", "A02", "A03", "A04", "A05", "A06", "A07", "A08", "A11", "A12", "A13", "A40")
 MAX_FINDINGS_PER_RULE = 50
 
 TABLES = {
@@ -196,7 +195,7 @@ class _BadMessage(Exception):
 
 
 def load(ctx: LoadContext) -> LoadCounts:
-    """Land one HL7 v2 ADT file (called by ``careledger.ingest.landing.land_file``): the bulk SQL path,
+    """Land one HL7 v2 ADT file (called by ``careledger.ingest.run.land_file``): the bulk SQL path,
     with the ``hl7``-package path for every message SQL does not call clean (see the docstring)."""
     text, decode_findings = decode_hl7_bytes(ctx.path.read_bytes(), ctx.path.name)
     text = text.lstrip("\ufeff")

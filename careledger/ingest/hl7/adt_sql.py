@@ -53,6 +53,8 @@ MARK = "\uffff"  # a noncharacter; files containing it take the Python path
 MSH_CANDIDATE = re.compile(r"(?:^|\r)[^\S\r]*MSH(.)(.)(.)(.)(.)")
 MESSAGE_SEGMENTS = ("MSH", "EVN", "PID", "PV1", "PV2", "MRG")
 CHILD_SEGMENTS = ("DG1", "PR1", "IN1")
+# the ADT trigger events the warehouse models; both ADT paths (this SQL and adt.py) read it here
+KNOWN_EVENTS = ("A01", "A02", "A03", "A04", "A05", "A06", "A07", "A08", "A11", "A12", "A13", "A40")
 
 
 @dataclass(frozen=True)
@@ -386,7 +388,7 @@ from parts
     def route() -> str:
         """Rows of ``_adt_route(idx, to_python)``: ``to_python`` is false for the messages the SQL
         path lands, those on which the Python path would report nothing but a dropped offset."""
-        known = ", ".join(lit(e) for e in _known_events())
+        known = ", ".join(lit(e) for e in KNOWN_EVENTS)
         return f"""
 with ctrl as (
     select msh_10, count(*) as n from _adt_m where msh_10 is not null group by 1
@@ -408,12 +410,6 @@ select m.idx, not coalesce(
     and coalesce(child.ok, true), false) as to_python
 from _adt_m m left join ctrl using (msh_10) left join child using (idx)
 """
-
-
-def _known_events() -> tuple[str, ...]:
-    from careledger.ingest.hl7.adt import KNOWN_EVENTS
-
-    return KNOWN_EVENTS
 
 
 def _ws_edge(x: str) -> str:

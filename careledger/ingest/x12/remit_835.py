@@ -26,7 +26,7 @@ the segment the row came from (CLP, SVC, CAS, PLB, BPR, LQ/MOA/MIA); ``_record_h
 the md5 of the row's whole transaction set text. Balancing uses exact decimals (4 places).
 
 ``parse_835_text`` is pure (no DuckDB) so benchmarks can time the parser alone. Per byte the
-polars parser (``ingest/_x12_polars.py``) is several times faster, so files larger than
+polars parser (``x12/remit_835_polars.py``) is several times faster, so files larger than
 ``SINGLE_PASS_MAX_CHARS`` (the measured crossover) go to it; tests/unit/ingest/
 test_x12_equivalence.py lands fixtures and a simulated folder through both and compares
 every raw row, quarantine record and finding.
@@ -41,19 +41,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from careledger.ingest.landing import (
     Finding,
-    LoadContext,
-    LoadCounts,
     QuarantinedRecord,
     decode_text,
     record_hash,
-    sql_literal,
 )
 
 log = logging.getLogger(__name__)
@@ -282,37 +278,6 @@ class _Bad835(Exception):
 
 
 # ---------------------------------------------------------------------------- public API
-
-
-# Files up to this many characters take the single-pass parser, larger ones the polars parser
-# (ingest/_x12_polars.py). Measured CPU per file on the 1M folder's remittances: single pass
-# 3.7 ms at 7 KB, 50 ms at 104 KB, 82 ms at 171 KB, 375-800 ms at 600-780 KB; polars 68, 74,
-# 82, 98-155 ms (a fixed ~65 ms of frame operations, then ~0.1 ms per KB). Same rows either
-# way: tests/unit/ingest/test_x12_equivalence.py compares the two parsers.
-SINGLE_PASS_MAX_CHARS = 160_000
-
-
-def load(ctx: LoadContext, *, parser: Callable[[str, str], Parsed835] | None = None) -> LoadCounts:
-    """Land one 835 file (called by ``careledger.ingest.landing.land_file``); ``parser`` forces one parser."""
-    text, decode_findings = decode_835_bytes(ctx.path.read_bytes(), ctx.path.name)
-    if parser is None:
-        if len(text) <= SINGLE_PASS_MAX_CHARS:
-            parser = parse_835_text
-        else:
-            from careledger.ingest.x12.remit_835_polars import parse_835_text_polars as parser
-    parsed = parser(text, ctx.path.name)
-    ctx.findings.extend(decode_findings)
-    ctx.findings.extend(parsed.findings)
-    ctx.quarantined.extend(parsed.quarantined)
-    payments = parsed.tables["payments"]
-    traces = sorted(payments["trace_number"].drop_nulls().unique().to_list()) if payments.height else []
-    _add_duplicate_trace_findings(ctx, traces)
-    for key, table in TABLES.items():
-        frame = parsed.tables[key]
-        if frame.height:
-            ctx.insert_frame(table, frame)
-    log.debug("%s: %d transaction sets, %d quarantined", ctx.path.name, parsed.records_read, len(parsed.quarantined))
-    return LoadCounts(records_read=parsed.records_read, records_accepted=parsed.records_accepted)
 
 
 def decode_835_bytes(data: bytes, source_name: str = "<bytes>") -> tuple[str, list[Finding]]:
@@ -1325,22 +1290,3 @@ class _Tables:
                     self.ctx[s.txn]["record_hash"],
                 )
             )
-
-
-def _add_duplicate_trace_findings(ctx: LoadContext, traces: list[str]) -> None:
-    """A trace number already landed by an earlier batch is reported (it still lands)."""
-    if not traces:
-        return
-    rows = ctx.con.execute(
-        "select trace_number, min(_source_file) from raw_billing.remit_payments "
-        f"where trace_number in ({', '.join(sql_literal(t) for t in traces)}) and _batch_id <> {sql_literal(ctx.batch_id)} "
-        f"group by 1 order by 1 limit {MAX_FINDINGS_PER_RULE}"
-    ).fetchall()
-    for trace, source_file in rows:
-        ctx.finding(
-            0,
-            "warning",
-            "TRACE_NUMBER_ALREADY_LANDED",
-            f"{ctx.path.name}: trace number {trace} was already landed from {Path(source_file).name}",
-            f"TRN02 {trace}",
-        )

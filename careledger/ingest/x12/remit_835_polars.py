@@ -1,4 +1,4 @@
-"""The polars 835 parser: ``careledger.ingest.x12.remit_835.load`` uses it for files larger than
+"""The polars 835 parser: ``careledger.ingest.x12.loader.load`` uses it for files larger than
 ``SINGLE_PASS_MAX_CHARS``, where it is several times faster per byte than the single-pass
 parser; small files pay its fixed cost (about 400 small polars collects per file) and take
 the single-pass parser instead.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from careledger.ingest.landing import Finding, LoadContext, LoadCounts, QuarantinedRecord, record_hash
+from careledger.ingest.landing import Finding, QuarantinedRecord, record_hash
 from careledger.ingest.x12.remit_835 import (
     AMOUNT_PATTERN,
     CAS_GROUP_CODES,
@@ -27,13 +27,6 @@ from careledger.ingest.x12.remit_835 import (
     claim_out_of_balance_message,
     parse_with,
 )
-
-
-def load_polars(ctx: LoadContext) -> LoadCounts:
-    """``careledger.ingest.x12.remit_835.load`` with the polars parser whatever the file's size."""
-    from careledger.ingest.x12 import remit_835 as x12_835
-
-    return x12_835.load(ctx, parser=parse_835_text_polars)
 
 
 def parse_835_text_polars(text: str, source_name: str = "<text>") -> Parsed835:

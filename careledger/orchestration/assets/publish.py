@@ -58,7 +58,7 @@ def _erp_asset(target: str):
         "a posting ledger makes re-runs exactly-once.",
     )
     def _erp(context: AssetExecutionContext, careledger: CareledgerResource) -> MaterializeResult:
-        from careledger.publish.posting import publish_erp
+        from careledger.publish.erp.publisher import publish_erp
 
         window = context.partition_time_window
         date_from = window.start.date()

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 
 from careledger.ingest.hl7.router import TABLES as HL7_TABLES
-from careledger.ingest.landing import ingest_paths
+from careledger.ingest.run import ingest_paths
 from careledger.orchestration.locking import warehouse_writer
 from careledger.orchestration.resources import CareledgerResource
 

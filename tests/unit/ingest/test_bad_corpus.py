@@ -16,7 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from careledger.ingest.landing import connect, ensure_schema, land_file
+from careledger.ingest.landing import connect, ensure_schema
+from careledger.ingest.run import land_file
 
 BAD = Path(__file__).resolve().parents[2] / "fixtures" / "bad"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from careledger.ingest.detect import detect
-from careledger.ingest.landing import ingest_paths
+from careledger.ingest.run import ingest_paths
 
 GOOD = """01,071000013,CARELEDGER,260306,0600,7,,,2/
 02,CARELEDGER,071000013,1,260305,2400,USD,2/

@@ -12,7 +12,8 @@ import pytest
 
 from careledger.ingest.csv import contract
 from careledger.ingest.csv import loader as csv_exports
-from careledger.ingest.landing import FileResult, ingest_paths, record_hash
+from careledger.ingest.landing import FileResult, record_hash
+from careledger.ingest.run import ingest_paths
 
 CSV = Path(__file__).resolve().parents[2] / "fixtures" / "csv"
 BILLING, ERP = CSV / "billing", CSV / "erp"

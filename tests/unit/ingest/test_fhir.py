@@ -10,7 +10,8 @@ import pytest
 
 from careledger.ingest.fhir import validate as _fhir_validate
 from careledger.ingest.fhir.refs import FHIR_IDENTIFIERS_SQL, install_reference_macros
-from careledger.ingest.landing import FileResult, ingest_paths, record_hash
+from careledger.ingest.landing import FileResult, record_hash
+from careledger.ingest.run import ingest_paths
 
 FHIR = Path(__file__).resolve().parents[2] / "fixtures" / "fhir"
 PATIENT = {"resourceType": "Patient", "id": "P1", "gender": "female"}

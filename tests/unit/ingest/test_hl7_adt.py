@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from careledger.ingest.hl7.adt import parse_adt_text, parse_hl7_timestamp, split_messages
-from careledger.ingest.landing import ingest_paths
+from careledger.ingest.run import ingest_paths
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
 HL7 = FIXTURES / "hl7"

@@ -15,7 +15,7 @@ import pytest
 
 import careledger.ingest.hl7.adt as adt
 from careledger.ingest.hl7.adt_sql import PY_WHITESPACE, AdtSql, file_delimiters, is_plain
-from careledger.ingest.landing import ingest_paths
+from careledger.ingest.run import ingest_paths
 from careledger.simulator.simulator import synthesize
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"

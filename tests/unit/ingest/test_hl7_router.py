@@ -12,7 +12,8 @@ import pytest
 
 import careledger.ingest.hl7.adt as adt
 from careledger.ingest.hl7 import router
-from careledger.ingest.landing import connect, ensure_schema, land_file
+from careledger.ingest.landing import connect, ensure_schema
+from careledger.ingest.run import land_file
 
 MSH = "MSH|^~\\&|EPIC|CARELEDGER GH|CARELEDGER|WAREHOUSE|{ts}||{type}|{ctrl}|P|2.5"
 PID = "PID|1||MRN00000001^^^CARELEDGER^MR||OBRIEN^PATTY||19800102|F||||||||||{account}"

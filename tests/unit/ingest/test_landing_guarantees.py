@@ -18,7 +18,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from careledger.ingest.landing import WarehouseBusy, ingest_paths
+from careledger.ingest.landing import WarehouseBusy
+from careledger.ingest.run import ingest_paths
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -97,7 +98,8 @@ CHILD_DIES_MID_FILE = textwrap.dedent(
     """
     import os, sys
     from pathlib import Path
-    from careledger.ingest.landing import LoadContext, ingest_paths
+    from careledger.ingest.landing import LoadContext
+    from careledger.ingest.run import ingest_paths
 
     real = LoadContext.insert_select
 

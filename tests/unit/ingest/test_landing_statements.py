@@ -12,7 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from careledger.ingest.landing import LandedFiles, connect, ensure_schema, land_file
+from careledger.ingest.landing import LandedFiles, connect, ensure_schema
+from careledger.ingest.run import land_file
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 CLAIMS = FIXTURES / "csv" / "billing" / "claims_20260105.csv"

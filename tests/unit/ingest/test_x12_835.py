@@ -14,7 +14,7 @@ import pyx12.params
 import pyx12.x12file
 import pyx12.x12n_document
 
-from careledger.ingest.landing import ingest_paths
+from careledger.ingest.run import ingest_paths
 from careledger.ingest.x12.remit_835 import find_delimiters, parse_835_text
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"

@@ -1,7 +1,7 @@
 """The single-pass 835 loader lands exactly what the polars parser it replaced landed.
 
-``ingest/_x12_polars.py`` keeps the old parser. Each test lands the same files twice, once
-through ``careledger.ingest.x12.remit_835.load`` and once through ``careledger.ingest.x12.remit_835_polars.load_polars``, and
+``ingest/x12/remit_835_polars.py`` keeps the old parser. Each test lands the same files twice, once
+through ``careledger.ingest.x12.loader.load`` and once through ``careledger.ingest.x12.loader.load_polars``, and
 compares every raw remit table, the quarantine, the findings and the batch counts row for
 row (batch ids and load times aside). The simulated folder has faults, so quarantined
 transaction sets, bad dates and out-of-balance findings are covered; the fixtures cover
@@ -18,10 +18,12 @@ import polars as pl
 import pytest
 
 from careledger.ingest import formats
-from careledger.ingest.landing import ingest_paths
+from careledger.ingest.run import ingest_paths
+from careledger.ingest.x12 import loader as x12_loader
 from careledger.ingest.x12 import remit_835 as x12_835
+from careledger.ingest.x12.loader import load_polars
 from careledger.ingest.x12.remit_835 import decode_835_bytes, parse_835_text
-from careledger.ingest.x12.remit_835_polars import load_polars, parse_835_text_polars
+from careledger.ingest.x12.remit_835_polars import parse_835_text_polars
 from careledger.simulator.simulator import synthesize
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
@@ -106,7 +108,7 @@ def test_size_dispatch_uses_both_parsers_and_lands_the_same_rows(
     synthesize(tmp_path / "l", encounters=300, seed=3, faults=0.05)
     files = sorted((tmp_path / "l" / "billing" / "remits").glob("*.835"))
     sizes = sorted(len(decode_835_bytes(f.read_bytes())[0]) for f in files)
-    monkeypatch.setattr(x12_835, "SINGLE_PASS_MAX_CHARS", sizes[len(sizes) // 2])
+    monkeypatch.setattr(x12_loader, "SINGLE_PASS_MAX_CHARS", sizes[len(sizes) // 2])
     polars_calls: list[str] = []
 
     def counted(text: str, source_name: str = "<text>"):
@@ -116,7 +118,7 @@ def test_size_dispatch_uses_both_parsers_and_lands_the_same_rows(
     monkeypatch.setattr(x12_polars, "parse_835_text_polars", counted)
     ingest_paths(tmp_path / "mixed.duckdb", files, source="x12-835")
     assert 0 < len(polars_calls) < len(files)
-    single = functools.partial(x12_835.load, parser=parse_835_text)
+    single = functools.partial(x12_loader.load, parser=parse_835_text)
     with monkeypatch.context() as m:
         m.setattr(formats, "loader_for", lambda fmt: (single, "billing"))
         ingest_paths(tmp_path / "single.duckdb", files, source="x12-835")

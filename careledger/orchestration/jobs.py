@@ -1,0 +1,98 @@
+"""Run the Dagster jobs in-process: what ``careledger refresh``, ``backfill``, ``demo`` and
+``replay`` share, so none of them imports the command line module."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+from careledger.config import Home
+
+
+def open_home(override: Path | str | None = None) -> Home:
+    """The CARELEDGER_HOME folder (created if needed), exported for dbt and Dagster."""
+    home = Home.from_env(override).ensure()
+    home.export_env()
+    return home
+
+
+def write_dagster_yaml(home: Home) -> None:
+    """One writer at a time: every asset that writes the warehouse is in the pool ``duckdb_writer``."""
+    cfg = home.dagster_home / "dagster.yaml"
+    text = (
+        "# written by careledger: one writer to the DuckDB warehouse at a time\n"
+        "concurrency:\n  pools:\n    default_limit: 1\n  runs:\n    max_concurrent_runs: 1\n"
+        "telemetry:\n  enabled: false\n"
+    )
+    home.dagster_home.mkdir(parents=True, exist_ok=True)
+    if not cfg.exists() or cfg.read_text() != text:
+        cfg.write_text(text)
+
+
+def dagster_instance(home: Home):
+    from dagster import DagsterInstance
+
+    write_dagster_yaml(home)
+    os.environ["DAGSTER_HOME"] = str(home.dagster_home)
+    return DagsterInstance.get()
+
+
+def run_job(
+    home: Home,
+    job_name: str,
+    *,
+    landing: Path | None = None,
+    tags: dict | None = None,
+    partition_key: str | None = None,
+    asset_selection: list | None = None,
+    run_config: dict | None = None,
+):
+    """Execute a job from the Dagster definitions in this process (same graph as the UI)."""
+    if landing is not None:
+        os.environ["CARELEDGER_LANDING"] = str(landing)
+    from careledger.orchestration.definitions import defs
+
+    job = defs.resolve_job_def(job_name)
+    instance = dagster_instance(home)
+    # the compact progress logger prints one line per step; without a logger in the run config
+    # Dagster falls back to its system logger, which prints every engine event at DEBUG
+    # (the event log, what the UI shows, keeps them all either way)
+    run_config = {**(run_config or {}), "loggers": {"console": {}}}
+    result = job.execute_in_process(
+        run_config=run_config,
+        instance=instance,
+        tags=tags or {},
+        partition_key=partition_key,
+        asset_selection=asset_selection,
+        raise_on_error=False,
+    )
+    if not result.success:
+        failed = [e for e in result.all_events if e.is_failure]
+        detail = "\n".join(
+            f"  {e.step_key}: {(e.event_specific_data.error.message if e.event_specific_data and getattr(e.event_specific_data, 'error', None) else e.message)[:2000]}"
+            for e in failed
+        )
+        raise SystemExit(f"job {job_name} failed:\n{detail}")
+    return result
+
+
+def date_range_tags(date_from: date, date_to: date) -> dict[str, str]:
+    """The tags that make one run cover a range of daily partitions."""
+    return {
+        "dagster/asset_partition_range_start": date_from.isoformat(),
+        "dagster/asset_partition_range_end": date_to.isoformat(),
+    }
+
+
+def backfill(home: Home, date_from: date, date_to: date):
+    """The daily finance job (ERP postings) for every date in the range, in one run."""
+    return run_job(home, "daily_finance", tags=date_range_tags(date_from, date_to))
+
+
+def materialization_meta(result) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for ev in result.get_asset_materialization_events():
+        mat = ev.event_specific_data.materialization
+        out["/".join(mat.asset_key.path)] = {k: v.value for k, v in mat.metadata.items()}
+    return out
