@@ -1,15 +1,28 @@
--- Conformed GL natural account (ERP chart of accounts), plus UNMAPPED.
+-- Conformed GL natural account (ERP chart of accounts), plus UNMAPPED, with the role that
+-- seeds/account_roles.csv gives the account (null for accounts careledger does not post to).
 with
 
 accounts as (
     select * from {{ ref('int_erp__accounts') }}
 ),
 
+account_roles as (
+    select * from {{ ref('account_roles') }}
+),
+
 final as (
-    select account_id, account_name, account_type, natural_balance, is_posting, false as is_unmapped
+    select
+        accounts.account_id,
+        accounts.account_name,
+        accounts.account_type,
+        accounts.natural_balance,
+        accounts.is_posting,
+        account_roles.role as account_role,
+        false as is_unmapped
     from accounts
+    left join account_roles on accounts.account_id = account_roles.account_id
     union all
-    select 'UNMAPPED', 'Unmapped account', 'unmapped', 'debit', false, true
+    select 'UNMAPPED', 'Unmapped account', 'unmapped', 'debit', false, null, true
 )
 
 select * from final

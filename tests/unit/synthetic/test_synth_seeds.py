@@ -26,6 +26,8 @@ COLUMNS = {
     "cas_group_codes": ["group_code", "description"],
     "place_of_service": ["place_of_service_code", "description"],
     "reference_data_version": ["seed_name", "version", "effective_date"],
+    "account_roles": ["account_id", "role", "description"],
+    "posting_rules": ["journal_source", "measure", "debit_role", "credit_role", "description"],
 }
 
 
@@ -103,3 +105,22 @@ def test_carc_groups_and_categories() -> None:
     assert by_key[("CO", "197")] == "authorization" and by_key[("CO", "29")] == "timely_filing"
     assert all(r["category"] == "patient_responsibility" for r in carcs if r["group_code"] == "PR")
     assert all(r["group_code"] in groups for r in carcs)
+
+
+def test_account_roles_name_posting_accounts_of_the_simulated_chart() -> None:
+    from careledger.simulator.network import CHART_OF_ACCOUNTS
+
+    posting = {a for a, _name, _type, _balance, is_posting in CHART_OF_ACCOUNTS if is_posting}
+    roles = rows("account_roles")
+    assert {r["account_id"] for r in roles} <= posting
+    by_role: dict[str, list[str]] = {}
+    for r in roles:
+        by_role.setdefault(r["role"], []).append(r["account_id"])
+    # one account per role, except revenue (one per revenue category)
+    assert all(len(ids) == 1 for role, ids in by_role.items() if role != "revenue")
+    cats = {r["revenue_category_code"]: r["gl_account_id"] for r in rows("revenue_categories")}
+    assert set(by_role["revenue"]) == {v for k, v in cats.items() if k != "UNMAPPED"}
+    assert by_role["revenue_suspense"] == [cats["UNMAPPED"]]
+    # every posting rule names roles the seed has
+    for rule in rows("posting_rules"):
+        assert {rule["debit_role"], rule["credit_role"]} <= set(by_role), rule

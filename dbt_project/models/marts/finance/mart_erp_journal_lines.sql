@@ -1,9 +1,10 @@
 -- ERP journal lines: one balanced journal per legal_entity_id x facility_id x posting_date
--- x journal_source (docs/data_contracts.md section 3), posted by seeds/posting_rules.csv.
+-- x journal_source (docs/data_contracts.md section 3), posted by seeds/posting_rules.csv,
+-- whose account roles resolve to accounts through seeds/account_roles.csv.
 --   daily_reimbursement: posting_date = remit_date; per service line and measure, a debit
 --     line and a credit line (a net negative amount swaps the sides).
 --   month_end_accrual: posting_date = period end; gross charges of the period per service
---     line, cost center and revenue category: Dr 1200 / Cr the category's revenue account.
+--     line, cost center and revenue category: Dr payer A/R / Cr the category's revenue account.
 -- No patient-level data: source references are claim ids (or 835 trace numbers for CLPs
 -- that matched no claim), their count, first, last and an md5 of the sorted set.
 -- idempotency_key = md5(legal entity | facility | posting date | source | line content).
@@ -28,6 +29,29 @@ facilities as (
 
 posting_rules as (
     select * from {{ ref('posting_rules') }}
+),
+
+account_roles as (
+    select * from {{ ref('account_roles') }}
+),
+
+rule_accounts as (
+    -- each rule with the one account of its debit and credit role; the revenue role has one
+    -- account per revenue category, so it resolves per line (revenue_account_id) in `sided`,
+    -- and a role with no account posts to UNMAPPED
+    select
+        posting_rules.journal_source,
+        posting_rules.measure,
+        posting_rules.debit_role,
+        posting_rules.credit_role,
+        debit_accounts.account_id as debit_account_id,
+        credit_accounts.account_id as credit_account_id,
+        posting_rules.description
+    from posting_rules
+    left join account_roles as debit_accounts
+        on debit_accounts.role = posting_rules.debit_role and debit_accounts.role <> 'revenue'
+    left join account_roles as credit_accounts
+        on credit_accounts.role = posting_rules.credit_role and credit_accounts.role <> 'revenue'
 ),
 
 remit_measures as (
@@ -104,13 +128,22 @@ sided as (
         amounts.*,
         sides.side,
         case
-            when (sides.side = 'debit') = (amounts.amount > 0) then posting_rules.debit_account_id
-            else coalesce(posting_rules.credit_account_id, amounts.revenue_account_id, 'UNMAPPED')
+            when (sides.side = 'debit') = (amounts.amount > 0)
+                then coalesce(
+                    case when rule_accounts.debit_role = 'revenue' then amounts.revenue_account_id end,
+                    rule_accounts.debit_account_id,
+                    'UNMAPPED'
+                )
+            else coalesce(
+                case when rule_accounts.credit_role = 'revenue' then amounts.revenue_account_id end,
+                rule_accounts.credit_account_id,
+                'UNMAPPED'
+            )
         end as account_id,
-        posting_rules.description
+        rule_accounts.description
     from amounts
-    inner join posting_rules
-        on posting_rules.journal_source = amounts.journal_source and posting_rules.measure = amounts.measure
+    inner join rule_accounts
+        on rule_accounts.journal_source = amounts.journal_source and rule_accounts.measure = amounts.measure
     cross join (select 'debit' as side union all select 'credit' as side) as sides
 ),
 

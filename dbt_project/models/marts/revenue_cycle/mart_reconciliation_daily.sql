@@ -9,7 +9,8 @@
       remitted    835 claim payments, by remit date (payment + contractual + denial + patient
                   responsibility, i.e. what the journals must carry; CLP04 payment)
       posted      daily reimbursement journals in mart_erp_journal_lines, by posting date
-                  (net credit to 1200 Patient A/R - payer, net debit to 1010 Cash clearing)
+                  (net credit to the payer_ar account, net debit to the cash account of
+                  seeds/account_roles.csv)
 
     unposted_amount = remitted - posted; is_reconciled is true when the day has no
     exception rows in mart_reconciliation_exceptions and nothing is left unposted.
@@ -35,6 +36,10 @@ journal_lines as (
 
 exceptions as (
     select * from {{ ref('mart_reconciliation_exceptions') }}
+),
+
+account_roles as (
+    select * from {{ ref('account_roles') }}
 ),
 
 encounter_days as (
@@ -90,13 +95,14 @@ posting_days as (
         posting_date as activity_date,
         count(distinct journal_id) as posted_journal_count,
         sum(
-            case when account_id = '1200' then credit_amount - debit_amount else 0 end
+            case when account_roles.role = 'payer_ar' then credit_amount - debit_amount else 0 end
         ) as posted_amount,
         sum(
-            case when account_id = '1010' then debit_amount - credit_amount else 0 end
+            case when account_roles.role = 'cash' then debit_amount - credit_amount else 0 end
         ) as posted_payment_amount
     from journal_lines
-    where journal_source = 'daily_reimbursement'
+    left join account_roles on journal_lines.account_id = account_roles.account_id
+    where journal_lines.journal_source = 'daily_reimbursement'
     group by 1, 2
 ),
 

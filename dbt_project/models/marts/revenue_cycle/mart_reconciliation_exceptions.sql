@@ -38,6 +38,10 @@ journal_lines as (
     select * from {{ ref('mart_erp_journal_lines') }}
 ),
 
+account_roles as (
+    select * from {{ ref('account_roles') }}
+),
+
 as_of as (
     select
         coalesce(
@@ -147,10 +151,11 @@ posted_days as (
         facility_id,
         posting_date,
         sum(
-            case when account_id = '1200' then credit_amount - debit_amount else 0 end
+            case when account_roles.role = 'payer_ar' then credit_amount - debit_amount else 0 end
         ) as posted_amount
     from journal_lines
-    where journal_source = 'daily_reimbursement'
+    left join account_roles on journal_lines.account_id = account_roles.account_id
+    where journal_lines.journal_source = 'daily_reimbursement'
     group by 1, 2
 ),
 
