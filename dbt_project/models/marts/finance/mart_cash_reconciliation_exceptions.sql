@@ -1,0 +1,73 @@
+{#-
+    One row per cash reconciliation break (docs/marts.md), the same shape as
+    mart_reconciliation_exceptions with the amounts of both sides:
+
+      REMITTANCE_NO_DEPOSIT  an 835 payment (BPR02) or lockbox batch of patient cash that
+                             no bank deposit carries; amount = the expected receipt
+      DEPOSIT_NO_REMITTANCE  a bank deposit whose reference no 835 trace number or lockbox
+                             batch names; amount = the deposit
+      DEPOSIT_PLB_DIFFERENCE the deposit differs from BPR02 by exactly the 835's
+                             provider-level adjustments; amount = deposit - BPR02
+      DEPOSIT_AMOUNT_MISMATCH the deposit differs from its receipt by anything else;
+                             amount = deposit - expected
+
+    No patient-level identifiers: references are 835 trace numbers and lockbox batches.
+-#}
+
+with
+
+items as (
+    select * from {{ ref('fct_cash_reconciliation_items') }}
+    where match_status <> 'matched'
+),
+
+classified as (
+    select
+        *,
+        case
+            when match_status = 'remittance_without_deposit' then 'REMITTANCE_NO_DEPOSIT'
+            when match_status = 'deposit_without_remittance' then 'DEPOSIT_NO_REMITTANCE'
+            when is_plb_explained then 'DEPOSIT_PLB_DIFFERENCE'
+            else 'DEPOSIT_AMOUNT_MISMATCH'
+        end as reason_code
+    from items
+),
+
+final as (
+    select
+        {{ dbt.hash("reason_code || '|' || item_key") }} as exception_key,
+        reason_code,
+        case when match_status = 'deposit_without_remittance' then 'remittance' else 'bank' end as checkpoint,
+        legal_entity_id,
+        deposit_date as exception_date,
+        receipt_source,
+        reference,
+        cast(
+            case
+                when match_status = 'remittance_without_deposit' then remittance_amount
+                when match_status = 'deposit_without_remittance' then deposit_amount
+                else difference_amount
+            end as decimal(18, 2)
+        ) as amount,
+        remittance_amount,
+        deposit_amount,
+        plb_amount,
+        case
+            when match_status = 'remittance_without_deposit' and receipt_source = 'era'
+                then '835 payment with trace ' || coalesce(reference, '?')
+                || ' has no bank deposit: ask the bank or the payer for the EFT'
+            when match_status = 'remittance_without_deposit'
+                then 'lockbox batch ' || coalesce(reference, '?')
+                || ' of patient payments has no bank deposit: ask the bank for the lockbox report'
+            when match_status = 'deposit_without_remittance'
+                then 'bank deposit (type ' || coalesce(bank_type_code, '?') || ', reference '
+                || coalesce(reference, 'none') || ') matches no 835 or lockbox batch: request the ERA'
+            when is_plb_explained
+                then 'deposit for trace ' || coalesce(reference, '?')
+                || ' differs from BPR02 by the 835 provider-level adjustments (PLB)'
+            else 'deposit for ' || coalesce(reference, '?') || ' differs from the expected amount'
+        end as detail
+    from classified
+)
+
+select * from final
