@@ -215,14 +215,23 @@ def cmd_publish(args: argparse.Namespace) -> int:
         console.print(f"serving snapshot: {result}")
         return 0
     date_from, date_to = _date_window(args, home)
-    if args.out:
+    from careledger.orchestration.partitions import PARTITION_START
+
+    before_partitions = date_from < date.fromisoformat(PARTITION_START)
+    if args.out or before_partitions:
         from careledger.orchestration.locking import warehouse_writer
         from careledger.publish.erp.publisher import publish_erp
 
-        with warehouse_writer(home.warehouse, f"publish erp {args.target}"):
-            result = publish_erp(
-                home.warehouse, args.target, Path(args.out).resolve(), date_from=date_from, date_to=date_to
+        if before_partitions and not args.out:
+            # archived data (an 835 from 2004) predates the daily partitions: the same publisher
+            # the asset runs, called directly for the whole window, into the asset's folder
+            console.print(
+                f"journals from {date_from} predate the daily partitions ({PARTITION_START}, "
+                "CARELEDGER_PARTITION_START): publishing the window directly"
             )
+        out = Path(args.out).resolve() if args.out else home.exports / "erp"
+        with warehouse_writer(home.warehouse, f"publish erp {args.target}"):
+            result = publish_erp(home.warehouse, args.target, out, date_from=date_from, date_to=date_to)
         console.print(_describe_publish(result))
         return _held_back(home, args.target, date_from, date_to)
     # default: the same Dagster asset the daily job runs, for this target only

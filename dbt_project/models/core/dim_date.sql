@@ -1,8 +1,61 @@
--- Calendar days from 2018 through 2035, built with dbt's cross-database date_spine.
+-- Calendar days spanning the data: from 1 January of the year before the earliest date landed
+-- to 31 December of the year after the latest (today included), built with dbt's
+-- cross-database date_spine. Real exports go back decades (Synthea encounters, archived 835s),
+-- so a fixed range would fail the date relationships of every fact. Dates before 1900 or after
+-- 2100 are left out of the bounds: they are source errors, reported by the facts' date tests.
+{%- set bounds_query -%}
+with
+
+landed_dates as (
+    select encounter_date as date_day from {{ ref('int_encounters__finalized') }}
+    union all
+    select remit_date from {{ ref('int_remits__claims_matched') }}
+    union all
+    select statement_from_date from {{ ref('int_claims__versions') }}
+    union all
+    select statement_to_date from {{ ref('int_claims__versions') }}
+    union all
+    select submitted_date from {{ ref('int_claims__versions') }}
+    union all
+    select period_start_date from {{ ref('int_erp__accounting_periods') }}
+    union all
+    select period_end_date from {{ ref('int_erp__accounting_periods') }}
+    union all
+    select posting_date from {{ ref('int_erp__gl_actuals') }}
+    union all
+    select event_date from {{ ref('int_billing__denial_events') }}
+    union all
+    select current_date
+),
+
+plausible as (
+    select date_day
+    from landed_dates
+    where date_day between cast('1900-01-01' as date) and cast('2100-12-31' as date)
+)
+
+select
+    cast(min({{ date_part_int('year', 'date_day') }}) - 1 as integer) as first_year,
+    cast(max({{ date_part_int('year', 'date_day') }}) + 1 as integer) as last_year
+from plausible
+{%- endset -%}
+
+{%- set first_year = 2018 -%}
+{%- set last_year = 2035 -%}
+{%- if execute -%}
+    {%- set bounds = run_query(bounds_query) -%}
+    {%- set first_year = bounds.columns[0].values()[0] | int -%}
+    {%- set last_year = bounds.columns[1].values()[0] | int -%}
+{%- endif %}
+
 with
 
 days as (
-    {{ dbt.date_spine('day', "cast('2018-01-01' as date)", "cast('2036-01-01' as date)") }}
+    {{ dbt.date_spine(
+        'day',
+        "cast('" ~ first_year ~ "-01-01' as date)",
+        "cast('" ~ (last_year + 1) ~ "-01-01' as date)",
+    ) }}
 ),
 
 final as (

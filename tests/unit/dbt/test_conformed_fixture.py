@@ -96,3 +96,21 @@ def test_daily_reimbursement_posting(fixture_warehouse) -> None:
     )
     # F100 on 2025-01-20: C1 paid and reversed (nets to zero, no lines); C3 denied 250
     assert lines == [("4910", Decimal("250.00"), Decimal("0.00")), ("1200", Decimal("0.00"), Decimal("250.00"))]
+
+
+def test_date_dimension_spans_the_data(fixture_warehouse) -> None:
+    """dim_date runs from 1 January of the year before the earliest landed date to 31 December of
+    the year after the latest (today included), so no fact date falls outside it."""
+    import datetime as dt
+
+    [(first, last)] = fixture_warehouse.query("select min(date_day), max(date_day) from core.dim_date")
+    [(lo, hi)] = fixture_warehouse.query(
+        "select min(d), max(d) from (select encounter_date as d from core.fct_encounters "
+        "union all select remit_date from core.fct_remittance_claims "
+        "union all select period_start_date from intermediate.int_erp__accounting_periods "
+        "union all select period_end_date from intermediate.int_erp__accounting_periods)"
+    )
+    assert first == dt.date(lo.year - 1, 1, 1)
+    assert last == dt.date(max(hi.year, dt.date.today().year) + 1, 12, 31)
+    [(days,)] = fixture_warehouse.query("select count(*) from core.dim_date")
+    assert days == (last - first).days + 1
