@@ -25,8 +25,6 @@ from careledger.orchestration.jobs import (
 
 log = logging.getLogger("careledger")
 
-ERP_TARGETS = ("oracle", "d365", "netsuite", "sap", "json")
-
 
 # --------------------------------------------------------------------------- helpers
 
@@ -549,7 +547,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("publish", help="publish ERP journal files or the serving snapshot")
     psub = p.add_subparsers(dest="what", required=True, metavar="WHAT")
     pe = psub.add_parser("erp", help="write balanced ERP journal files (exactly-once via the posting ledger)")
-    pe.add_argument("--target", choices=ERP_TARGETS, required=True)
+    from careledger.publish.erp import targets as erp_targets
+
+    pe.add_argument("--target", choices=erp_targets.TARGETS, required=True, help=erp_targets.help_text())
     pe.add_argument("--date", type=_parse_date, help="one posting date")
     pe.add_argument("--from", dest="date_from", type=_parse_date)
     pe.add_argument("--to", dest="date_to", type=_parse_date)
@@ -561,7 +561,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("deliver", help="send published ERP journals over an API (exactly once per journal)")
     dsub = p.add_subparsers(dest="what", required=True, metavar="WHAT")
     de = dsub.add_parser("erp", help="POST the published generic JSON journals to a signed webhook")
-    de.add_argument("--target", choices=("json",), required=True, help="only the generic JSON webhook so far")
+    de.add_argument(
+        "--target",
+        choices=erp_targets.DELIVERABLE,
+        required=True,
+        help=f"only {', '.join(erp_targets.DELIVERABLE)} (the signed webhook) so far",
+    )
     de.add_argument("--endpoint", required=True, help="webhook URL")
     de.set_defaults(func=cmd_deliver)
 

@@ -10,8 +10,8 @@ from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Ass
 from careledger.orchestration.locking import warehouse_writer
 from careledger.orchestration.partitions import daily_partitions, monthly_partitions, single_run_backfill
 from careledger.orchestration.resources import CareledgerResource
+from careledger.publish.erp.targets import REGISTRY as ERP_TARGETS
 
-ERP_TARGETS = ("oracle", "d365", "netsuite", "sap", "json")
 JOURNAL_LINES = AssetKey(["marts", "mart_erp_journal_lines"])
 PUBLIC_MARTS = (
     "mart_daily_reimbursement",
@@ -53,8 +53,9 @@ def _erp_asset(target: str):
         partitions_def=daily_partitions,
         backfill_policy=single_run_backfill,
         pool="duckdb_writer",
-        kinds={{"oracle": "csv", "d365": "csv", "sap": "xml"}.get(target, "json")},
-        description=f"Balanced, PHI-free journal file(s) for the {target} ERP import, one per posting date range; "
+        kinds={ERP_TARGETS[target].file_kind},
+        description=f"Balanced, PHI-free journal file(s) for the {target} ERP import "
+        f"({ERP_TARGETS[target].description}), one per posting date range; "
         "a posting ledger makes re-runs exactly-once.",
     )
     def _erp(context: AssetExecutionContext, careledger: CareledgerResource) -> MaterializeResult:

@@ -14,7 +14,8 @@ from datetime import date
 from pathlib import Path
 
 from careledger.publish.erp.base import ExportValidationError
-from careledger.publish.erp.publisher import TARGETS, PublishResult, publish_erp
+from careledger.publish.erp.publisher import PublishResult, publish_erp
+from careledger.publish.erp.targets import TARGETS
 from careledger.publish.posting import PostingError
 
 

@@ -17,11 +17,7 @@ from pathlib import Path
 import duckdb
 
 from careledger.publish.erp.base import ErpAdapter, ExportBatch, RenderedFile
-from careledger.publish.erp.d365 import D365GeneralJournalAdapter
-from careledger.publish.erp.generic_json import GenericJsonAdapter
-from careledger.publish.erp.netsuite import NetSuiteJournalAdapter
-from careledger.publish.erp.oracle import OracleFbdiAdapter
-from careledger.publish.erp.sap import SapJournalEntryAdapter
+from careledger.publish.erp.targets import make_adapter
 from careledger.publish.posting import (
     JOURNAL_LINES_RELATION,
     PERIODS_RELATION,
@@ -42,21 +38,6 @@ from careledger.publish.posting import (
 from careledger.publish.prevalidation import Rejection, load_rules, prevalidate, record_exceptions
 
 log = logging.getLogger(__name__)
-
-TARGETS = ("oracle", "d365", "netsuite", "sap", "json")
-
-
-def make_adapter(target: str) -> ErpAdapter:
-    adapters: dict[str, type] = {
-        "oracle": OracleFbdiAdapter,
-        "d365": D365GeneralJournalAdapter,
-        "netsuite": NetSuiteJournalAdapter,
-        "sap": SapJournalEntryAdapter,
-        "json": GenericJsonAdapter,
-    }
-    if target not in adapters:
-        raise ValueError(f"unknown ERP target {target!r}; choose one of {', '.join(TARGETS)}")
-    return adapters[target]()
 
 
 @dataclass
