@@ -3,16 +3,19 @@
 The raw DDL is the source of truth for column names and types, so the contract columns of
 each export kind are read from an in-memory DuckDB built with ``ensure_schema``; this module
 adds what the DDL cannot say: which columns are required keys, where negative amounts are a
-normal business event, and the code lists worth a finding.
+normal business event, and the code lists worth a finding. A code list that a seed owns
+(payer classes: ``seeds/payer_classes.csv``) is read from that seed, the file dbt loads too.
 """
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from functools import lru_cache
 
 import duckdb
 
+from careledger.config import SEEDS_DIR
 from careledger.ingest.landing import LINEAGE_COLUMNS, ensure_schema
 
 ERP_KINDS: tuple[str, ...] = (
@@ -66,7 +69,8 @@ NEGATIVE_ALLOWED: dict[str, frozenset[str]] = {
     "supply_spend": frozenset({"amount"}),
 }
 
-#: Code lists from the contract; a value outside the list lands with a warning finding.
+#: Code lists from the contract that no seed owns; a value outside the list lands with a
+#: warning finding (UNKNOWN_CODE).
 ENUMS: dict[str, dict[str, tuple[str, ...]]] = {
     "claim_lines": {"claim_type": ("I", "P"), "claim_frequency_code": ("1", "7", "8")},
     "denial_events": {
@@ -76,23 +80,33 @@ ENUMS: dict[str, dict[str, tuple[str, ...]]] = {
         "transaction_type": ("copay", "payment", "bad_debt", "charity", "refund"),
         "payment_method": ("cash", "check", "card", "ach"),
     },
-    "payers": {
-        "payer_class": (
-            "medicare",
-            "medicaid",
-            "commercial",
-            "managed_care",
-            "self_pay",
-            "other_government",
-            "workers_comp",
-        ),
-        "outpatient_method": ("pct_of_charges", "fee_schedule"),
-    },
+    "payers": {"outpatient_method": ("pct_of_charges", "fee_schedule")},
     "facilities": {"facility_type": ("hospital", "clinic")},
     "cost_centers": {"cost_center_type": ("revenue", "ancillary", "overhead")},
     "accounting_periods": {"status": ("open", "closed")},
     "gl_actuals": {"source": ("payroll", "supplies", "other")},
 }
+
+#: Code lists that a seed owns: export kind -> column -> (seed name, seed column).
+SEED_ENUMS: dict[str, dict[str, tuple[str, str]]] = {
+    "payers": {"payer_class": ("payer_classes", "payer_class")},
+}
+
+
+def seed_codes(seed: str, column: str) -> tuple[str, ...]:
+    """The values of one column of ``seeds/<seed>.csv``, in file order."""
+    with (SEEDS_DIR / f"{seed}.csv").open(newline="") as fh:
+        return tuple(row[column] for row in csv.DictReader(fh))
+
+
+@lru_cache(maxsize=1)
+def enums() -> dict[str, dict[str, tuple[str, ...]]]:
+    """Export kind -> column -> allowed codes: ENUMS plus the seed-owned lists (SEED_ENUMS)."""
+    out = {kind: dict(columns) for kind, columns in ENUMS.items()}
+    for kind, columns in SEED_ENUMS.items():
+        for column, (seed, seed_column) in columns.items():
+            out.setdefault(kind, {})[column] = seed_codes(seed, seed_column)
+    return out
 
 
 @dataclass(frozen=True)

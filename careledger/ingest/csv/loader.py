@@ -400,7 +400,7 @@ def _checks_sql(kind: str, present: frozenset[str], relation: str) -> str:
                 f"case when {given} and {t} is null "
                 f"then {{'code': 'BAD_BOOLEAN', 'msg': {shown} || ' is not true/false'}} end"
             )
-        allowed = contract.ENUMS.get(kind, {}).get(c.name)
+        allowed = contract.enums().get(kind, {}).get(c.name)
         if allowed:
             findings.append(
                 f"case when {given} and trim({raw}) not in {tuple(allowed)} then "

@@ -342,3 +342,44 @@ def test_scan_safe_checks_utf8_across_chunks(tmp_path: Path) -> None:
     for data, expected in cases.items():
         p.write_bytes(data)
         assert scan_safe(p, chunk_size=8) is expected, data
+
+
+def test_payer_classes_come_from_the_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The payer-class code list is seeds/payer_classes.csv: a class the seed lacks is an
+    UNKNOWN_CODE finding, and adding it to (a copy of) the seed is all it takes to accept it."""
+    import csv as _csv
+    import shutil
+
+    from careledger.config import SEEDS_DIR
+
+    with (SEEDS_DIR / "payer_classes.csv").open(newline="") as fh:
+        seeded = tuple(r["payer_class"] for r in _csv.DictReader(fh))
+    assert contract.enums()["payers"]["payer_class"] == seeded
+    cols = list(contract.column_names("payers"))
+    row = {
+        "payer_code": "PYR077",
+        "payer_name": "Tricare",
+        "payer_class": "tricare",
+        "outpatient_method": "fee_schedule",
+    }
+    p = write(tmp_path, "payers.csv", cols, [[row.get(c, "") for c in cols]])
+
+    def findings(warehouse: Path) -> list[tuple]:
+        (res,) = land(warehouse, p)
+        assert res.records_accepted == 1
+        return query(warehouse, "select rule, location from raw_meta.validation_findings where rule = 'UNKNOWN_CODE'")
+
+    assert findings(tmp_path / "a.duckdb") == [("UNKNOWN_CODE", "payer_class")]
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS_DIR, seeds)
+    with (seeds / "payer_classes.csv").open("a", newline="") as fh:
+        fh.write("tricare,TRICARE,true\n")
+    monkeypatch.setattr(contract, "SEEDS_DIR", seeds)
+    contract.enums.cache_clear()
+    csv_exports._checks_sql.cache_clear()  # the check query is built once per file shape
+    try:
+        assert findings(tmp_path / "b.duckdb") == []
+    finally:
+        monkeypatch.undo()
+        contract.enums.cache_clear()
+        csv_exports._checks_sql.cache_clear()
