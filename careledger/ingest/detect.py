@@ -27,24 +27,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from careledger.ingest import formats
 from careledger.ingest.csv import contract
 
 SNIFF_BYTES = 4096
 MAX_FIRST_LINE = 16 * 1024 * 1024
-SOURCES = (
-    "auto",
-    "fhir",
-    "hl7",
-    "adt",
-    "x12-835",
-    "bai2",
-    "claims",
-    "denials",
-    "erp",
-    "payers",
-    "patient-transactions",
-)
-CSV_FAMILIES = ("claims", "denials", "payers", "erp", "patient-transactions")
 UNKNOWN_REASON = "no FHIR resourceType, MSH, ISA, BAI2 01 record or known CSV header in the first 4 KB"
 
 # Auto detection accepts an exact header set, or a drifted header (extra or missing columns)
@@ -71,9 +58,9 @@ class Detected:
 
 def detect(path: Path, source: str = "auto") -> Detected:
     """Detect the format family and kind of ``path`` from its content."""
-    if source not in SOURCES:
-        raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
-    source = "hl7" if source == "adt" else source  # ``adt``: the HL7 v2 format's former name
+    if source not in formats.SOURCE_CHOICES:
+        raise ValueError(f"unknown source {source!r}; expected one of {', '.join(formats.SOURCE_CHOICES)}")
+    source = formats.canonical(source)  # ``adt``: the HL7 v2 format's former name
     path = Path(path)
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)
@@ -92,7 +79,7 @@ def detect(path: Path, source: str = "auto") -> Detected:
         family = _family(text)
         first_line = _first_line(fh, head)
 
-    if source != "auto" and family is not None and _family_group(family) != _family_group(source):
+    if source != "auto" and family is not None and family not in formats.FORMATS[source].content:
         return Detected(None, None, f"{path.name}: --source {source} was given but the content is {family}")
 
     if family == "hl7":
@@ -130,15 +117,6 @@ def _family(text: str) -> str | None:
     if _BAI2_START.match(s):
         return "bai2"
     return None
-
-
-def _family_group(name: str) -> str:
-    """Map a content family or a --source value to a comparable group."""
-    if name in ("x12", "x12-835"):
-        return "x12"
-    if name in ("json", "fhir", "denials"):
-        return "json"  # denials may be JSON; the JSON detector checks the kind
-    return name
 
 
 def _first_line(fh, head: bytes) -> str:
@@ -207,7 +185,7 @@ def _detect_json_array(path: Path, s: str, source: str) -> Detected:
 
 
 def _detect_csv(path: Path, first_line: str, source: str) -> Detected:
-    if source in ("fhir", "hl7", "x12-835", "bai2"):
+    if source != "auto" and "csv" not in formats.FORMATS[source].content:
         return Detected(None, None, f"{path.name}: --source {source} was given but the content is not {source}")
     try:
         header = next(csv.reader([first_line]))
@@ -216,7 +194,7 @@ def _detect_csv(path: Path, first_line: str, source: str) -> Detected:
     names = [h.strip().strip('"').lower() for h in header]
     if len(names) < 2 or any(not n for n in names):
         return Detected(None, None, f"{path.name}: {UNKNOWN_REASON}")
-    families = CSV_FAMILIES if source == "auto" else (source,)
+    families = formats.CSV_FORMATS if source == "auto" else (source,)
     kinds = [k for fam in families for k in contract.family_kinds(fam)]
     header_set = set(names)
     for kind in kinds:

@@ -10,18 +10,9 @@ import duckdb
 from dagster import AssetKey
 
 from careledger.config import Home
+from careledger.ingest import formats
+from careledger.ingest.landing import IngestError
 from careledger.orchestration.assets.raw import RAW_FAMILIES, raw_key
-
-FORMAT_FAMILY = {
-    "fhir": "fhir",
-    "hl7": "adt",
-    "adt": "adt",  # batches landed before the HL7 format was named hl7
-    "x12-835": "remittance",
-    "claims": "claims",
-    "payers": "claims",
-    "denials": "denials",
-    "erp": "erp",
-}
 
 
 class ReplayError(RuntimeError):
@@ -41,8 +32,11 @@ def batch_family(warehouse: Path, batch_id: str) -> tuple[str, str]:
         row = con.execute("select format, source_file from raw_meta.batches where batch_id = ?", [batch_id]).fetchone()
     if row is None:
         raise ReplayError(f"no batch {batch_id!r} in raw_meta.batches (see `careledger status`)")
-    fmt = row[0].split(":")[0]
-    return FORMAT_FAMILY[fmt], row[1]
+    try:
+        family = formats.get(row[0]).family
+    except IngestError:
+        raise ReplayError(f"batch {batch_id!r} has format {row[0]!r}, which careledger no longer lands") from None
+    return family, row[1]
 
 
 def downstream_dbt_keys(raw_tables: list[str]) -> list[AssetKey]:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 
+from careledger.ingest import formats
 from careledger.ingest.hl7.router import TABLES as HL7_TABLES
 from careledger.ingest.run import ingest_paths
 from careledger.orchestration.locking import warehouse_writer
@@ -14,33 +15,32 @@ from careledger.orchestration.resources import CareledgerResource
 class RawFamily:
     name: str
     description: str
-    subpaths: tuple[str, ...]
     tables: tuple[str, ...]
     group: str
 
+    @property
+    def subpaths(self) -> tuple[str, ...]:
+        """The landing sub-folders of the family's formats (careledger.ingest.formats)."""
+        return formats.folders(self.name)
+
 
 RAW_FAMILIES: tuple[RawFamily, ...] = (
-    RawFamily(
-        "fhir", "FHIR R4 bulk NDJSON and Bundles from the EHR", ("ehr/fhir",), ("raw_ehr.fhir_resources",), "raw_ehr"
-    ),
+    RawFamily("fhir", "FHIR R4 bulk NDJSON and Bundles from the EHR", ("raw_ehr.fhir_resources",), "raw_ehr"),
     RawFamily(
         "adt",
         "HL7 v2 messages (ADT, DFT charges, BAR accounts) from the EHR interface engine and the MLLP listener",
-        ("ehr/adt",),
         HL7_TABLES,
         "raw_ehr",
     ),
     RawFamily(
         "claims",
         "Claim lines and payer master from the billing platform",
-        ("billing/claims", "billing/payers.csv"),
         ("raw_billing.claim_lines", "raw_billing.payers"),
         "raw_billing",
     ),
     RawFamily(
         "remittance",
         "X12 835 remittance advice",
-        ("billing/remits",),
         (
             "raw_billing.remit_payments",
             "raw_billing.remit_claims",
@@ -51,21 +51,17 @@ RAW_FAMILIES: tuple[RawFamily, ...] = (
         ),
         "raw_billing",
     ),
-    RawFamily(
-        "denials", "Denial work-queue events", ("billing/denials",), ("raw_billing.denial_events",), "raw_billing"
-    ),
+    RawFamily("denials", "Denial work-queue events", ("raw_billing.denial_events",), "raw_billing"),
     RawFamily(
         "patient_transactions",
         "Patient payments, bad debt and charity adjustments from the billing platform",
-        ("billing/patient_transactions",),
         ("raw_billing.patient_transactions",),
         "raw_billing",
     ),
-    RawFamily("bank", "BAI2 prior-day bank deposits", ("bank",), ("raw_bank.bai2_transactions",), "raw_bank"),
+    RawFamily("bank", "BAI2 prior-day bank deposits", ("raw_bank.bai2_transactions",), "raw_bank"),
     RawFamily(
         "erp",
         "ERP master data, GL actuals, payroll and supply spend",
-        ("erp",),
         (
             "raw_erp.legal_entities",
             "raw_erp.facilities",
