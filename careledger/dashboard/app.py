@@ -204,16 +204,16 @@ def filter_form(action: str, f: q.Filters, opts: dict[str, list[tuple[str, str]]
 
 
 def render_overview(snap: q.Snapshot, f: q.Filters) -> str:
+    snap.require_marts()
     cur = snap.cursor()
-    opts = q.filter_options(snap, cur)
+    opts = q.filter_options(cur)
     parts = [filter_form("/", f, opts)]
     m = q.margin_totals(cur, f)
-    has_denials = snap.has("mart_denial_trends_monthly")
-    d, by_month, payer = q.denial_rollups(cur, f) if has_denials else ({}, None, None)
-    kpi_rates = q.kpi_initial_denial_rates(snap, cur, f)
-    if kpi_rates is not None and d:
+    d, by_month, payer = q.denial_rollups(cur, f)
+    kpi_rates = q.kpi_initial_denial_rates(cur, f)
+    if kpi_rates is not None:
         d["initial_denial_rate"] = kpi_rates[0]
-    exc_rows, exc_open = q.open_exceptions(snap, cur, f)
+    exc_rows, exc_open = q.open_exceptions(cur, f)
     parts.append(
         '<div class="kpis" id="kpis">'
         + "".join(
@@ -296,60 +296,56 @@ def render_overview(snap: q.Snapshot, f: q.Filters) -> str:
         + "</div></section>"
     )
 
-    if by_month is not None and payer is not None:
-        if kpi_rates is not None:  # all first adjudications, not only groups with a denial
-            i = by_month.columns.index("initial_denial_rate")
-            by_month.rows = [r[:i] + (kpi_rates[1].get(r[0]),) + r[i + 1 :] for r in by_month.rows]
-        dm = by_month.dicts()
-        dchart = bar_line_chart(
-            [r["period_id"] for r in dm],
-            [("Denied amount", [r["denied_amount"] for r in dm], "#f79009")],
-            line=("Initial denial rate", [r["initial_denial_rate"] for r in dm], "#d92d20"),
-            line_is_pct=True,
-            chart_id="chart-denials",
-        )
-        cat = q.denials_by(cur, f, "denial_category")
-        rate_cols = [
-            "denied_claim_count",
-            "denied_amount",
-            "initial_denial_rate",
-            "overturn_rate",
-            "written_off_amount",
-        ]
-        parts.append(
-            '<section class="card" id="denials"><h2>Denial trends</h2>'
-            + dchart
-            + '<div class="grid2"><div><h3>By category</h3>'
-            + table(cat, ["denial_category", *rate_cols], table_id="table-denial-category")
-            + '</div><div><h3>By payer</h3><div class="scroll">'
-            + table(payer, ["payer_name", "payer_class", *rate_cols], table_id="table-denial-payer")
-            + "</div></div></div><h3>By month</h3>"
-            + table(by_month, ["period_id", *rate_cols], table_id="table-denial-month", total=d)
-            + '<p class="note">Initial denial rate: claims whose first adjudication carried a '
-            "denial over claims first adjudicated. Totals and months come from the revenue "
-            "cycle KPIs (all adjudicated claims) unless a payer class or service line filter "
-            "is set; by category and by payer (and with those filters) they come from the "
-            "denial trends, where a claim denied for two reasons counts under both and only "
-            "payer x facility x service line groups with a denial are in the denominator. "
-            "Overturn rate: overturned over denied claims.</p></section>"
-        )
+    if kpi_rates is not None:  # all first adjudications, not only groups with a denial
+        i = by_month.columns.index("initial_denial_rate")
+        by_month.rows = [r[:i] + (kpi_rates[1].get(r[0]),) + r[i + 1 :] for r in by_month.rows]
+    dm = by_month.dicts()
+    dchart = bar_line_chart(
+        [r["period_id"] for r in dm],
+        [("Denied amount", [r["denied_amount"] for r in dm], "#f79009")],
+        line=("Initial denial rate", [r["initial_denial_rate"] for r in dm], "#d92d20"),
+        line_is_pct=True,
+        chart_id="chart-denials",
+    )
+    cat = q.denials_by(cur, f, "denial_category")
+    rate_cols = [
+        "denied_claim_count",
+        "denied_amount",
+        "initial_denial_rate",
+        "overturn_rate",
+        "written_off_amount",
+    ]
+    parts.append(
+        '<section class="card" id="denials"><h2>Denial trends</h2>'
+        + dchart
+        + '<div class="grid2"><div><h3>By category</h3>'
+        + table(cat, ["denial_category", *rate_cols], table_id="table-denial-category")
+        + '</div><div><h3>By payer</h3><div class="scroll">'
+        + table(payer, ["payer_name", "payer_class", *rate_cols], table_id="table-denial-payer")
+        + "</div></div></div><h3>By month</h3>"
+        + table(by_month, ["period_id", *rate_cols], table_id="table-denial-month", total=d)
+        + '<p class="note">Initial denial rate: claims whose first adjudication carried a '
+        "denial over claims first adjudicated. Totals and months come from the revenue "
+        "cycle KPIs (all adjudicated claims) unless a payer class or service line filter "
+        "is set; by category and by payer (and with those filters) they come from the "
+        "denial trends, where a claim denied for two reasons counts under both and only "
+        "payer x facility x service line groups with a denial are in the denominator. "
+        "Overturn rate: overturned over denied claims.</p></section>"
+    )
 
-    if snap.has("mart_daily_reimbursement"):
-        parts.append(
-            '<section class="card" id="reimbursement"><h2>Reimbursement by payer class</h2>'
-            + table(q.reimbursement_by_payer_class(cur, f), table_id="table-reimbursement")
-            + "</section>"
-        )
+    parts.append(
+        '<section class="card" id="reimbursement"><h2>Reimbursement by payer class</h2>'
+        + table(q.reimbursement_by_payer_class(cur, f), table_id="table-reimbursement")
+        + "</section>"
+    )
 
-    recon, recon_status = q.reconciliation_status(snap, cur, f)
-    badge = ""
-    if recon_status:
-        days, ok = int(recon_status["facility_day_count"] or 0), int(recon_status["reconciled_count"] or 0)
-        cls = "ok" if days == ok else "warn"
-        badge = (
-            f'<span class="badge {cls}" id="recon-badge" data-days="{days}" '
-            f'data-reconciled="{ok}">{ok:,} of {days:,} facility-days reconciled</span>'
-        )
+    recon, recon_status = q.reconciliation_status(cur, f)
+    days, ok = int(recon_status["facility_day_count"] or 0), int(recon_status["reconciled_count"] or 0)
+    cls = "ok" if days == ok else "warn"
+    badge = (
+        f'<span class="badge {cls}" id="recon-badge" data-days="{days}" '
+        f'data-reconciled="{ok}">{ok:,} of {days:,} facility-days reconciled</span>'
+    )
     parts.append(
         '<section class="card" id="reconciliation"><h2>Reconciliation status '
         + badge
@@ -362,11 +358,11 @@ def render_overview(snap: q.Snapshot, f: q.Filters) -> str:
         + "</div></div>"
         + "<h3>Largest open exceptions</h3>"
         + '<div class="scroll">'
-        + table(q.top_exceptions(snap, cur, f), table_id="table-exception-detail")
+        + table(q.top_exceptions(cur, f), table_id="table-exception-detail")
         + "</div></section>"
     )
 
-    fresh = q.freshness(snap, cur)
+    fresh = q.freshness(cur)
     fresh_rows = []
     for r in fresh.dicts():
         ts = r.get("last_loaded_at")
@@ -393,8 +389,9 @@ def render_overview(snap: q.Snapshot, f: q.Filters) -> str:
 
 
 def render_weekly(snap: q.Snapshot, f: q.Filters) -> str:
+    snap.require_marts()
     cur = snap.cursor()
-    opts = q.filter_options(snap, cur)
+    opts = q.filter_options(cur)
     rows, total = q.margin_weekly(cur, f)
     trend = q.margin_weekly_trend(cur, f).dicts()
     chart = bar_line_chart(
@@ -475,6 +472,9 @@ def make_handler(snap: q.Snapshot) -> type[BaseHTTPRequestHandler]:
                     return
             except FileNotFoundError as exc:
                 self._send(HTTPStatus.SERVICE_UNAVAILABLE, f"<h1>No snapshot yet</h1><p>{esc(exc)}</p>")
+                return
+            except q.MissingMarts as exc:
+                self._send(HTTPStatus.SERVICE_UNAVAILABLE, f"<h1>Snapshot incomplete</h1><p>{esc(exc)}</p>")
                 return
             except Exception:
                 log.exception("error rendering %s", self.path)

@@ -1,7 +1,10 @@
 """The dashboard's questions, asked of the serving snapshot only (read-only DuckDB).
 
 Every figure the page shows comes from one function here, so the browser test can ask the
-same function (or plain SQL on ``serving.duckdb``) and compare to the cent.
+same function (or plain SQL on ``serving.duckdb``) and compare to the cent. The queries read
+the columns the public marts' contracts declare (dbt yml, ``contract: enforced``), nothing
+else; a snapshot that lacks a mart the dashboard reads (exposure ``executive_dashboard``)
+is an error naming it (:class:`MissingMarts`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from careledger.publish.contracts import ContractError, exposure_marts, require_marts
 from careledger.publish.extracts import reconciliation_checkpoints_sql
 from careledger.publish.serving import current_snapshot_path, read_manifest
 
@@ -85,15 +89,16 @@ def _where(
     return ("where " + " and ".join(conds)) if conds else "", params
 
 
-def _period(cur: duckdb.DuckDBPyConnection, table: str) -> str:
-    """The ``YYYY-MM`` key of a monthly mart: from ``period_start_date`` when the mart has it
-    (whatever the ERP's period_id looks like), else ``period_id``."""
-    has = cur.execute(
-        "select count(*) from information_schema.columns where table_schema = 'main' "
-        "and table_name = ? and column_name = 'period_start_date'",
-        [table],
-    ).fetchone()[0]
-    return "strftime(period_start_date, '%Y-%m')" if has else "period_id"
+#: The ``YYYY-MM`` key of a monthly mart, from its contracted ``period_start_date`` (whatever
+#: the ERP's period ids look like).
+PERIOD = "strftime(period_start_date, '%Y-%m')"
+
+#: The marts the dashboard reads: the ones its dbt exposure depends on.
+DASHBOARD_EXPOSURE = "executive_dashboard"
+
+
+class MissingMarts(ContractError):
+    """The serving snapshot lacks a public mart the dashboard reads."""
 
 
 @dataclass
@@ -120,7 +125,6 @@ class Snapshot:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._retired: duckdb.DuckDBPyConnection | None = None
         self._tables: set[str] = set()
-        self._columns: dict[str, list[str]] = {}
         self.manifest: dict[str, Any] = {}
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -134,30 +138,32 @@ class Snapshot:
                         "select table_name from information_schema.tables where table_schema = 'main'"
                     ).fetchall()
                 }
-                columns: dict[str, list[str]] = {}
-                for t, c in con.execute(
-                    "select table_name, column_name from information_schema.columns "
-                    "where table_schema = 'main' order by ordinal_position"
-                ).fetchall():
-                    columns.setdefault(t, []).append(c)
                 # requests still running hold cursors of the previous connection: retire it
                 # and close the one retired before it (a page view takes well under a second,
                 # refreshes are minutes apart)
                 if self._retired is not None:
                     self._retired.close()
                 self._retired, self._con, self._path = self._con, con, path
-                self._tables, self._columns = tables, columns
+                self._tables = tables
                 try:
                     self.manifest = read_manifest(self.serving_dir)
                 except (FileNotFoundError, ValueError):
                     self.manifest = {}
             return self._con.cursor()
 
-    def has(self, table: str) -> bool:
-        return table in self._tables
-
-    def columns(self, table: str) -> list[str]:
-        return self._columns.get(table, [])
+    def require_marts(self) -> None:
+        """Raise :class:`MissingMarts` (one sentence) unless the current snapshot holds every
+        public mart the dashboard reads."""
+        self.cursor().close()
+        try:
+            require_marts(
+                self._tables,
+                exposure_marts(DASHBOARD_EXPOSURE),
+                f"serving snapshot {self._path}",
+                "rebuild the marts (dbt build) and publish the serving snapshot again",
+            )
+        except ContractError as exc:
+            raise MissingMarts(str(exc)) from None
 
 
 def _q(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Rows:
@@ -168,39 +174,37 @@ def _q(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
 # --------------------------------------------------------------------------- filter options
 
 
-def filter_options(snap: Snapshot, cur: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
-    out: dict[str, list[tuple[str, str]]] = {"period": [], "facility": [], "service_line": [], "payer_class": []}
-    if snap.has("mart_service_line_margin_monthly"):
-        out["period"] = [
+def filter_options(cur: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
+    return {
+        "period": [
             (r[0], r[0])
             for r in cur.execute(
-                f"select distinct {_period(cur, 'mart_service_line_margin_monthly')} as p "
+                f"select distinct {PERIOD} as p "
                 "from mart_service_line_margin_monthly where period_id is not null "
                 "order by 1"
             ).fetchall()
-        ]
-        out["facility"] = [
+        ],
+        "facility": [
             (r[0], f"{r[1] or r[0]} ({r[0]})")
             for r in cur.execute(
                 "select facility_id, any_value(facility_name) from mart_service_line_margin_monthly "
                 "group by 1 order by 2, 1"
             ).fetchall()
-        ]
-        out["service_line"] = [
+        ],
+        "service_line": [
             (r[0], r[1] or r[0])
             for r in cur.execute(
                 "select service_line_code, any_value(service_line_name) "
                 "from mart_service_line_margin_monthly group by 1 order by 2, 1"
             ).fetchall()
-        ]
-    if snap.has("mart_denial_trends_monthly"):
-        out["payer_class"] = [
+        ],
+        "payer_class": [
             (r[0], r[0].replace("_", " ").capitalize())
             for r in cur.execute(
                 "select distinct payer_class from mart_denial_trends_monthly where payer_class is not null order by 1"
             ).fetchall()
-        ]
-    return out
+        ],
+    }
 
 
 # --------------------------------------------------------------------------- margin
@@ -223,18 +227,17 @@ _MARGIN_SUMS = """
 
 
 def margin_totals(cur: duckdb.DuckDBPyConnection, f: Filters) -> dict[str, Any]:
-    where, params = _where(f, period=_period(cur, "mart_service_line_margin_monthly"))
+    where, params = _where(f, period=PERIOD)
     rows = _q(cur, f"select {_MARGIN_SUMS} from mart_service_line_margin_monthly {where}", params).dicts()
     return rows[0]
 
 
 def margin_by_month(cur: duckdb.DuckDBPyConnection, f: Filters) -> Rows:
-    period = _period(cur, "mart_service_line_margin_monthly")
-    where, params = _where(f, period=period)
+    where, params = _where(f, period=PERIOD)
     return _q(
         cur,
         f"""
-        select {period} as period_id, {_MARGIN_SUMS}
+        select {PERIOD} as period_id, {_MARGIN_SUMS}
         from mart_service_line_margin_monthly {where}
         group by 1 order by 1""",
         params,
@@ -242,7 +245,7 @@ def margin_by_month(cur: duckdb.DuckDBPyConnection, f: Filters) -> Rows:
 
 
 def margin_by_facility_service_line(cur: duckdb.DuckDBPyConnection, f: Filters) -> Rows:
-    where, params = _where(f, period=_period(cur, "mart_service_line_margin_monthly"))
+    where, params = _where(f, period=PERIOD)
     return _q(
         cur,
         f"""
@@ -306,18 +309,6 @@ _DENIAL_SUMS = """
 """
 
 
-def _initial_denials(cur: duckdb.DuckDBPyConnection) -> str:
-    has = cur.execute(
-        "select count(*) from information_schema.columns where table_schema = 'main' and "
-        "table_name = 'mart_denial_trends_monthly' and column_name = 'initial_denied_claim_count'"
-    ).fetchone()[0]
-    return (
-        "coalesce(initial_denied_claim_count, 0)"
-        if has
-        else "round(coalesce(initial_denial_rate, 0)::double * adjudicated_claim_count)::bigint"
-    )
-
-
 def _denial_base(cur: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, list[Any]]:
     """Denial rows rolled up to period x payer x facility x service line (``groups``).
 
@@ -325,19 +316,17 @@ def _denial_base(cur: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, list[
     taken once per group (max); initial denials are rate x denominator per reason row.
     A hash aggregate, not a window: this runs on every page view.
     """
-    period = _period(cur, "mart_denial_trends_monthly")
-    where, params = _where(f, period=period, payer_class="payer_class")
-    initial = _initial_denials(cur)
+    where, params = _where(f, period=PERIOD, payer_class="payer_class")
     return (
         f"""
         with groups as not materialized (
-            select {period} as period_id, payer_code, facility_id, service_line_code,
+            select {PERIOD} as period_id, payer_code, facility_id, service_line_code,
                    any_value(payer_name) as payer_name, any_value(payer_class) as payer_class,
                    sum(denied_claim_count) as denied_claim_count,
                    sum(denied_amount) as denied_amount,
                    sum(overturned_claim_count) as overturned_claim_count,
                    sum(written_off_amount) as written_off_amount,
-                   sum({initial}) as initial_denials,
+                   sum(coalesce(initial_denied_claim_count, 0)) as initial_denials,
                    max(adjudicated_claim_count) as adjudicated_claim_count
             from mart_denial_trends_monthly {where}
             group by 1, payer_code, facility_id, service_line_code
@@ -391,7 +380,7 @@ def denials_by(cur: duckdb.DuckDBPyConnection, f: Filters, dim: str) -> Rows:
     base, params = _denial_base(cur, f)
     if dim == "denial_category":
         # a category's initial denial rate: its initial denials over all adjudicated claims
-        where, params = _where(f, period=_period(cur, "mart_denial_trends_monthly"), payer_class="payer_class")
+        where, params = _where(f, period=PERIOD, payer_class="payer_class")
         return _q(
             cur,
             f"""{base},
@@ -402,7 +391,7 @@ def denials_by(cur: duckdb.DuckDBPyConnection, f: Filters, dim: str) -> Rows:
                        sum(denied_amount) as denied_amount,
                        sum(overturned_claim_count)::bigint as overturned_claim_count,
                        sum(written_off_amount) as written_off_amount,
-                       sum({_initial_denials(cur)}) as initial_denials
+                       sum(coalesce(initial_denied_claim_count, 0)) as initial_denials
                 from mart_denial_trends_monthly {where}
                 group by denial_category
             )
@@ -427,23 +416,20 @@ def denials_by(cur: duckdb.DuckDBPyConnection, f: Filters, dim: str) -> Rows:
 
 
 def kpi_initial_denial_rates(
-    snap: Snapshot, cur: duckdb.DuckDBPyConnection, f: Filters
+    cur: duckdb.DuckDBPyConnection, f: Filters
 ) -> tuple[Decimal | None, dict[str, Decimal | None]] | None:
     """Initial denial rate over *all* first adjudications, from mart_revenue_cycle_kpis
     (period x facility): total and by month. ``None`` when a payer class or service line
-    filter is set (the KPI mart has neither) or the mart lacks the counts; callers then use
-    the denial-trend figures, whose denominator only has payer x facility x service line
-    groups with at least one denial."""
-    t = "mart_revenue_cycle_kpis"
-    cols = snap.columns(t)
-    if f.payer_class or f.service_line or not {"initial_denied_claim_count", "adjudicated_claim_count"} <= set(cols):
+    filter is set (the KPI mart has neither); callers then use the denial-trend figures,
+    whose denominator only has payer x facility x service line groups with at least one
+    denial."""
+    if f.payer_class or f.service_line:
         return None
-    period = _period(cur, t)
-    where, params = _where(f, period=period, service_line=None)
+    where, params = _where(f, period=PERIOD, service_line=None)
     rows = cur.execute(
         f"""
-        select {period} as p, sum(initial_denied_claim_count), sum(adjudicated_claim_count)
-        from {t} {where} group by rollup (1) order by 1 nulls first""",
+        select {PERIOD} as p, sum(initial_denied_claim_count), sum(adjudicated_claim_count)
+        from mart_revenue_cycle_kpis {where} group by rollup (1) order by 1 nulls first""",
         params,
     ).fetchall()
 
@@ -476,75 +462,49 @@ def reimbursement_by_payer_class(cur: duckdb.DuckDBPyConnection, f: Filters) -> 
 # --------------------------------------------------------------------------- reconciliation
 
 
-def reconciliation_status(snap: Snapshot, cur: duckdb.DuckDBPyConnection, f: Filters) -> tuple[Rows, dict[str, Any]]:
+def reconciliation_status(cur: duckdb.DuckDBPyConnection, f: Filters) -> tuple[Rows, dict[str, Any]]:
     """Counts and amounts at each checkpoint for the filters, and the day-level status."""
     t = "mart_reconciliation_daily"
-    if not snap.has(t):
-        return Rows(["checkpoint"], []), {}
-    cols = snap.columns(t)
-    where, params = _where(f, period=None, service_line=None, date="activity_date" if "activity_date" in cols else None)
-    rows = _q(cur, reconciliation_checkpoints_sql(t, cols, where), params)
-    status: dict[str, Any] = {}
-    if "is_reconciled" in cols:
-        status = _q(
-            cur,
-            f"""
-            select count(*) as facility_day_count,
-                   count(*) filter (where is_reconciled) as reconciled_count,
-                   {"sum(exception_count)" if "exception_count" in cols else "null"}
-                       as exception_count,
-                   {"sum(unposted_amount)" if "unposted_amount" in cols else "null"}
-                       as unposted_amount
-            from {t} {where}""",
-            params,
-        ).dicts()[0]
+    where, params = _where(f, period=None, service_line=None, date="activity_date")
+    rows = _q(cur, reconciliation_checkpoints_sql(t, where), params)
+    status = _q(
+        cur,
+        f"""
+        select count(*) as facility_day_count,
+               count(*) filter (where is_reconciled) as reconciled_count,
+               sum(exception_count) as exception_count,
+               sum(unposted_amount) as unposted_amount
+        from {t} {where}""",
+        params,
+    ).dicts()[0]
     return Rows(["checkpoint", "record_count", "amount"], [r[1:] for r in rows.rows]), status
 
 
-def open_exceptions(snap: Snapshot, cur: duckdb.DuckDBPyConnection, f: Filters) -> tuple[Rows, int]:
-    """Open exceptions by checkpoint x reason, and the total open count."""
-    t = "mart_reconciliation_exceptions"
-    if not snap.has(t):
-        return Rows(["reason"], []), 0
-    cols = snap.columns(t)
-    extra = ["status not in ('resolved', 'closed')"] if "status" in cols else []
-    where, params = _where(f, period=None, service_line=None, facility="facility_id" if "facility_id" in cols else None)
-    if extra:
-        where = (where + " and " if where else "where ") + " and ".join(extra)
-    keys = [c for c in ("checkpoint", "reason_code") if c in cols]
-    amount = next((c for c in ("amount", "exception_amount", "charge_amount") if c in cols), None)
-    key_sql = ", ".join(keys) if keys else "'exception' as reason"
-    group = ", ".join(keys) if keys else "1"
-    amt = f", sum({amount}) as amount" if amount else ""
+def open_exceptions(cur: duckdb.DuckDBPyConnection, f: Filters) -> tuple[Rows, int]:
+    """Open exceptions by checkpoint x reason, and the total open count (every row of the
+    exceptions mart is an open break)."""
+    where, params = _where(f, period=None, service_line=None)
     rows = _q(
         cur,
         f"""
-        select {key_sql}, count(*)::bigint as open_count{amt}
-        from {t} {where} group by {group} order by open_count desc""",
+        select checkpoint, reason_code, count(*)::bigint as open_count, sum(amount) as amount
+        from mart_reconciliation_exceptions {where}
+        group by checkpoint, reason_code order by open_count desc""",
         params,
     )
     total = sum(int(r[rows.columns.index("open_count")]) for r in rows.rows)
     return rows, total
 
 
-def top_exceptions(snap: Snapshot, cur: duckdb.DuckDBPyConnection, f: Filters, limit: int = 15) -> Rows:
+def top_exceptions(cur: duckdb.DuckDBPyConnection, f: Filters, limit: int = 15) -> Rows:
     """The largest open exceptions with their explanation (what to do)."""
-    t = "mart_reconciliation_exceptions"
-    cols = snap.columns(t)
-    wanted = [
-        c
-        for c in ("exception_date", "facility_id", "reason_code", "source_entity", "source_id", "amount", "detail")
-        if c in cols
-    ]
-    if not snap.has(t) or not wanted:
-        return Rows(["detail"], [])
-    where, params = _where(f, period=None, service_line=None, facility="facility_id" if "facility_id" in cols else None)
-    order = "amount desc nulls last, " if "amount" in cols else ""
+    where, params = _where(f, period=None, service_line=None)
     return _q(
         cur,
         f"""
-        select {", ".join(wanted)} from {t} {where}
-        order by {order}{wanted[0]} desc limit {int(limit)}""",
+        select exception_date, facility_id, reason_code, source_entity, source_id, amount, detail
+        from mart_reconciliation_exceptions {where}
+        order by amount desc nulls last, exception_date desc limit {int(limit)}""",
         params,
     )
 
@@ -552,9 +512,8 @@ def top_exceptions(snap: Snapshot, cur: duckdb.DuckDBPyConnection, f: Filters, l
 # --------------------------------------------------------------------------- freshness
 
 
-def freshness(snap: Snapshot, cur: duckdb.DuckDBPyConnection) -> Rows:
-    if not snap.has("source_freshness"):
-        return Rows(["source_system"], [])
+def freshness(cur: duckdb.DuckDBPyConnection) -> Rows:
+    """Aggregate source freshness (every snapshot has the table, empty when nothing landed)."""
     return _q(
         cur,
         """

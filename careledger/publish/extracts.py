@@ -16,6 +16,9 @@ read-only, from the warehouse) and writes these sheets:
 - ``tieout``                   each sheet total against the journal total it must equal, with a
                                difference column that must be 0.00
 
+The marts read are the ones the dbt exposure ``finance_extract`` depends on, and only their
+contracted columns; a source that lacks one of them is an :class:`ExtractError` naming it.
+
 Amounts are Decimal end to end (DuckDB DECIMAL -> Python Decimal -> CSV text); the workbook
 stores them as numbers with a money format and writes totals and differences as formulas with
 their exact cached values, so the workbook shows how each figure ties out.
@@ -37,6 +40,7 @@ from pathlib import Path
 
 import duckdb
 
+from careledger.publish.contracts import ContractError, exposure_marts, require_marts
 from careledger.publish.serving import PHI_COLUMN_NAMES, SERVING_DB_NAME, current_snapshot_path
 
 log = logging.getLogger(__name__)
@@ -58,6 +62,14 @@ SHEET_TITLES: dict[str, str] = {
 
 class ExtractError(RuntimeError):
     """The extract could not be written (bad period, missing marts, PHI)."""
+
+
+#: The marts the extract reads: the ones its dbt exposure depends on.
+EXTRACT_EXPOSURE = "finance_extract"
+
+#: A monthly mart's rows of one period, by its contracted ``period_start_date`` (whatever the
+#: ERP's period ids look like).
+PERIOD_FILTER = "strftime(period_start_date, '%Y-%m') = ?"
 
 
 @dataclass(frozen=True)
@@ -132,17 +144,6 @@ class _Source:
     def mart(self, name: str) -> str:
         return f"{self.marts_prefix}{name}"
 
-    def has(self, relation: str) -> bool:
-        schema, _, table = relation.rpartition(".")
-        rows = self.con.execute(
-            "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema or "main", table],
-        ).fetchall()
-        return bool(rows)
-
-    def columns(self, relation: str) -> list[str]:
-        return [r[0] for r in self.con.execute(f"describe {relation}").fetchall()]
-
 
 def _open_source(path: Path) -> _Source:
     path = Path(path)
@@ -159,13 +160,18 @@ def _open_source(path: Path) -> _Source:
     tables = {
         (s, t) for s, t in con.execute("select table_schema, table_name from information_schema.tables").fetchall()
     }
-    prefix = "marts." if ("marts", "mart_erp_journal_lines") in tables else ""
-    if ((prefix.rstrip(".") or "main"), "mart_erp_journal_lines") not in tables:
-        con.close()
-        raise ExtractError(
-            f"{db} has no mart_erp_journal_lines: the extract ties out to the journals, so "
-            "build the marts (dbt build) and publish the serving snapshot first"
+    in_warehouse = any(s == "marts" for s, _ in tables)
+    prefix = "marts." if in_warehouse else ""
+    try:
+        require_marts(
+            {t for s, t in tables if s == ("marts" if in_warehouse else "main")},
+            exposure_marts(EXTRACT_EXPOSURE),
+            str(db),
+            "build the marts (dbt build) and publish the serving snapshot first",
         )
+    except ContractError as exc:
+        con.close()
+        raise ExtractError(str(exc)) from None
     ledger = None
     if ("publish", "posting_ledger") in tables:
         ledger = "publish.posting_ledger"
@@ -183,14 +189,6 @@ def _period_bounds(period: str) -> tuple[dt.date, dt.date]:
     return start, end
 
 
-def _period_filter(src: _Source, relation: str, period: str) -> tuple[str, list[object]]:
-    """Rows of a monthly mart in ``period``: by ``period_start_date`` when the mart has it
-    (whatever the ERP's period ids look like), else a ``period_id`` of ``YYYY-MM``/``YYYYMM``."""
-    if "period_start_date" in src.columns(relation):
-        return "strftime(period_start_date, '%Y-%m') = ?", [period]
-    return "replace(cast(period_id as varchar), '-', '') = ?", [period.replace("-", "")]
-
-
 def _fetch(src: _Source, sql: str, params: list[object]) -> tuple[list[str], list[tuple]]:
     cur = src.con.execute(sql, params)
     cols = [d[0] for d in cur.description]
@@ -201,8 +199,6 @@ def _fetch(src: _Source, sql: str, params: list[object]) -> tuple[list[str], lis
 
 
 def _pnl(src: _Source, period: str) -> Sheet:
-    rel = src.mart("mart_service_line_margin_monthly")
-    cond, params = _period_filter(src, rel, period)
     cols, rows = _fetch(
         src,
         f"""
@@ -222,12 +218,12 @@ def _pnl(src: _Source, period: str) -> Sheet:
                case when sum(net_revenue_amount) = 0 then null else round(
                    sum(contribution_margin_amount) / sum(net_revenue_amount), 4) end
                    as margin_pct
-        from {rel}
-        where {cond}
+        from {src.mart("mart_service_line_margin_monthly")}
+        where {PERIOD_FILTER}
         group by facility_id, service_line_code
         order by facility_id, service_line_code
         """,
-        params,
+        [period],
     )
     money = tuple(c for c in cols if c.endswith("_amount")) + ("encounter_count",)
     return Sheet("pnl_by_service_line", cols, rows, money)
@@ -255,8 +251,6 @@ def _reimbursement(src: _Source, start: dt.date, end: dt.date) -> Sheet:
 
 
 def _denials(src: _Source, period: str) -> Sheet:
-    rel = src.mart("mart_denial_trends_monthly")
-    cond, params = _period_filter(src, rel, period)
     cols, rows = _fetch(
         src,
         f"""
@@ -271,12 +265,12 @@ def _denials(src: _Source, period: str) -> Sheet:
                    sum(overturned_claim_count) / sum(denied_claim_count), 4) end
                    as overturn_rate,
                sum(written_off_amount) as written_off_amount
-        from {rel}
-        where {cond}
+        from {src.mart("mart_denial_trends_monthly")}
+        where {PERIOD_FILTER}
         group by payer_class, payer_code, denial_category
         order by payer_class, payer_code, denial_category
         """,
-        params,
+        [period],
     )
     totals = (
         "denied_claim_count",
@@ -293,15 +287,11 @@ def _denials(src: _Source, period: str) -> Sheet:
 def _journals(src: _Source, start: dt.date, end: dt.date) -> Sheet:
     status_sql = "null::varchar as posting_status"
     if src.ledger is not None:
-        lcols = src.columns(src.ledger)
-        link = "source_journal_id" if "source_journal_id" in lcols else "journal_id"
-        if "status" in lcols:
-            target = "l.target || ': ' || " if "target" in lcols else ""
-            status_sql = (
-                f"(select string_agg(distinct {target}l.status, ', ') "
-                f"from {src.ledger} l where l.{link} in (select unnest(j.journal_ids)))"
-                " as posting_status"
-            )
+        status_sql = (
+            "(select string_agg(distinct l.target || ': ' || l.status, ', ') "
+            f"from {src.ledger} l where l.source_journal_id in (select unnest(j.journal_ids)))"
+            " as posting_status"
+        )
     cols, rows = _fetch(
         src,
         f"""
@@ -327,7 +317,7 @@ def _journals(src: _Source, start: dt.date, end: dt.date) -> Sheet:
 
 
 #: mart_reconciliation_daily is wide (facility x day); each checkpoint is a (count, amount)
-#: column pair. ``None`` = the mart has no such measure at that checkpoint.
+#: column pair of its contract. ``None`` = the mart has no such measure at that checkpoint.
 RECON_CHECKPOINTS: tuple[tuple[str, str | None, str | None], ...] = (
     ("encounter", "encounter_count", None),
     ("charge", "charged_claim_count", "charge_amount"),
@@ -338,13 +328,13 @@ RECON_CHECKPOINTS: tuple[tuple[str, str | None, str | None], ...] = (
 )
 
 
-def reconciliation_checkpoints_sql(relation: str, columns: list[str], where: str) -> str:
+def reconciliation_checkpoints_sql(relation: str, where: str) -> str:
     """One row per checkpoint (``section, checkpoint, record_count, amount``) over the
-    facility-days of ``relation`` selected by ``where``; measures the mart lacks are null."""
+    facility-days of ``relation`` selected by ``where``; a measure a checkpoint has not is null."""
     parts = []
     for i, (name, count_col, amount_col) in enumerate(RECON_CHECKPOINTS):
-        cnt = f"sum({count_col})::bigint" if count_col in columns else "null::bigint"
-        amt = f"sum({amount_col})::decimal(18, 2)" if amount_col in columns else "null::decimal(18, 2)"
+        cnt = f"sum({count_col})::bigint" if count_col else "null::bigint"
+        amt = f"sum({amount_col})::decimal(18, 2)" if amount_col else "null::decimal(18, 2)"
         parts.append(f"select {i} as ord, '{name}' as checkpoint, {cnt} as record_count, {amt} as amount from days")
     return (
         f"with days as (select * from {relation} {where}) "
@@ -358,51 +348,34 @@ def _reconciliation(src: _Source, start: dt.date, end: dt.date) -> Sheet:
     """Checkpoint counts and amounts of the period, reconciled days, and open exceptions."""
     cols = ["section", "checkpoint", "record_count", "amount"]
     rows: list[tuple[object, ...]] = []
-    notes: list[str] = []
     daily = src.mart("mart_reconciliation_daily")
-    if src.has(daily if "." in daily else f"main.{daily}"):
-        dc = src.columns(daily)
-        where, params = "", []
-        if "activity_date" in dc:
-            where, params = "where activity_date between ? and ?", [start, end]
-        else:
-            notes.append("mart_reconciliation_daily has no activity_date: all days shown")
-        rows.extend(_fetch(src, reconciliation_checkpoints_sql(daily, dc, where), params)[1])
-        if "is_reconciled" in dc:
-            rows.extend(
-                _fetch(
-                    src,
-                    f"""
-                select 'status', 'facility-days reconciled', count(*) filter (where is_reconciled),
-                       null::decimal(18, 2) from {daily} {where}
-                union all
-                select 'status', 'facility-days not reconciled',
-                       count(*) filter (where not is_reconciled), null::decimal(18, 2)
-                from {daily} {where}""",
-                    params + params,
-                )[1]
-            )
-    exc_rel = src.mart("mart_reconciliation_exceptions")
-    if src.has(exc_rel if "." in exc_rel else f"main.{exc_rel}"):
-        ec = src.columns(exc_rel)
-        key = next((c for c in ("reason_code", "checkpoint") if c in ec), None)
-        amount = "sum(amount)::decimal(18, 2)" if "amount" in ec else "null::decimal(18, 2)"
-        conds, params = [], []
-        if "exception_date" in ec:
-            conds.append("exception_date <= ?")
-            params.append(end)
-        where = ("where " + " and ".join(conds)) if conds else ""
-        rows.extend(
-            _fetch(
-                src,
-                f"""
-            select 'open_exceptions', {key or "'exception'"}::varchar, count(*)::bigint, {amount}
-            from {exc_rel} {where} group by all order by 2""",
-                params,
-            )[1]
-        )
-        notes.append("open exceptions: every break dated on or before the period end")
-    return Sheet("reconciliation_summary", cols, rows, (), tuple(notes))
+    where, params = "where activity_date between ? and ?", [start, end]
+    rows.extend(_fetch(src, reconciliation_checkpoints_sql(daily, where), params)[1])
+    rows.extend(
+        _fetch(
+            src,
+            f"""
+        select 'status', 'facility-days reconciled', count(*) filter (where is_reconciled),
+               null::decimal(18, 2) from {daily} {where}
+        union all
+        select 'status', 'facility-days not reconciled',
+               count(*) filter (where not is_reconciled), null::decimal(18, 2)
+        from {daily} {where}""",
+            params + params,
+        )[1]
+    )
+    rows.extend(
+        _fetch(
+            src,
+            f"""
+        select 'open_exceptions', reason_code::varchar, count(*)::bigint, sum(amount)::decimal(18, 2)
+        from {src.mart("mart_reconciliation_exceptions")} where exception_date <= ?
+        group by all order by 2""",
+            [end],
+        )[1]
+    )
+    notes = ("open exceptions: every break dated on or before the period end",)
+    return Sheet("reconciliation_summary", cols, rows, (), notes)
 
 
 # --------------------------------------------------------------------------- tie-out
@@ -509,15 +482,10 @@ def _ledger_tieouts(src: _Source, mart_debits: Decimal, start: dt.date, end: dt.
     (originals and replacements, not reversed) carry exactly the mart's debits."""
     if src.ledger is None:
         return []
-    cols = set(src.columns(src.ledger))
-    if not {"target", "status", "debit_total", "posting_date"} <= cols:
-        log.warning("posting ledger %s lacks target/status/debit_total/posting_date; no ledger tie-out", src.ledger)
-        return []
-    not_reversal = "and posting_type <> 'reversal'" if "posting_type" in cols else ""
     rows = src.con.execute(
         f"""
         select target, coalesce(sum(debit_total) filter (where status = 'posted'
-               {not_reversal}), 0)
+               and posting_type <> 'reversal'), 0)
         from {src.ledger}
         where posting_date between ? and ?
         group by target order by target

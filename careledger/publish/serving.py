@@ -19,7 +19,8 @@ previous version keeps its file (on Linux the inode outlives the directory entry
 the new snapshot the next time it opens ``serving.duckdb``. The last ``keep`` versions stay
 on disk so that readers of the previous snapshot can finish.
 
-Only aggregate, PHI-free data is copied: the public marts (``marts.mart_*``), aggregate source
+Only aggregate, PHI-free data is copied: the public marts (the models whose dbt yml says
+``access: public``, see ``careledger.publish.contracts``), aggregate source
 freshness from ``raw_meta.batches`` (never raw rows or file contents) and the ERP posting
 ledger (journal-level, no patient data) when it exists.
 """
@@ -38,24 +39,14 @@ from pathlib import Path
 
 import duckdb
 
+from careledger.publish.contracts import public_mart_names
+
 log = logging.getLogger(__name__)
 
 SERVING_DB_NAME = "serving.duckdb"
 CURRENT_LINK = "current"
 VERSIONS_DIR = "versions"
 MANIFEST_NAME = "manifest.json"
-
-#: The public marts the dashboard and extracts rely on (docs/data_contracts.md section 5).
-PUBLIC_MARTS: tuple[str, ...] = (
-    "mart_service_line_margin_monthly",
-    "mart_service_line_margin_weekly",
-    "mart_denial_trends_monthly",
-    "mart_daily_reimbursement",
-    "mart_revenue_cycle_kpis",
-    "mart_reconciliation_daily",
-    "mart_reconciliation_exceptions",
-    "mart_erp_journal_lines",
-)
 
 #: Column names that must never appear in a serving table (defence in depth: the marts are
 #: PHI-free by contract, this catches a regression before it reaches a BI tool).
@@ -183,11 +174,14 @@ def _check_no_phi(con: duckdb.DuckDBPyConnection, table: str) -> None:
 
 
 def _copy_marts(con: duckdb.DuckDBPyConnection) -> tuple[list[str], tuple[str, ...]]:
-    available = [t for t in _relations(con, "marts") if t.startswith("mart_")]
+    """Copy every public mart the warehouse has; a missing one (its build failed) is reported
+    and the others are published."""
+    built = set(_relations(con, "marts"))
+    available = [m for m in public_mart_names() if m in built]
     for table in available:
         con.execute(f"create table {_quote(table)} as select * from wh.marts.{_quote(table)}")
         _check_no_phi(con, table)
-    missing = tuple(m for m in PUBLIC_MARTS if m not in available)
+    missing = tuple(m for m in public_mart_names() if m not in built)
     if missing:
         log.warning("warehouse has no %s; published the marts it has", ", ".join(missing))
     return available, missing

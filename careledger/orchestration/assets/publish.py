@@ -10,19 +10,10 @@ from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Ass
 from careledger.orchestration.locking import warehouse_writer
 from careledger.orchestration.partitions import daily_partitions, monthly_partitions, single_run_backfill
 from careledger.orchestration.resources import CareledgerResource
+from careledger.publish.contracts import public_mart_names
 from careledger.publish.erp.targets import REGISTRY as ERP_TARGETS
 
 JOURNAL_LINES = AssetKey(["marts", "mart_erp_journal_lines"])
-PUBLIC_MARTS = (
-    "mart_daily_reimbursement",
-    "mart_erp_journal_lines",
-    "mart_service_line_margin_monthly",
-    "mart_service_line_margin_weekly",
-    "mart_denial_trends_monthly",
-    "mart_revenue_cycle_kpis",
-    "mart_reconciliation_daily",
-    "mart_reconciliation_exceptions",
-)
 
 
 def posting_status_path(home: Path) -> Path:
@@ -93,7 +84,7 @@ erp_assets = [_erp_asset(t) for t in ERP_TARGETS]
 @asset(
     key_prefix=["publish"],
     group_name="publish",
-    deps=[AssetKey(["marts", m]) for m in PUBLIC_MARTS],
+    deps=[AssetKey(["marts", m]) for m in public_mart_names()],
     pool="duckdb_writer",
     kinds={"duckdb", "parquet"},
     description="serving.duckdb + Parquet copies of the public marts, swapped in atomically for BI and the dashboard.",

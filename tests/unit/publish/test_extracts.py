@@ -1,4 +1,5 @@
-"""Finance extracts: tie-outs to the journals to the cent, XLSX/CSV contents, PHI-free."""
+"""Finance extracts: tie-outs to the journals to the cent, XLSX/CSV contents, PHI-free.
+Runs on the session's ``built_warehouse`` (simulator -> ingest -> dbt build)."""
 
 from __future__ import annotations
 
@@ -12,28 +13,41 @@ import duckdb
 import openpyxl
 import pytest
 
-from careledger.bench.sample_data import SampleSpec, build_sample_warehouse
 from careledger.publish.extracts import ExtractError, main, write_extract
 from careledger.publish.serving import PHI_COLUMN_NAMES, publish_serving_snapshot
 
-PERIOD = "2025-03"
 PHI_VALUE = re.compile(r"\b(MRN\d{8}|PCN\d{10}|P\d{7}|\d{3}-\d{2}-\d{4})\b")
 
 
+def _periods(warehouse: Path) -> list[str]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        sql = "select distinct strftime(posting_date, '%Y-%m') from marts.mart_erp_journal_lines order by 1"
+        return [r[0] for r in con.execute(sql).fetchall()]
+    finally:
+        con.close()
+
+
 @pytest.fixture(scope="module")
-def sample_wh(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sample") / "warehouse.duckdb"
-    return build_sample_warehouse(path, SampleSpec(encounters=1500, days=120))
+def periods(built_warehouse) -> list[str]:
+    return _periods(built_warehouse.warehouse)
+
+
+@pytest.fixture(scope="module")
+def period(periods: list[str]) -> str:
+    """A whole month of the simulated quarter (the second of three)."""
+    assert len(periods) >= 2, periods
+    return periods[1]
 
 
 @pytest.fixture()
-def warehouse(sample_wh: Path, tmp_path: Path) -> Path:
+def warehouse(built_warehouse, tmp_path: Path) -> Path:
     path = tmp_path / "warehouse.duckdb"
-    shutil.copy(sample_wh, path)
+    shutil.copy(built_warehouse.warehouse, path)
     return path
 
 
-def _journal(warehouse: Path, account: str, source: str) -> Decimal:
+def _journal(warehouse: Path, account: str, source: str, period: str) -> Decimal:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         return con.execute(
@@ -41,7 +55,7 @@ def _journal(warehouse: Path, account: str, source: str) -> Decimal:
             select sum(debit_amount) - sum(credit_amount) from marts.mart_erp_journal_lines
             where account_id = ? and journal_source = ? and strftime(posting_date, '%Y-%m') = ?
             """,
-            [account, source, PERIOD],
+            [account, source, period],
         ).fetchone()[0]
     finally:
         con.close()
@@ -52,10 +66,10 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def test_csv_extract_ties_to_journals_to_the_cent(warehouse: Path, tmp_path: Path) -> None:
-    result = write_extract(warehouse, PERIOD, "csv", tmp_path / "out")
+def test_csv_extract_ties_to_journals_to_the_cent(warehouse: Path, tmp_path: Path, period: str) -> None:
+    result = write_extract(warehouse, period, "csv", tmp_path / "out")
 
-    folder = tmp_path / "out" / f"careledger_extract_{PERIOD}"
+    folder = tmp_path / "out" / f"careledger_extract_{period}"
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         [
             "pnl_by_service_line.csv",
@@ -79,19 +93,19 @@ def test_csv_extract_ties_to_journals_to_the_cent(warehouse: Path, tmp_path: Pat
     def total(rows: list[dict[str, str]], col: str) -> Decimal:
         return sum((Decimal(r[col]) for r in rows), Decimal("0.00"))
 
-    assert total(reimb, "payment_amount") == _journal(warehouse, "1010", "daily_reimbursement")
-    assert total(reimb, "contractual_adjustment_amount") == _journal(warehouse, "4900", "daily_reimbursement")
-    assert total(reimb, "denial_amount") == _journal(warehouse, "4910", "daily_reimbursement")
-    assert total(reimb, "patient_responsibility_amount") == _journal(warehouse, "1210", "daily_reimbursement")
-    assert total(pnl, "gross_charge_amount") == _journal(warehouse, "1200", "month_end_accrual")
-    assert total(denials, "net_denied_amount") == _journal(warehouse, "4910", "daily_reimbursement")
+    assert total(reimb, "payment_amount") == _journal(warehouse, "1010", "daily_reimbursement", period)
+    assert total(reimb, "contractual_adjustment_amount") == _journal(warehouse, "4900", "daily_reimbursement", period)
+    assert total(reimb, "denial_amount") == _journal(warehouse, "4910", "daily_reimbursement", period)
+    assert total(reimb, "patient_responsibility_amount") == _journal(warehouse, "1210", "daily_reimbursement", period)
+    assert total(pnl, "gross_charge_amount") == _journal(warehouse, "1200", "month_end_accrual", period)
+    assert total(denials, "net_denied_amount") == _journal(warehouse, "4910", "daily_reimbursement", period)
     # money is written with exactly two decimals, never float noise
     assert all(re.fullmatch(r"-?\d+\.\d{2}", r["payment_amount"]) for r in reimb)
 
 
-def test_xlsx_workbook_shows_the_tie_out(warehouse: Path, tmp_path: Path) -> None:
-    result = write_extract(warehouse, PERIOD, "xlsx", tmp_path)
-    path = tmp_path / f"careledger_extract_{PERIOD}.xlsx"
+def test_xlsx_workbook_shows_the_tie_out(warehouse: Path, tmp_path: Path, period: str) -> None:
+    result = write_extract(warehouse, period, "xlsx", tmp_path)
+    path = tmp_path / f"careledger_extract_{period}.xlsx"
     assert result.paths == [path]
     wb = openpyxl.load_workbook(path, data_only=True)  # cached values of the formulas
     assert wb.sheetnames == [
@@ -130,43 +144,44 @@ def test_xlsx_workbook_shows_the_tie_out(warehouse: Path, tmp_path: Path) -> Non
     heads = [c.value for c in reimb[4]]
     total_row = next(r for r in reimb.iter_rows(min_row=5, values_only=True) if r[0] == "Total")
     paid = Decimal(str(total_row[heads.index("payment_amount")])).quantize(Decimal("0.01"))
-    assert paid == _journal(warehouse, "1010", "daily_reimbursement")
+    assert paid == _journal(warehouse, "1010", "daily_reimbursement", period)
 
 
-def test_serving_snapshot_and_warehouse_give_the_same_extract(warehouse: Path, tmp_path: Path) -> None:
+def test_serving_snapshot_and_warehouse_give_the_same_extract(warehouse: Path, tmp_path: Path, period: str) -> None:
     serving = tmp_path / "serving"
     publish_serving_snapshot(warehouse, serving)
-    a = write_extract(warehouse, PERIOD, "csv", tmp_path / "a")
-    b = write_extract(serving, PERIOD, "csv", tmp_path / "b")
+    a = write_extract(warehouse, period, "csv", tmp_path / "a")
+    b = write_extract(serving, period, "csv", tmp_path / "b")
     assert a.tieouts == b.tieouts
     for name in a.sheets:
-        left = (tmp_path / "a" / f"careledger_extract_{PERIOD}" / f"{name}.csv").read_text()
-        right = (tmp_path / "b" / f"careledger_extract_{PERIOD}" / f"{name}.csv").read_text()
+        left = (tmp_path / "a" / f"careledger_extract_{period}" / f"{name}.csv").read_text()
+        right = (tmp_path / "b" / f"careledger_extract_{period}" / f"{name}.csv").read_text()
         assert left == right, name
 
 
-def test_a_journal_that_does_not_match_is_a_break(warehouse: Path, tmp_path: Path) -> None:
+def test_a_journal_that_does_not_match_is_a_break(warehouse: Path, tmp_path: Path, period: str) -> None:
     con = duckdb.connect(str(warehouse))
     con.execute(
         """
         update marts.mart_erp_journal_lines set debit_amount = debit_amount + 0.01
         where account_id = '1010' and posting_date = (
             select min(posting_date) from marts.mart_erp_journal_lines
-            where account_id = '1010' and strftime(posting_date, '%Y-%m') = '2025-03')
-        """
+            where account_id = '1010' and strftime(posting_date, '%Y-%m') = ?)
+        """,
+        [period],
     )
     con.close()
-    result = write_extract(warehouse, PERIOD, "csv", tmp_path)
+    result = write_extract(warehouse, period, "csv", tmp_path)
     broken = {t.check: t.difference for t in result.tieouts if not t.tied}
     assert set(broken) == {"Payer payments", "Journals balance (debits = credits)"}
     assert broken["Payer payments"] < 0
-    rc = main(["--period", PERIOD, "--format", "csv", "--out", str(tmp_path / "cli"), "--source", str(warehouse)])
+    rc = main(["--period", period, "--format", "csv", "--out", str(tmp_path / "cli"), "--source", str(warehouse)])
     assert rc == 1
-    tie = _read_csv(tmp_path / "cli" / f"careledger_extract_{PERIOD}" / "tieout.csv")
+    tie = _read_csv(tmp_path / "cli" / f"careledger_extract_{period}" / "tieout.csv")
     assert "BREAK" in {r["status"] for r in tie}
 
 
-def test_posting_ledger_tie_out_per_target(warehouse: Path, tmp_path: Path) -> None:
+def test_posting_ledger_tie_out_per_target(warehouse: Path, tmp_path: Path, period: str) -> None:
     con = duckdb.connect(str(warehouse))
     con.execute(
         """
@@ -188,27 +203,28 @@ def test_posting_ledger_tie_out_per_target(warehouse: Path, tmp_path: Path) -> N
                period_id, debit_total, credit_total, posted_at
         from publish.posting_ledger
         where source_journal_id <> (select min(source_journal_id) from publish.posting_ledger
-                                    where strftime(posting_date, '%Y-%m') = '2025-03')
-        """
+                                    where strftime(posting_date, '%Y-%m') = ?)
+        """,
+        [period],
     )
     con.close()
-    result = write_extract(warehouse, PERIOD, "csv", tmp_path)
+    result = write_extract(warehouse, period, "csv", tmp_path)
     ledger = {t.journal_source: t for t in result.tieouts if t.journal_source.startswith("ledger")}
     assert ledger["ledger:json"].tied
     assert not ledger["ledger:oracle"].tied and ledger["ledger:oracle"].difference > 0
-    journal = _read_csv(tmp_path / f"careledger_extract_{PERIOD}" / "journal_summary.csv")
+    journal = _read_csv(tmp_path / f"careledger_extract_{period}" / "journal_summary.csv")
     assert any("json: posted" in r["posting_status"] for r in journal)
 
 
-def test_extract_is_phi_free(warehouse: Path, tmp_path: Path) -> None:
-    write_extract(warehouse, PERIOD, "csv", tmp_path)
-    write_extract(warehouse, PERIOD, "xlsx", tmp_path)
-    for path in (tmp_path / f"careledger_extract_{PERIOD}").glob("*.csv"):
+def test_extract_is_phi_free(warehouse: Path, tmp_path: Path, period: str) -> None:
+    write_extract(warehouse, period, "csv", tmp_path)
+    write_extract(warehouse, period, "xlsx", tmp_path)
+    for path in (tmp_path / f"careledger_extract_{period}").glob("*.csv"):
         text = path.read_text()
         header = text.splitlines()[0].split(",")
         assert not {h.lower() for h in header} & PHI_COLUMN_NAMES, path
         assert not PHI_VALUE.search(text), path
-    wb = openpyxl.load_workbook(tmp_path / f"careledger_extract_{PERIOD}.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / f"careledger_extract_{period}.xlsx")
     for ws in wb.worksheets:
         for row in ws.iter_rows(values_only=True):
             for v in row:
@@ -217,18 +233,20 @@ def test_extract_is_phi_free(warehouse: Path, tmp_path: Path) -> None:
                     assert v.lower() not in PHI_COLUMN_NAMES, (ws.title, v)
 
 
-def test_bad_period_and_empty_period_are_actionable(warehouse: Path, tmp_path: Path) -> None:
+def test_bad_period_and_empty_period_are_actionable(
+    warehouse: Path, tmp_path: Path, period: str, periods: list[str]
+) -> None:
     with pytest.raises(ExtractError, match="YYYY-MM"):
         write_extract(warehouse, "2025-13", "csv", tmp_path)
-    with pytest.raises(ExtractError, match="periods with journals: 2025-01"):
+    with pytest.raises(ExtractError, match=f"periods with journals: {', '.join(periods)}$"):
         write_extract(warehouse, "2019-01", "csv", tmp_path)
     with pytest.raises(ExtractError, match="format"):
-        write_extract(warehouse, PERIOD, "pdf", tmp_path)
+        write_extract(warehouse, period, "pdf", tmp_path)
     assert main(["--period", "2019-01", "--source", str(warehouse), "--out", str(tmp_path)]) == 2
 
 
-def test_erp_period_ids_in_any_format_use_period_start_date(warehouse: Path, tmp_path: Path) -> None:
-    before = write_extract(warehouse, PERIOD, "csv", tmp_path / "before")
+def test_erp_period_ids_in_any_format_use_period_start_date(warehouse: Path, tmp_path: Path, period: str) -> None:
+    before = write_extract(warehouse, period, "csv", tmp_path / "before")
     con = duckdb.connect(str(warehouse))
     for mart in ("mart_service_line_margin_monthly", "mart_denial_trends_monthly"):
         con.execute(
@@ -236,6 +254,17 @@ def test_erp_period_ids_in_any_format_use_period_start_date(warehouse: Path, tmp
             "'%Y') || '-P' || strftime(period_start_date, '%m')"
         )
     con.close()
-    after = write_extract(warehouse, PERIOD, "csv", tmp_path / "after")
+    after = write_extract(warehouse, period, "csv", tmp_path / "after")
     assert after.all_tied and after.tieouts == before.tieouts
     assert after.sheets == before.sheets
+
+
+@pytest.mark.parametrize("mart", ["mart_reconciliation_exceptions", "mart_denial_trends_monthly"])
+def test_a_missing_mart_is_one_sentence_not_a_fallback(warehouse: Path, tmp_path: Path, period: str, mart: str) -> None:
+    con = duckdb.connect(str(warehouse))
+    con.execute(f"drop table marts.{mart}")
+    con.close()
+    with pytest.raises(ExtractError, match=f"has no {mart}: build the marts") as err:
+        write_extract(warehouse, period, "csv", tmp_path)
+    assert "\n" not in str(err.value)
+    assert main(["--period", period, "--source", str(warehouse), "--out", str(tmp_path)]) == 2

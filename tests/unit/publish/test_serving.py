@@ -1,4 +1,5 @@
-"""Serving snapshot: contents, Parquet layout, PHI guard and the atomic swap under readers."""
+"""Serving snapshot: contents, contracts, Parquet layout, PHI guard and the atomic swap under
+readers. Runs on the session's ``built_warehouse`` (simulator -> ingest -> dbt build)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from careledger.bench.sample_data import SampleSpec, build_sample_warehouse
+from careledger.dashboard.queries import MissingMarts, Snapshot
+from careledger.publish.contracts import public_mart_names, public_marts
 from careledger.publish.serving import (
-    PUBLIC_MARTS,
     SnapshotError,
     current_snapshot_path,
     open_serving,
@@ -22,19 +23,22 @@ from careledger.publish.serving import (
     read_manifest,
 )
 
-
-@pytest.fixture(scope="module")
-def sample_wh(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sample") / "warehouse.duckdb"
-    return build_sample_warehouse(path, SampleSpec(encounters=800, days=120))
+PUBLIC_MARTS = public_mart_names()
+#: dbt contract type names as DuckDB's ``describe`` spells them.
+TYPE_ALIASES = {"INT": "INTEGER", "STRING": "VARCHAR", "TEXT": "VARCHAR"}
 
 
 @pytest.fixture()
-def warehouse(sample_wh: Path, tmp_path: Path) -> Path:
-    """A private, writable copy of the sample warehouse."""
+def warehouse(built_warehouse, tmp_path: Path) -> Path:
+    """A private, writable copy of the session's built warehouse."""
     path = tmp_path / "warehouse.duckdb"
-    shutil.copy(sample_wh, path)
+    shutil.copy(built_warehouse.warehouse, path)
     return path
+
+
+def _duckdb_type(contract_type: str) -> str:
+    t = contract_type.upper().replace(" ", "")
+    return TYPE_ALIASES.get(t, t)
 
 
 def _total_payment(con: duckdb.DuckDBPyConnection, table: str) -> Decimal:
@@ -71,9 +75,28 @@ def test_snapshot_holds_every_public_mart_with_same_rows_and_types(warehouse: Pa
         wh.close()
         snap.close()
     assert read_manifest(serving)["version"] == result.version
+    # only the public marts (and the two aggregate tables) are published
+    assert set(result.tables) == {*PUBLIC_MARTS, "source_freshness"}
     # stable paths for BI tools follow the current version
     assert (serving / "serving.duckdb").resolve() == current_snapshot_path(serving)
     assert (serving / "parquet").resolve() == result.version_dir / "parquet"
+
+
+def test_snapshot_columns_and_types_equal_each_public_marts_contract(warehouse: Path, tmp_path: Path) -> None:
+    """What BI tools, the dashboard and the extract read is exactly what the dbt contracts
+    declare: same columns, same order, same types (contracts from the dbt yml, which
+    tests/unit/dbt/test_contracts.py checks against the compiled manifest)."""
+    serving = tmp_path / "serving"
+    publish_serving_snapshot(warehouse, serving)
+    snap = open_serving(serving)
+    try:
+        for mart, contract in public_marts().items():
+            assert contract.enforced, f"{mart} is public but its contract is not enforced"
+            got = [(r[0], r[1]) for r in snap.execute(f"describe {mart}").fetchall()]
+            want = [(c, _duckdb_type(t)) for c, t in contract.columns]
+            assert got == want, mart
+    finally:
+        snap.close()
 
 
 def test_parquet_files_match_tables_and_partition_large_ones_by_period(warehouse: Path, tmp_path: Path) -> None:
@@ -107,10 +130,11 @@ def test_freshness_is_aggregate_only(warehouse: Path, tmp_path: Path) -> None:
     cols = [r[0] for r in snap.execute("describe source_freshness").fetchall()]
     rows = snap.execute("select count(*), count(distinct (source_system, format)) from source_freshness").fetchone()
     wh = duckdb.connect(str(warehouse), read_only=True)
-    last = wh.execute(
-        "select max(finished_at) from raw_meta.batches where status = 'landed' and format = 'claims'"
-    ).fetchone()[0]
-    got = snap.execute("select last_loaded_at from source_freshness where format = 'claims'").fetchone()[0]
+    fmt, last = wh.execute(
+        "select format, max(finished_at) from raw_meta.batches where status = 'landed' "
+        "and source_system = 'billing' group by format order by format limit 1"
+    ).fetchone()
+    got = snap.execute("select last_loaded_at from source_freshness where format = ?", [fmt]).fetchone()[0]
     snap.close()
     wh.close()
     assert rows[0] == rows[1]  # one row per source_system x format
@@ -186,7 +210,7 @@ def test_phi_column_blocks_publish_and_keeps_current(warehouse: Path, tmp_path: 
     serving = tmp_path / "serving"
     good = publish_serving_snapshot(warehouse, serving)
     con = duckdb.connect(str(warehouse))
-    con.execute("create table marts.mart_patient_list as select 'MRN00000001' as patient_mrn")
+    con.execute("alter table marts.mart_daily_reimbursement add column patient_mrn varchar default 'MRN00000001'")
     con.close()
     with pytest.raises(SnapshotError, match="patient_mrn"):
         publish_serving_snapshot(warehouse, serving)
@@ -207,6 +231,10 @@ def test_missing_marts_are_reported_not_fatal(warehouse: Path, tmp_path: Path) -
     result = publish_serving_snapshot(warehouse, tmp_path / "serving")
     assert result.missing_marts == ("mart_reconciliation_exceptions",)
     assert "mart_reconciliation_exceptions" not in result.tables
+    # the dashboard does not fall back: it says in one sentence what is missing
+    with pytest.raises(MissingMarts, match=r"has no mart_reconciliation_exceptions: rebuild the marts") as err:
+        Snapshot(tmp_path / "serving").require_marts()
+    assert "\n" not in str(err.value)
 
 
 def test_current_link_is_relative_so_the_folder_can_move(warehouse: Path, tmp_path: Path) -> None:

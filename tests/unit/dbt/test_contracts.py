@@ -1,0 +1,40 @@
+"""The public marts as careledger.publish.contracts reads them from the dbt yml equal what dbt
+itself compiles into the manifest: the same public models, each contract enforced, the same
+columns in the same order with the same types. The BI serving exposure names every one."""
+
+from __future__ import annotations
+
+from careledger.publish.contracts import exposure_marts, public_marts
+
+PACKAGE = "careledger"
+
+
+def _manifest_public_models(manifest: dict) -> dict[str, dict]:
+    return {
+        n["name"]: n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["package_name"] == PACKAGE and n.get("access") == "public"
+    }
+
+
+def test_public_marts_from_the_yml_equal_the_manifest(compiled_manifest: dict) -> None:
+    from_manifest = _manifest_public_models(compiled_manifest)
+    from_yml = public_marts()
+    assert sorted(from_yml) == sorted(from_manifest)
+    for name, contract in from_yml.items():
+        node = from_manifest[name]
+        assert node["contract"]["enforced"] is True and contract.enforced, name
+        manifest_columns = [(c, col.get("data_type")) for c, col in node["columns"].items()]
+        assert list(contract.columns) == manifest_columns, name
+
+
+def test_every_public_mart_has_a_typed_column_list() -> None:
+    for name, contract in public_marts().items():
+        assert contract.columns, name
+        assert all(t for _, t in contract.columns), f"{name} has a column without data_type"
+
+
+def test_the_serving_exposure_depends_on_exactly_the_public_marts() -> None:
+    assert sorted(exposure_marts("bi_serving_snapshot")) == sorted(public_marts())
+    for consumer in ("executive_dashboard", "finance_extract", "erp_journal_export"):
+        assert set(exposure_marts(consumer)) <= set(public_marts()), consumer
