@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from careledger.publish.contracts import ContractError, exposure_marts, require_marts
+from careledger.publish.contracts import ContractError, exposure_marts, ratio_metric, require_marts
 from careledger.publish.extracts import reconciliation_checkpoints_sql
 from careledger.publish.serving import current_snapshot_path, read_manifest
 
@@ -209,7 +209,16 @@ def filter_options(cur: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, 
 
 # --------------------------------------------------------------------------- margin
 
-_MARGIN_SUMS = """
+_MARGIN_AMOUNTS = """
+    encounter_count, gross_charge_amount, expected_reimbursement_amount, payment_amount,
+    contractual_adjustment_amount, denial_amount, net_revenue_amount, direct_cost_amount,
+    indirect_cost_amount, contribution_margin_amount"""
+
+#: Margin % over many mart rows: the dbt ratio metric ``margin_pct`` (numerator and denominator
+#: summed first, divided last); one mart row carries it as its contracted ``margin_pct`` column.
+_MARGIN_PCT_OF = ratio_metric("margin_pct")
+
+_MARGIN_SUMS = f"""
     sum(encounter_count)::bigint as encounter_count,
     sum(gross_charge_amount) as gross_charge_amount,
     sum(expected_reimbursement_amount) as expected_reimbursement_amount,
@@ -220,8 +229,8 @@ _MARGIN_SUMS = """
     sum(direct_cost_amount) as direct_cost_amount,
     sum(indirect_cost_amount) as indirect_cost_amount,
     sum(contribution_margin_amount) as contribution_margin_amount,
-    case when sum(net_revenue_amount) = 0 then null
-         else round(sum(contribution_margin_amount) / sum(net_revenue_amount), 4) end
+    case when sum({_MARGIN_PCT_OF[1]}) = 0 then null
+         else round(sum({_MARGIN_PCT_OF[0]}) / sum({_MARGIN_PCT_OF[1]}), 4) end
         as margin_pct
 """
 
@@ -260,16 +269,16 @@ def margin_by_facility_service_line(cur: duckdb.DuckDBPyConnection, f: Filters) 
 
 
 def margin_weekly(cur: duckdb.DuckDBPyConnection, f: Filters, limit: int = 400) -> tuple[Rows, int]:
-    """Drill-down: week x location (facility) x physician for the filters."""
+    """Drill-down: week x location (facility) x physician for the filters, the mart's own rows
+    (its grain is week x facility x physician x service line) with their margin_pct."""
     where, params = _where(f, period=None, date="week_start_date")
     total = cur.execute(f"select count(*) from mart_service_line_margin_weekly {where}", params).fetchone()[0]
     rows = _q(
         cur,
         f"""
         select week_start_date, facility_id, rendering_npi, provider_name, service_line_code,
-               {_MARGIN_SUMS}
+               {_MARGIN_AMOUNTS}, margin_pct
         from mart_service_line_margin_weekly {where}
-        group by week_start_date, facility_id, rendering_npi, provider_name, service_line_code
         order by week_start_date desc, facility_id, contribution_margin_amount desc,
                  rendering_npi
         limit {int(limit)}""",

@@ -2,9 +2,10 @@
 
 A model is a public mart when its yml says ``access: public``; its contract is the ordered list
 of columns with their ``data_type`` (``contract: {enforced: true}`` makes dbt build exactly that
-shape). Exposures (``models/marts/_marts__exposures.yml``) name the marts each consumer reads.
-Everything that needs one of these lists (the serving snapshot, the Dagster publish assets, the
-dashboard, the extract) asks this module, so the list is written once: in dbt.
+shape). Exposures (``models/marts/_marts__exposures.yml``) name the marts each consumer reads;
+ratio metrics (``_marts__semantic_models.yml``) say how a ratio rolls up over many mart rows.
+Everything that needs one of these (the serving snapshot, the Dagster publish assets, the
+dashboard, the extract) asks this module, so each is written once: in dbt.
 
 Why the yml and not ``target/manifest.json``: the yml files are the source dbt compiles the
 manifest from and ship with the code, so they are present on a fresh clone and always match
@@ -56,11 +57,15 @@ def _setting(model: dict, key: str) -> object:
 
 
 @functools.cache
+def _docs(project_dir: Path) -> tuple[tuple[Path, dict], ...]:
+    return tuple((path, yaml.safe_load(path.read_text(encoding="utf-8")) or {}) for path in _yml_files(project_dir))
+
+
+@functools.cache
 def _read(project_dir: Path) -> tuple[dict[str, MartContract], dict[str, tuple[str, ...]]]:
     marts: dict[str, MartContract] = {}
     exposures: dict[str, tuple[str, ...]] = {}
-    for path in _yml_files(project_dir):
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for path, doc in _docs(project_dir):
         for model in doc.get("models") or []:
             if _setting(model, "access") != "public":
                 continue
@@ -101,3 +106,35 @@ def require_marts(available: set[str], needed: tuple[str, ...], where: str, reme
     missing = [m for m in needed if m not in available]
     if missing:
         raise ContractError(f"{where} has no {', '.join(missing)}: {remedy}")
+
+
+def ratio_metric(metric: str, project_dir: Path = DBT_PROJECT_DIR) -> tuple[str, str]:
+    """The column expressions a dbt ratio metric divides (numerator, denominator measure
+    ``expr``): over many mart rows the ratio is sum(numerator) / sum(denominator), never a sum
+    or average of the row-level ratio column."""
+    measures: dict[str, str] = {}
+    metrics: dict[str, dict] = {}
+    for _, doc in _docs(Path(project_dir).resolve()):
+        for model in doc.get("semantic_models") or []:
+            for m in model.get("measures") or []:
+                if m.get("agg") == "sum":
+                    measures[m["name"]] = str(m.get("expr") or m["name"])
+        for m in doc.get("metrics") or []:
+            metrics[m["name"]] = m
+    spec = metrics.get(metric)
+    if spec is None or spec.get("type") != "ratio":
+        raise ContractError(f"the dbt project declares no ratio metric named {metric}")
+
+    def name_of(ref: object) -> str:
+        return str(ref.get("name") if isinstance(ref, dict) else ref)
+
+    params = spec.get("type_params") or {}
+    parts = []
+    for side in ("numerator", "denominator"):
+        # a ratio metric divides two metrics; each must be a simple metric over a summed measure
+        inner = metrics.get(name_of(params.get(side)), {})
+        measure = name_of((inner.get("type_params") or {}).get("measure"))
+        if inner.get("type") != "simple" or measure not in measures:
+            raise ContractError(f"ratio metric {metric}: its {side} is not a simple metric over a summed measure")
+        parts.append(measures[measure])
+    return parts[0], parts[1]

@@ -199,28 +199,18 @@ def _fetch(src: _Source, sql: str, params: list[object]) -> tuple[list[str], lis
 
 
 def _pnl(src: _Source, period: str) -> Sheet:
+    """The margin mart's rows of the period (its grain is period x facility x service line),
+    margin_pct as the mart computes it."""
     cols, rows = _fetch(
         src,
         f"""
-        select facility_id, any_value(facility_name) as facility_name, service_line_code,
-               any_value(service_line_name) as service_line_name,
-               sum(encounter_count)::bigint as encounter_count,
-               sum(gross_charge_amount) as gross_charge_amount,
-               sum(expected_reimbursement_amount) as expected_reimbursement_amount,
-               sum(payment_amount) as payment_amount,
-               sum(contractual_adjustment_amount) as contractual_adjustment_amount,
-               sum(denial_amount) as denial_amount,
-               sum(patient_responsibility_amount) as patient_responsibility_amount,
-               sum(net_revenue_amount) as net_revenue_amount,
-               sum(direct_cost_amount) as direct_cost_amount,
-               sum(indirect_cost_amount) as indirect_cost_amount,
-               sum(contribution_margin_amount) as contribution_margin_amount,
-               case when sum(net_revenue_amount) = 0 then null else round(
-                   sum(contribution_margin_amount) / sum(net_revenue_amount), 4) end
-                   as margin_pct
+        select facility_id, facility_name, service_line_code, service_line_name, encounter_count,
+               gross_charge_amount, expected_reimbursement_amount, payment_amount,
+               contractual_adjustment_amount, denial_amount, patient_responsibility_amount,
+               net_revenue_amount, direct_cost_amount, indirect_cost_amount,
+               contribution_margin_amount, margin_pct
         from {src.mart("mart_service_line_margin_monthly")}
         where {PERIOD_FILTER}
-        group by facility_id, service_line_code
         order by facility_id, service_line_code
         """,
         [period],
