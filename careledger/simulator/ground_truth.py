@@ -221,3 +221,197 @@ def patient_transactions_by_period(tx: pl.DataFrame) -> pl.DataFrame:
         .agg(pl.len().alias("transaction_count"), pl.col("amount_cents").sum().alias("amount"))
         .sort("period_id", "legal_entity_id", "transaction_type", maintain_order=True)
     )
+
+
+AGING_BUCKETS = ("0_30", "31_60", "61_90", "91_120", "121_180", "over_180")
+
+
+def claim_chains(claims: pl.DataFrame, landed_lines: pl.DataFrame, dims: pl.DataFrame) -> pl.DataFrame:
+    """One row per claim chain (an original and its replacement or void), with the attributes
+    of its current version, gross charges, expected reimbursement and contractual reserve (cents).
+
+    The chain's current version is its replacement or void when one was exported, else the
+    original; a voided chain books no charges (docs/accounting_policy.md).
+    """
+    roots = claims.filter(pl.col("freq") == 1).select("orig_row", pl.col("claim_id").alias("root_claim_id"))
+    chain = claims.join(roots, on="orig_row", how="left", maintain_order="left")
+    current = chain.sort("orig_row", "freq", maintain_order=True).group_by("orig_row", maintain_order=True).last()
+    first_bill = chain.group_by("orig_row").agg(pl.col("submitted_date").min().alias("bill_date"))
+    per_claim = landed_lines.group_by("claim_idx").agg(
+        pl.col("charge_cents").sum().alias("line_charge"), pl.col("expected_cents").sum().alias("line_expected")
+    )
+    c = (
+        current.join(first_bill, on="orig_row", how="left", maintain_order="left")
+        .join(per_claim, on="claim_idx", how="left", maintain_order="left")
+        .join(dims, on="claim_idx", how="left", maintain_order="left")
+        .with_columns(voided=pl.col("freq") == 8)
+    )
+    expected = (
+        pl.when(pl.col("enc_class") == "IMP").then(pl.col("ip_expected_cents")).otherwise(pl.col("line_expected"))
+    )
+    return c.select(
+        claim_id="root_claim_id",
+        current_claim_id="claim_id",
+        orig_row="orig_row",
+        payer_idx="payer_idx",
+        facility_id="facility_id",
+        payer_class="payer_class",
+        service_line_code="service_line_code",
+        discharge_date="statement_to_date",
+        bill_date="bill_date",
+        charge=pl.when(pl.col("voided")).then(0).otherwise(pl.col("line_charge").fill_null(0)),
+        expected=pl.when(pl.col("voided")).then(0).otherwise(expected.fill_null(0)),
+    ).with_columns(reserve=pl.col("charge") - pl.col("expected"))
+
+
+def ar_subledger(
+    chains: pl.DataFrame,
+    claims: pl.DataFrame,
+    landed_instances: pl.DataFrame,
+    *,
+    payers: pl.DataFrame,
+    facilities: pl.DataFrame,
+    periods: pl.DataFrame,
+) -> pl.DataFrame:
+    """Claim-chain balances at every period end (cents), by the rules of docs/accounting_policy.md.
+
+    gross = charges (booked at the period end of the discharge date) - payments - contractual
+    adjustments - denials - patient responsibility of the 835 claim payments up to the period
+    end; reserve = reserve booked - released, where the first adjudication releases the whole
+    reserve, a reversal re-establishes it and the next adjudication releases it again. Rows
+    with a balance only; chains whose facility is unmapped are left out (the warehouse shows
+    them as AR_UNPLACED exceptions).
+    """
+    le = facilities.select("facility_id", "legal_entity_id")
+    ch = (
+        chains.join(le, on="facility_id", how="inner")
+        .join(payers.select("payer_idx", "payer_code"), on="payer_idx", how="left", maintain_order="left")
+        .drop("payer_idx")
+    )
+    remits = (
+        landed_instances.join(claims.select("claim_idx", "orig_row"), on="claim_idx", how="left")
+        .join(ch.select("orig_row", "claim_id"), on="orig_row", how="inner")
+        .select(
+            "claim_id",
+            "remit_date",
+            adjudicated=(pl.col("kind") != "reversal").cast(pl.Int64),
+            moved=pl.col("paid") + pl.col("contractual") + pl.col("denial") + pl.col("patient_resp"),
+        )
+    )
+    # released after a day = whether that day ended on an adjudication (reversals post first)
+    days = remits.group_by("claim_id", "remit_date").agg(
+        pl.col("moved").sum(), pl.col("adjudicated").max().alias("released")
+    )
+    pe = periods.select("period_id", "period_end_date")
+    first = days.group_by("claim_id").agg(pl.col("remit_date").min().alias("first_remit"))
+    grid = (
+        ch.join(first, on="claim_id", how="left", maintain_order="left")
+        .with_columns(first_posting=pl.min_horizontal("discharge_date", "first_remit"))
+        .join(pe, how="cross")
+        .filter(pl.col("period_end_date") >= pl.col("first_posting"))
+    )
+    upto = grid.select("claim_id", "period_id", "period_end_date").join(days, on="claim_id", how="inner")
+    upto = upto.filter(pl.col("remit_date") <= pl.col("period_end_date"))
+    moved = upto.group_by("claim_id", "period_id").agg(
+        pl.col("moved").sum(), pl.col("released").sort_by("remit_date").last()
+    )
+    out = grid.join(moved, on=["claim_id", "period_id"], how="left", maintain_order="left").with_columns(
+        booked=pl.col("discharge_date") <= pl.col("period_end_date"),
+        moved=pl.col("moved").fill_null(0),
+        released=pl.col("released").fill_null(0),
+    )
+    out = out.with_columns(
+        charges_to_date=pl.when("booked").then(pl.col("charge")).otherwise(0),
+        reserve_booked=pl.when("booked").then(pl.col("reserve")).otherwise(0),
+    ).with_columns(
+        gross=pl.col("charges_to_date") - pl.col("moved"),
+        reserve_bal=pl.col("reserve_booked") - pl.col("reserve") * pl.col("released"),
+    )
+    out = out.filter((pl.col("gross") != 0) | (pl.col("reserve_bal") != 0)).with_columns(
+        is_billed=pl.col("bill_date") <= pl.col("period_end_date"),
+        days_from_discharge=(pl.col("period_end_date") - pl.col("discharge_date")).dt.total_days(),
+    )
+    out = out.with_columns(
+        days_from_bill=pl.when("is_billed").then((pl.col("period_end_date") - pl.col("bill_date")).dt.total_days()),
+    )
+    return out.select(
+        "period_id",
+        "period_end_date",
+        "claim_id",
+        "current_claim_id",
+        "legal_entity_id",
+        "facility_id",
+        "payer_code",
+        "payer_class",
+        "service_line_code",
+        "discharge_date",
+        "bill_date",
+        "is_billed",
+        "days_from_discharge",
+        "days_from_bill",
+        "charges_to_date",
+        expected_to_date=pl.col("charges_to_date") - pl.col("reserve_booked"),
+        gross="gross",
+        reserve="reserve_bal",
+        net=pl.col("gross") - pl.col("reserve_bal"),
+    ).sort("period_id", "claim_id", maintain_order=True)
+
+
+def _bucket(days: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(days.is_null())
+        .then(pl.lit("unbilled"))
+        .when(days <= 30)
+        .then(pl.lit("0_30"))
+        .when(days <= 60)
+        .then(pl.lit("31_60"))
+        .when(days <= 90)
+        .then(pl.lit("61_90"))
+        .when(days <= 120)
+        .then(pl.lit("91_120"))
+        .when(days <= 180)
+        .then(pl.lit("121_180"))
+        .otherwise(pl.lit("over_180"))
+    )
+
+
+def ar_aging(subledger: pl.DataFrame) -> pl.DataFrame:
+    """Gross A/R per period end x basis (discharge, bill) x payer x payer class in the aging
+    buckets, the unbilled (DNFB) balance on the bill basis, and billed A/R over 90 days (cents)."""
+    parts = []
+    for basis, col in (("discharge", "days_from_discharge"), ("bill", "days_from_bill")):
+        parts.append(
+            subledger.select(
+                "period_id",
+                "payer_code",
+                "payer_class",
+                "is_billed",
+                "gross",
+                aging_basis=pl.lit(basis),
+                days=pl.col(col),
+            )
+        )
+    x = pl.concat(parts).with_columns(bucket=_bucket(pl.col("days")))
+    aggs = [pl.len().alias("claim_count")]
+    aggs += [pl.col("gross").filter(pl.col("bucket") == b).sum().alias(f"ar_{b}") for b in (*AGING_BUCKETS, "unbilled")]
+    aggs += [
+        pl.col("gross").sum().alias("gross"),
+        pl.col("gross").filter(pl.col("is_billed")).sum().alias("billed"),
+        pl.col("gross").filter(pl.col("is_billed") & (pl.col("days") > 90)).sum().alias("billed_over_90"),
+    ]
+    return (
+        x.group_by("period_id", "aging_basis", "payer_code", "payer_class")
+        .agg(aggs)
+        .sort("period_id", "aging_basis", "payer_code", "payer_class", maintain_order=True)
+    )
+
+
+def dnfb(subledger: pl.DataFrame) -> pl.DataFrame:
+    """Discharged-not-final-billed gross charges and expected reimbursement per period end and
+    facility: claims discharged on or before the period end and billed after it (cents)."""
+    return (
+        subledger.filter(~pl.col("is_billed"))
+        .group_by("period_id", "legal_entity_id", "facility_id")
+        .agg(pl.len().alias("claim_count"), pl.col("charges_to_date").sum(), pl.col("expected_to_date").sum())
+        .sort("period_id", "legal_entity_id", "facility_id", maintain_order=True)
+    )

@@ -901,6 +901,70 @@ def _write_ground_truth(
             status="status",
         ),
     )
+    chains = gt.claim_chains(billing.claims, landed_lines, dims)
+    _write_csv(
+        g / "expected_reimbursement.csv",
+        chains.sort("claim_id", maintain_order=True).select(
+            "claim_id",
+            "current_claim_id",
+            "facility_id",
+            "payer_class",
+            charge_amount=money("charge"),
+            expected_reimbursement_amount=money("expected"),
+            contractual_reserve_amount=money("reserve"),
+        ),
+    )
+    subledger = gt.ar_subledger(
+        chains, billing.claims, landed_inst, payers=net.payers, facilities=net.facilities, periods=erp.periods
+    )
+    _write_csv(
+        g / "ar_subledger.csv",
+        subledger.select(
+            "period_id",
+            "period_end_date",
+            "claim_id",
+            "current_claim_id",
+            "legal_entity_id",
+            "facility_id",
+            "payer_code",
+            "payer_class",
+            "service_line_code",
+            "discharge_date",
+            "bill_date",
+            "is_billed",
+            days_outstanding_from_discharge="days_from_discharge",
+            days_outstanding_from_bill="days_from_bill",
+            gross_balance_amount=money("gross"),
+            reserve_balance_amount=money("reserve"),
+            net_balance_amount=money("net"),
+        ),
+    )
+    aging = gt.ar_aging(subledger)
+    _write_csv(
+        g / "ar_aging.csv",
+        aging.select(
+            "period_id",
+            "aging_basis",
+            "payer_code",
+            "payer_class",
+            "claim_count",
+            *[money(f"ar_{b}").alias(f"ar_{b}_amount") for b in (*gt.AGING_BUCKETS, "unbilled")],
+            gross_balance_amount=money("gross"),
+            billed_ar_amount=money("billed"),
+            billed_ar_over_90_amount=money("billed_over_90"),
+        ),
+    )
+    _write_csv(
+        g / "dnfb.csv",
+        gt.dnfb(subledger).select(
+            "period_id",
+            "legal_entity_id",
+            "facility_id",
+            "claim_count",
+            unbilled_charge_amount=money("charges_to_date"),
+            unbilled_expected_reimbursement_amount=money("expected_to_date"),
+        ),
+    )
     ptx = gt.patient_transactions_by_period(bank.patient_transactions)
     _write_csv(
         g / "patient_transactions.csv",

@@ -10,6 +10,9 @@
       UNMAPPED_CODE        a source code that landed on an UNMAPPED member (core exceptions)
       JOURNAL_NOT_POSTED   remitted amount of a facility-day that the daily reimbursement
                            journals do not carry (missing or different journal)
+      AR_UNPLACED          claim A/R that mart_ar_subledger cannot place (facility or legal
+                           entity unmapped, or a posting date outside every accounting period):
+                           its payer A/R change as the amount
 
     The as-of date is the latest remit or submission date in the warehouse, so a rebuild on
     the same data gives the same rows. No patient-level identifiers: ids are encounter,
@@ -40,6 +43,10 @@ journal_lines as (
 
 account_roles as (
     select * from {{ ref('account_roles') }}
+),
+
+ar_transactions as (
+    select * from {{ ref('fct_ar_claim_transactions') }}
 ),
 
 as_of as (
@@ -183,8 +190,31 @@ journal_not_posted as (
     where coalesce(remitted_days.remitted_amount, 0) <> coalesce(posted_days.posted_amount, 0)
 ),
 
+ar_unplaced as (
+    select
+        'AR_UNPLACED' as reason_code,
+        'subledger' as checkpoint,
+        max(facility_id) as facility_id,
+        min(posting_date) as exception_date,
+        'claim' as source_entity,
+        claim_id as source_id,
+        sum(gross_change_amount) as amount,
+        'claim A/R not in the subledger ('
+        || case
+            when max(case when period_id is null then 1 else 0 end) = 1
+                then 'a posting date outside every accounting period'
+            else 'facility or legal entity unmapped'
+        end
+        || '); reserve ' || cast(sum(reserve_change_amount) as {{ dbt.type_string() }}) as detail
+    from ar_transactions
+    where not is_placed
+    group by claim_id
+),
+
 exceptions as (
     select * from encounter_no_charge
+    union all
+    select * from ar_unplaced
     union all
     select * from claim_no_remit
     union all
