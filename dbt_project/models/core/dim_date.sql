@@ -3,46 +3,37 @@
 -- cross-database date_spine. Real exports go back decades (Synthea encounters, archived 835s),
 -- so a fixed range would fail the date relationships of every fact. Dates before 1900 or after
 -- 2100 are left out of the bounds: they are source errors, reported by the facts' date tests.
-{%- set bounds_query -%}
-with
+{%- set date_columns = [
+    (ref('int_encounters__finalized'), 'encounter_date'),
+    (ref('int_remits__claims_matched'), 'remit_date'),
+    (ref('int_claims__versions'), 'statement_from_date'),
+    (ref('int_claims__versions'), 'statement_to_date'),
+    (ref('int_claims__versions'), 'submitted_date'),
+    (ref('int_erp__accounting_periods'), 'period_start_date'),
+    (ref('int_erp__accounting_periods'), 'period_end_date'),
+    (ref('int_erp__gl_actuals'), 'posting_date'),
+    (ref('int_billing__denial_events'), 'event_date'),
+] -%}
 
-landed_dates as (
-    select encounter_date as date_day from {{ ref('int_encounters__finalized') }}
-    union all
-    select remit_date from {{ ref('int_remits__claims_matched') }}
-    union all
-    select statement_from_date from {{ ref('int_claims__versions') }}
-    union all
-    select statement_to_date from {{ ref('int_claims__versions') }}
-    union all
-    select submitted_date from {{ ref('int_claims__versions') }}
-    union all
-    select period_start_date from {{ ref('int_erp__accounting_periods') }}
-    union all
-    select period_end_date from {{ ref('int_erp__accounting_periods') }}
-    union all
-    select posting_date from {{ ref('int_erp__gl_actuals') }}
-    union all
-    select event_date from {{ ref('int_billing__denial_events') }}
-    union all
-    select current_date
-),
-
-plausible as (
-    select date_day
-    from landed_dates
-    where date_day between cast('1900-01-01' as date) and cast('2100-12-31' as date)
-)
-
-select
-    cast(min({{ date_part_int('year', 'date_day') }}) - 1 as integer) as first_year,
-    cast(max({{ date_part_int('year', 'date_day') }}) + 1 as integer) as last_year
-from plausible
-{%- endset -%}
-
-{%- set first_year = 2018 -%}
-{%- set last_year = 2035 -%}
+{#- the bounds are read when the model runs; a compile before the first build (no upstream
+    tables yet) renders the current year +- 1 -#}
+{%- set first_year = modules.datetime.date.today().year - 1 -%}
+{%- set last_year = modules.datetime.date.today().year + 1 -%}
 {%- if execute -%}
+    {%- set selects = [] -%}
+    {%- for relation, column in date_columns -%}
+        {%- if load_relation(relation) is not none -%}
+            {%- do selects.append('select ' ~ column ~ ' as date_day from ' ~ relation) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- do selects.append('select current_date as date_day') -%}
+    {%- set bounds_query -%}
+        select
+            cast(min({{ date_part_int('year', 'date_day') }}) - 1 as integer) as first_year,
+            cast(max({{ date_part_int('year', 'date_day') }}) + 1 as integer) as last_year
+        from ({{ selects | join(' union all ') }}) as landed_dates
+        where date_day between cast('1900-01-01' as date) and cast('2100-12-31' as date)
+    {%- endset -%}
     {%- set bounds = run_query(bounds_query) -%}
     {%- set first_year = bounds.columns[0].values()[0] | int -%}
     {%- set last_year = bounds.columns[1].values()[0] | int -%}
