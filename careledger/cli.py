@@ -212,24 +212,32 @@ def cmd_publish(args: argparse.Namespace) -> int:
             result = publish_serving_snapshot(home.warehouse, home.serving)
         console.print(f"serving snapshot: {result}")
         return 0
+    if not home.warehouse.exists():
+        console.print(f"[red]error:[/red] warehouse {home.warehouse} does not exist; run `careledger refresh` first")
+        return 2
     date_from, date_to = _date_window(args, home)
     from careledger.orchestration.partitions import PARTITION_START
 
     before_partitions = date_from < date.fromisoformat(PARTITION_START)
     if args.out or before_partitions:
-        from careledger.orchestration.locking import warehouse_writer
-        from careledger.publish.erp.publisher import publish_erp
+        from careledger.orchestration.erp_posting import post_erp
 
         if before_partitions and not args.out:
-            # archived data (an 835 from 2004) predates the daily partitions: the same publisher
+            # archived data (an 835 from 2004) predates the daily partitions: the same function
             # the asset runs, called directly for the whole window, into the asset's folder
             console.print(
                 f"journals from {date_from} predate the daily partitions ({PARTITION_START}, "
                 "CARELEDGER_PARTITION_START): publishing the window directly"
             )
-        out = Path(args.out).resolve() if args.out else home.exports / "erp"
-        with warehouse_writer(home.warehouse, f"publish erp {args.target}"):
-            result = publish_erp(home.warehouse, args.target, out, date_from=date_from, date_to=date_to)
+        from careledger.publish.erp.base import ExportValidationError
+        from careledger.publish.posting import PostingError
+
+        out = Path(args.out).resolve() if args.out else None
+        try:
+            result = post_erp(home, args.target, date_from, date_to, out_dir=out)
+        except (PostingError, ExportValidationError, ValueError) as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            return 2
         console.print(_describe_publish(result))
         return _held_back(home, args.target, date_from, date_to)
     # default: the same Dagster asset the daily job runs, for this target only
@@ -284,6 +292,8 @@ def _describe_publish(result) -> str:
 
 
 def _date_window(args: argparse.Namespace, home: Home) -> tuple[date, date]:
+    if args.date and (args.date_from or args.date_to):
+        raise SystemExit("use either --date or --from/--to, not both")
     if args.date:
         return args.date, args.date
     if args.date_from or args.date_to:

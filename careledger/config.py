@@ -44,6 +44,15 @@ class Home:
         return self.root / "exports"
 
     @property
+    def erp_exports(self) -> Path:
+        """Where ``careledger publish erp`` and the Dagster ERP assets write, one folder per target."""
+        return self.exports / "erp"
+
+    @property
+    def extracts(self) -> Path:
+        return self.exports / "extracts"
+
+    @property
     def serving(self) -> Path:
         return self.root / "serving"
 

@@ -21,8 +21,9 @@ from dagster import (
 from careledger.config import Home
 from careledger.orchestration.alerts import Alert, daily_posting_sla, notifier_for, posting_deadline
 from careledger.orchestration.assets.dbt import careledger_dbt_assets
-from careledger.orchestration.assets.publish import erp_assets, finance_extract, posting_status_path, serving_snapshot
+from careledger.orchestration.assets.publish import erp_assets, finance_extract, serving_snapshot
 from careledger.orchestration.assets.raw import raw_assets
+from careledger.orchestration.erp_posting import posting_status_path
 
 _raw = {a.node_def.name: a for a in raw_assets}
 _dbt = AssetSelection.assets(careledger_dbt_assets)

@@ -1,9 +1,7 @@
 """Publish assets: ERP journal files per target (daily partitions), the BI serving snapshot and
 the monthly finance extract. Thin: each calls a plain function in ``publish/``."""
 
-import json
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import date, timedelta
 
 from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, AssetKey, MaterializeResult, asset
 
@@ -14,25 +12,6 @@ from careledger.publish.contracts import public_mart_names
 from careledger.publish.erp.targets import REGISTRY as ERP_TARGETS
 
 JOURNAL_LINES = AssetKey(["marts", "mart_erp_journal_lines"])
-
-
-def posting_status_path(home: Path) -> Path:
-    return home / "exports" / "posting_status.json"
-
-
-def record_posting_status(home: Path, target: str, date_to: date) -> None:
-    """Remember the last posted business date per target (read by the SLA sensor without
-    touching the warehouse, which may be busy)."""
-    path = posting_status_path(home)
-    status = json.loads(path.read_text()) if path.exists() else {}
-    prior = status.get(target, {}).get("last_posted_date")
-    if prior is None or prior < date_to.isoformat():
-        status[target] = {
-            "last_posted_date": date_to.isoformat(),
-            "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(status, indent=2, sort_keys=True))
 
 
 def _erp_asset(target: str):
@@ -50,15 +29,12 @@ def _erp_asset(target: str):
         "a posting ledger makes re-runs exactly-once.",
     )
     def _erp(context: AssetExecutionContext, careledger: CareledgerResource) -> MaterializeResult:
-        from careledger.publish.erp.publisher import publish_erp
+        from careledger.orchestration.erp_posting import post_erp
 
         window = context.partition_time_window
         date_from = window.start.date()
         date_to = (window.end - timedelta(days=1)).date()
-        home = careledger.home_paths
-        with warehouse_writer(home.warehouse, f"publish erp {target}"):
-            result = publish_erp(home.warehouse, target, home.exports / "erp", date_from=date_from, date_to=date_to)
-        record_posting_status(home.root, target, date_to)
+        result = post_erp(careledger.home_paths, target, date_from, date_to)
         return MaterializeResult(metadata=_result_metadata(result, date_from, date_to))
 
     return _erp
