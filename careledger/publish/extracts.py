@@ -40,6 +40,7 @@ from pathlib import Path
 
 import duckdb
 
+from careledger.config import SEEDS_DIR
 from careledger.publish.contracts import ContractError, exposure_marts, require_marts
 from careledger.publish.serving import PHI_COLUMN_NAMES, SERVING_DB_NAME, current_snapshot_path
 
@@ -384,45 +385,47 @@ def _journal_net(src: _Source, start: dt.date, end: dt.date) -> dict[tuple[str, 
     return {(s, str(a)): Decimal(v) for s, a, v in rows}
 
 
-#: (check, sheet, measure, journal_source, account, sign). ``sign`` -1 uses the credit side.
+#: (check, sheet, measure, journal_source, account role, sign). ``sign`` -1 uses the credit side.
+#: The role's account comes from seeds/account_roles.csv, the seed the posting rules and the
+#: reconciliation marts join to, so remapping an account there moves the tie-outs with them.
 TIEOUT_RULES: tuple[tuple[str, str, str, str, str, int], ...] = (
-    ("Gross charges accrued", "pnl_by_service_line", "gross_charge_amount", "month_end_accrual", "1200", 1),
+    ("Gross charges accrued", "pnl_by_service_line", "gross_charge_amount", "month_end_accrual", "payer_ar", 1),
     (
         "Contractual adjustments (P&L)",
         "pnl_by_service_line",
         "contractual_adjustment_amount",
         "daily_reimbursement",
-        "4900",
+        "contractual_allowance",
         1,
     ),
-    ("Denials (P&L)", "pnl_by_service_line", "denial_amount", "daily_reimbursement", "4910", 1),
-    ("Payer payments", "reimbursement_summary", "payment_amount", "daily_reimbursement", "1010", 1),
+    ("Denials (P&L)", "pnl_by_service_line", "denial_amount", "daily_reimbursement", "denial", 1),
+    ("Payer payments", "reimbursement_summary", "payment_amount", "daily_reimbursement", "cash", 1),
     (
         "Contractual adjustments",
         "reimbursement_summary",
         "contractual_adjustment_amount",
         "daily_reimbursement",
-        "4900",
+        "contractual_allowance",
         1,
     ),
-    ("Denials", "reimbursement_summary", "denial_amount", "daily_reimbursement", "4910", 1),
+    ("Denials", "reimbursement_summary", "denial_amount", "daily_reimbursement", "denial", 1),
     (
         "Patient responsibility",
         "reimbursement_summary",
         "patient_responsibility_amount",
         "daily_reimbursement",
-        "1210",
+        "patient_ar",
         1,
     ),
     # denial trends count denials as received; reversals of denied claims are kept apart, and
-    # the net is what posts to 4910
-    ("Net denied amount (denial trends)", "denial_summary", "net_denied_amount", "daily_reimbursement", "4910", 1),
+    # the net is what posts to the denial account
+    ("Net denied amount (denial trends)", "denial_summary", "net_denied_amount", "daily_reimbursement", "denial", 1),
     (
         "Journal checkpoint = A/R credits (reconciliation)",
         "reconciliation_summary",
         "checkpoint:journal",
         "daily_reimbursement",
-        "1200",
+        "payer_ar",
         -1,
     ),
     (
@@ -430,16 +433,42 @@ TIEOUT_RULES: tuple[tuple[str, str, str, str, str, int], ...] = (
         "reconciliation_summary",
         "checkpoint:remittance",
         "daily_reimbursement",
-        "1200",
+        "payer_ar",
         -1,
     ),
 )
 
+#: The account-roles seed (account_id, role, description) that dbt loads as ``account_roles``.
+ACCOUNT_ROLES_SEED = SEEDS_DIR / "account_roles.csv"
+
+
+def role_accounts(seed: Path | None = None) -> dict[str, str]:
+    """The one account of each tie-out role, from the account-roles seed. Raises ExtractError
+    (one sentence) when a role the tie-outs use has no account or several."""
+    path = seed or ACCOUNT_ROLES_SEED
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    accounts: dict[str, list[str]] = {}
+    for row in rows:
+        accounts.setdefault(row["role"].strip(), []).append(row["account_id"].strip())
+    out: dict[str, str] = {}
+    for role in dict.fromkeys(rule[4] for rule in TIEOUT_RULES):
+        found = accounts.get(role, [])
+        if len(found) != 1:
+            raise ExtractError(
+                f"{path} has {len(found)} accounts for role {role} ({', '.join(found) or 'none'}); "
+                "a tie-out needs exactly one"
+            )
+        out[role] = found[0]
+    return out
+
 
 def _tieouts(src: _Source, sheets: dict[str, Sheet], start: dt.date, end: dt.date) -> list[TieOut]:
     net = _journal_net(src, start, end)
+    accounts = role_accounts()
     out: list[TieOut] = []
-    for check, sheet, measure, source, account, sign in TIEOUT_RULES:
+    for check, sheet, measure, source, role, sign in TIEOUT_RULES:
+        account = accounts[role]
         out.append(
             TieOut(
                 check=check,

@@ -268,3 +268,42 @@ def test_a_missing_mart_is_one_sentence_not_a_fallback(warehouse: Path, tmp_path
         write_extract(warehouse, period, "csv", tmp_path)
     assert "\n" not in str(err.value)
     assert main(["--period", period, "--source", str(warehouse), "--out", str(tmp_path)]) == 2
+
+
+def test_tie_out_accounts_follow_the_account_roles_seed(
+    warehouse: Path, tmp_path: Path, period: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Remap payer A/R (1200 -> 1299) in the seed and in the journals the way dbt would: the
+    tie-outs follow the seed; with the seed left at 1200 they break, so they read it."""
+    from careledger.publish import extracts
+
+    before = write_extract(warehouse, period, "csv", tmp_path / "before")
+    assert before.all_tied and {t.journal_account for t in before.tieouts} >= {"1200", "1010", "4900", "4910", "1210"}
+    con = duckdb.connect(str(warehouse))
+    con.execute("update marts.mart_erp_journal_lines set account_id = '1299' where account_id = '1200'")
+    con.close()
+    stale = write_extract(warehouse, period, "csv", tmp_path / "stale")
+    assert {t.check for t in stale.tieouts if not t.tied} == {
+        "Gross charges accrued",
+        "Journal checkpoint = A/R credits (reconciliation)",
+        "Remitted = posted (reconciliation)",
+    }
+    seed = tmp_path / "account_roles.csv"
+    seed.write_text(extracts.ACCOUNT_ROLES_SEED.read_text().replace("\n1200,payer_ar,", "\n1299,payer_ar,"))
+    monkeypatch.setattr(extracts, "ACCOUNT_ROLES_SEED", seed)
+    after = write_extract(warehouse, period, "csv", tmp_path / "after")
+    assert after.all_tied
+    assert [t.sheet_total for t in after.tieouts] == [t.sheet_total for t in before.tieouts]
+    assert {t.journal_account for t in after.tieouts if t.check == "Gross charges accrued"} == {"1299"}
+
+
+def test_a_role_without_one_account_is_one_sentence(
+    warehouse: Path, tmp_path: Path, period: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from careledger.publish import extracts
+
+    seed = tmp_path / "account_roles.csv"
+    seed.write_text(extracts.ACCOUNT_ROLES_SEED.read_text() + "1011,cash,Second cash clearing\n")
+    monkeypatch.setattr(extracts, "ACCOUNT_ROLES_SEED", seed)
+    with pytest.raises(ExtractError, match=r"has 2 accounts for role cash \(1010, 1011\); a tie-out needs exactly one"):
+        write_extract(warehouse, period, "csv", tmp_path / "out")
