@@ -17,16 +17,83 @@
     ({{ column }})::jsonb #>> '{ {{- parts.split('.') | join(',') -}} }'
 {%- endmacro %}
 
-{#- The FHIR id a reference points at, whatever its form:
-    `Type/id`, `urn:uuid:<id>`, `Type?identifier=system|value` (-> value), or a bare id. -#}
-{% macro fhir_reference_id(expr) -%}
+{#- FHIR references (https://hl7.org/fhir/R4B/references.html), the one rule careledger
+    resolves them by (docs/ingest.md, "FHIR references"). Ingest stores every reference as
+    sent; staging calls these macros on the text:
+
+      form                                           kind         type      id / identifier
+      Patient/P1                                     literal      Patient   P1
+      https://ehr/fhir/Patient/P1                    literal      Patient   P1
+      https://ehr/fhir/Patient/P1/_history/2         literal      Patient   P1 (not 2)
+      urn:uuid:a1b2...                               uuid         null      a1b2... (a Bundle
+                                                                            entry without an id
+                                                                            lands under its
+                                                                            fullUrl uuid)
+      Patient?identifier=sys|value (| or %7C)        conditional  Patient   id null; identifier
+                                                                            system sys, value value
+      #c1                                            contained    null      null (lives inside
+                                                                            the referencing
+                                                                            resource, never landed)
+      P1 (no type)                                   id           null      P1
+
+    A conditional reference resolves by joining the identifier (system, value) to the
+    resource that carries it; its id is null, never the identifier value. -#}
+{% macro fhir_reference_kind(expr) -%}
     case
         when {{ expr }} is null or {{ expr }} = '' then null
-        when {{ expr }} like 'urn:uuid:%' then substring({{ expr }}, 10)
-        when {{ expr }} like '%?identifier=%|%' then {{ dbt.split_part(expr, "'|'", -1) }}
-        when {{ expr }} like '%?identifier=%' then {{ dbt.split_part(expr, "'='", -1) }}
-        when {{ expr }} like '%/%' then {{ dbt.split_part(expr, "'/'", -1) }}
-        else {{ expr }}
+        when {{ expr }} like '#%' then 'contained'
+        when {{ expr }} like 'urn:uuid:%' then 'uuid'
+        when {{ expr }} like '%?%' then 'conditional'
+        when {{ expr }} like '%/%' then 'literal'
+        else 'id'
+    end
+{%- endmacro %}
+
+{#- The literal reference without a version suffix: `.../Type/id/_history/n` -> `.../Type/id`. -#}
+{% macro _fhir_reference_unversioned(expr) -%}
+    {{ dbt.split_part(expr, "'/_history/'", 1) }}
+{%- endmacro %}
+
+{% macro fhir_reference_type(expr) -%}
+    case {{ fhir_reference_kind(expr) }}
+        when 'literal' then {{ dbt.split_part(_fhir_reference_unversioned(expr), "'/'", -2) }}
+        when 'conditional' then {{ dbt.split_part(dbt.split_part(expr, "'?'", 1), "'/'", -1) }}
+    end
+{%- endmacro %}
+
+{% macro fhir_reference_id(expr) -%}
+    case {{ fhir_reference_kind(expr) }}
+        when 'literal' then {{ dbt.split_part(_fhir_reference_unversioned(expr), "'/'", -1) }}
+        when 'uuid' then substring({{ expr }}, 10)
+        when 'id' then {{ expr }}
+    end
+{%- endmacro %}
+
+{#- The `identifier` search token of a conditional reference (`%7C` read as `|`), else null. -#}
+{% macro _fhir_reference_identifier_token(expr) -%}
+    case when {{ fhir_reference_kind(expr) }} = 'conditional' and {{ expr }} like '%identifier=%' then
+        {{ dbt.replace(dbt.replace(
+            dbt.split_part(dbt.split_part(expr, "'identifier='", 2), "'&'", 1), "'%7C'", "'|'"
+        ), "'%7c'", "'|'") }}
+    end
+{%- endmacro %}
+
+{#- The identifier system of a conditional reference (null when the token has no `|`). -#}
+{% macro fhir_reference_identifier_system(expr) -%}
+    {%- set token = _fhir_reference_identifier_token(expr) -%}
+    case when {{ dbt.position("'|'", token) }} > 1
+        then {{ dbt.split_part(token, "'|'", 1) }}
+    end
+{%- endmacro %}
+
+{#- The identifier value of a conditional reference: the text after the first `|`, or the
+    whole token when it has none (a value with any system). -#}
+{% macro fhir_reference_identifier_value(expr) -%}
+    {%- set token = _fhir_reference_identifier_token(expr) -%}
+    case
+        when {{ dbt.position("'|'", token) }} > 0
+            then nullif(substring({{ token }}, {{ dbt.position("'|'", token) }} + 1), '')
+        else nullif({{ token }}, '')
     end
 {%- endmacro %}
 

@@ -14,7 +14,8 @@ Quarantine reason codes: ``BAD_JSON``, ``BAD_ENCODING``, ``NOT_AN_OBJECT``,
 Findings (the record lands): ``BAD_ID_FORMAT``, ``BAD_LAST_UPDATED``, ``FULLURL_ID_MISMATCH``,
 ``ID_FROM_FULLURL``, ``BUNDLE_TYPE`` (warnings / info), and ``FHIR_R4B_MODEL`` (error) from
 ``fhir.resources`` model validation under the sampling policy in ``_fhir_validate.py``.
-References are stored as sent; ``_fhir_refs.py`` has the SQL that resolves their three forms.
+References are stored as sent; dbt resolves them (macro ``fhir_reference_id`` and its siblings in
+dbt_project/macros/json.sql).
 """
 
 from __future__ import annotations

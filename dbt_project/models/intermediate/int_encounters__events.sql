@@ -36,7 +36,15 @@ fhir_events as (
         coalesce(fhir_encounters.last_updated_at, fhir_encounters.period_start_at) as source_at,
         fhir_encounters._loaded_at,
         fhir_encounters._batch_id,
-        patient_mrns.patient_mrn,
+        -- a literal subject finds its Patient's MRN; a conditional one on the MRN system
+        -- (Patient?identifier=urn:careledger:mrn|MRN...) names the MRN itself
+        coalesce(
+            patient_mrns.patient_mrn,
+            case
+                when fhir_encounters.patient_identifier_system = 'urn:careledger:mrn'
+                    then fhir_encounters.patient_identifier_value
+            end
+        ) as patient_mrn,
         case fhir_encounters.class_code
             when 'IMP' then 'inpatient' when 'EMER' then 'emergency' when 'AMB' then 'ambulatory'
         end as encounter_class,

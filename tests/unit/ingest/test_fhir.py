@@ -9,7 +9,6 @@ import duckdb
 import pytest
 
 from careledger.ingest.fhir import validate as _fhir_validate
-from careledger.ingest.fhir.refs import FHIR_IDENTIFIERS_SQL, install_reference_macros
 from careledger.ingest.landing import FileResult, record_hash
 from careledger.ingest.run import ingest_paths
 
@@ -94,64 +93,9 @@ def test_bundle_entries_are_records(good: tuple[Path, list[FileResult]]) -> None
     assert rows[0][2] == "a1b2c3d4-0000-4000-8000-000000000001"
 
 
-def test_all_three_reference_forms_resolve(good: tuple[Path, list[FileResult]]) -> None:
-    wh, _ = good
-    con = duckdb.connect(str(wh), read_only=True)
-    try:
-        install_reference_macros(con)
-        con.execute(f"create temp table ids as {FHIR_IDENTIFIERS_SQL}")
-        rows = con.execute(
-            """
-            with enc as (
-                select resource_id, json_extract_string(resource, '$.subject.reference') as ref
-                from raw_ehr.fhir_resources where resource_type = 'Encounter'
-            ),
-            pat as (select resource_id from raw_ehr.fhir_resources where resource_type = 'Patient')
-            select enc.resource_id, fhir_ref_kind(ref) as kind,
-                   coalesce(lit.resource_id, uuid.resource_id, cond.resource_id) as patient_id
-            from enc
-            left join pat lit on fhir_ref_kind(ref) = 'literal' and fhir_ref_type(ref) = 'Patient'
-                 and lit.resource_id = fhir_ref_id(ref)
-            left join pat uuid on fhir_ref_kind(ref) = 'uuid' and uuid.resource_id = fhir_ref_id(ref)
-            left join ids cond on fhir_ref_kind(ref) = 'conditional' and cond.resource_type = fhir_ref_type(ref)
-                 and cond.identifier_system = fhir_ref_identifier_system(ref)
-                 and cond.identifier_value = fhir_ref_identifier_value(ref)
-            order by 1, 2
-            """
-        ).fetchall()
-    finally:
-        con.close()
-    assert {r[1] for r in rows} == {"literal", "uuid", "conditional"}
-    assert all(r[2] is not None for r in rows), rows
-    assert ("V00000002", "conditional", "P0000002") in rows
-
-
-@pytest.mark.parametrize(
-    ("ref", "expected"),
-    [
-        ("Patient/P0000001", ("literal", "Patient", "P0000001", None, None)),
-        ("https://ehr.example.org/fhir/Patient/P1/_history/3", ("literal", "Patient", "P1", None, None)),
-        ("urn:uuid:a1b2-c3", ("uuid", None, "a1b2-c3", None, None)),
-        (
-            "Patient?identifier=urn:careledger:mrn|MRN00000002",
-            ("conditional", "Patient", None, "urn:careledger:mrn", "MRN00000002"),
-        ),
-        (
-            "Practitioner?identifier=http://hl7.org/fhir/sid/us-npi%7C1234567893",
-            ("conditional", "Practitioner", None, "http://hl7.org/fhir/sid/us-npi", "1234567893"),
-        ),
-        ("#contained-1", ("other", None, None, None, None)),
-    ],
-)
-def test_reference_macros(ref: str, expected: tuple) -> None:
-    con = duckdb.connect()
-    install_reference_macros(con)
-    got = con.execute(
-        "select fhir_ref_kind($1), fhir_ref_type($1), fhir_ref_id($1), "
-        "fhir_ref_identifier_system($1), fhir_ref_identifier_value($1)",
-        [ref],
-    ).fetchone()
-    assert got == expected
+# How a stored reference resolves (Type/id, absolute URL, _history/n, urn:uuid, conditional,
+# contained) is the dbt macro's rule: unit tests test_fhir_reference_forms (staging) and
+# test_encounter_events_resolve_conditional_subjects (intermediate) cover every form.
 
 
 def test_structural_checks_quarantine_with_reasons(tmp_path: Path) -> None:

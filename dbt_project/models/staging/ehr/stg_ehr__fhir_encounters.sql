@@ -28,6 +28,9 @@ renamed as (
         status_text as status,
         class_code_text as class_code,
         {{ fhir_reference_id('subject_reference') }} as patient_id,
+        -- a conditional subject (Patient?identifier=system|value) has no id: its identifier
+        {{ fhir_reference_identifier_system('subject_reference') }} as patient_identifier_system,
+        {{ fhir_reference_identifier_value('subject_reference') }} as patient_identifier_value,
         {{ fhir_reference_id('attending_reference') }} as attending_practitioner_id,
         {{ fhir_reference_id('location_reference') }} as department_location_id,
         {{ fhir_reference_id('service_provider_reference') }} as service_provider_organization_id,
