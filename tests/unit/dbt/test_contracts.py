@@ -50,6 +50,11 @@ def test_every_public_mart_has_a_typed_column_list() -> None:
 
 
 def test_the_serving_exposure_depends_on_exactly_the_public_marts() -> None:
-    assert sorted(exposure_marts("bi_serving_snapshot")) == sorted(public_marts())
+    listed, public = set(exposure_marts("bi_serving_snapshot")), set(public_marts())
+    assert listed == public, (
+        "the serving snapshot publishes every public mart: list "
+        f"{sorted(public - listed)} (and drop {sorted(listed - public)}) under the "
+        "bi_serving_snapshot exposure in models/marts/_marts__exposures.yml"
+    )
     for consumer in ("executive_dashboard", "finance_extract", "erp_journal_export"):
         assert set(exposure_marts(consumer)) <= set(public_marts()), consumer
