@@ -7,6 +7,8 @@ only through the crosswalk rows and seeds that were actually written.
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import polars as pl
 
 from careledger.simulator.reference import UNMAPPED, Reference, money
@@ -415,3 +417,117 @@ def dnfb(subledger: pl.DataFrame) -> pl.DataFrame:
         .agg(pl.len().alias("claim_count"), pl.col("charges_to_date").sum(), pl.col("expected_to_date").sum())
         .sort("period_id", "legal_entity_id", "facility_id", maintain_order=True)
     )
+
+
+def _ratio(num: int | None, den: int | None, places: str, scale: int = 1) -> str:
+    """num * scale / den rounded half-up to ``places`` ('0.0001' or '0.01'); '' when den is 0."""
+    if num is None or not den:
+        return ""
+    return str((Decimal(num) * scale / Decimal(den)).quantize(Decimal(places), rounding=ROUND_HALF_UP))
+
+
+def revenue_cycle_kpis(
+    charges: pl.DataFrame,
+    daily: pl.DataFrame,
+    subledger: pl.DataFrame,
+    patient_tx: pl.DataFrame,
+    denial_events: pl.DataFrame,
+    claims: pl.DataFrame,
+    dims: pl.DataFrame,
+    *,
+    facilities: pl.DataFrame,
+    periods: pl.DataFrame,
+) -> pl.DataFrame:
+    """Revenue-cycle KPIs per accounting period x facility (docs/marts.md), from the simulator's
+    own records: gross charges (statement-to period), the 835 outcomes (remit date), the claim
+    A/R subledger (reserve and net payer A/R at each period end, DNFB charges), patient
+    transactions and denial write-offs (their dates), each on its claim's facility.
+
+    NPSR = gross - contractual - denials - reserve change - bad debt - charity; net A/R = net
+    payer A/R + patient A/R (patient responsibility - patient payments - bad debt - charity, to
+    date); averages over the last three periods. Amounts in cents, ratios as decimal strings.
+    """
+
+    def by_period(df: pl.DataFrame, date_col: str, aggs: list[pl.Expr]) -> pl.DataFrame:
+        return df.group_by(period_id=pl.col(date_col).dt.strftime("%Y-%m"), facility_id="facility_id").agg(aggs)
+
+    claim_fac = claims.select("claim_idx", "claim_id").join(
+        dims.select("claim_idx", "facility_id"), on="claim_idx", how="left", maintain_order="left"
+    )
+    gross = by_period(charges, "statement_to_date", [pl.col("charge").sum().alias("gross")])
+    remits = by_period(
+        daily,
+        "remit_date",
+        [pl.col(c).sum() for c in ("paid", "contractual", "denial", "patient_resp")],
+    )
+    ptx = patient_tx.join(claim_fac.select("claim_id", "facility_id"), on="claim_id", how="left").with_columns(
+        pl.col("facility_id").fill_null(UNMAPPED)
+    )
+    patient = by_period(
+        ptx,
+        "transaction_date",
+        [
+            pl.col("amount_cents").filter(pl.col("transaction_type").is_in(["copay", "payment"])).sum().alias("ppay"),
+            pl.col("amount_cents").filter(pl.col("transaction_type") == "bad_debt").sum().alias("bad_debt"),
+            pl.col("amount_cents").filter(pl.col("transaction_type") == "charity").sum().alias("charity"),
+        ],
+    )
+    wo = (
+        denial_events.filter(pl.col("event_type") == "written_off")
+        .join(claim_fac.select("claim_idx", "facility_id"), on="claim_idx", how="left")
+        .with_columns(pl.col("facility_id").fill_null(UNMAPPED))
+    )
+    write_offs = by_period(wo, "event_date", [pl.col("amount_cents").sum().alias("write_off")])
+    ledger = subledger.group_by("period_id", "facility_id").agg(
+        pl.col("reserve").sum().alias("reserve_bal"),
+        pl.col("net").sum().alias("payer_net"),
+        pl.col("charges_to_date").filter(~pl.col("is_billed")).sum().alias("dnfb"),
+    )
+    fac_ids = pl.concat([facilities.select("facility_id"), pl.DataFrame({"facility_id": [UNMAPPED]})]).unique()
+    grid = periods.select(
+        "period_id", days=(pl.col("period_end_date") - pl.col("period_start_date")).dt.total_days() + 1
+    ).join(fac_ids, how="cross")
+    x = grid
+    for part in (gross, remits, patient, write_offs, ledger):
+        x = x.join(part, on=["period_id", "facility_id"], how="left", maintain_order="left")
+    measures = [c for c in x.columns if c not in ("period_id", "facility_id", "days")]
+    x = x.with_columns([pl.col(c).fill_null(0).cast(pl.Int64) for c in measures]).sort("facility_id", "period_id")
+    x = x.with_columns(
+        reserve_change=pl.col("reserve_bal") - pl.col("reserve_bal").shift(1).over("facility_id").fill_null(0),
+        patient_ar=(pl.col("patient_resp") - pl.col("ppay") - pl.col("bad_debt") - pl.col("charity"))
+        .cum_sum()
+        .over("facility_id"),
+    ).with_columns(
+        npsr=pl.col("gross")
+        - pl.col("contractual")
+        - pl.col("denial")
+        - pl.col("reserve_change")
+        - pl.col("bad_debt")
+        - pl.col("charity"),
+        net_ar=pl.col("payer_net") + pl.col("patient_ar"),
+        cash=pl.col("paid") + pl.col("ppay"),
+    )
+    x = x.with_columns(
+        trailing_npsr=pl.col("npsr").rolling_sum(3, min_samples=1).over("facility_id"),
+        trailing_gross=pl.col("gross").rolling_sum(3, min_samples=1).over("facility_id"),
+        trailing_days=pl.col("days").rolling_sum(3, min_samples=1).over("facility_id"),
+    )
+    rows = []
+    for r in x.iter_rows(named=True):
+        pos = r["trailing_npsr"] if r["trailing_npsr"] > 0 else None
+        rows.append(
+            {
+                **r,
+                "avg_daily_npsr": _ratio(r["trailing_npsr"], r["trailing_days"] * 100, "0.01"),
+                "net_days_in_ar": _ratio(r["net_ar"] * r["trailing_days"], pos, "0.01"),
+                "cash_pct": _ratio(r["cash"], r["npsr"], "0.0001"),
+                "write_off_pct": _ratio(r["write_off"], r["npsr"], "0.0001"),
+                "avg_daily_gross": _ratio(r["trailing_gross"], r["trailing_days"] * 100, "0.01"),
+                "dnfb_days": _ratio(
+                    r["dnfb"] * r["trailing_days"], r["trailing_gross"] if r["trailing_gross"] > 0 else None, "0.01"
+                ),
+                "bad_debt_pct": _ratio(r["bad_debt"], r["gross"], "0.0001"),
+                "charity_pct": _ratio(r["charity"], r["gross"], "0.0001"),
+            }
+        )
+    return pl.DataFrame(rows, infer_schema_length=None).sort("period_id", "facility_id", maintain_order=True)

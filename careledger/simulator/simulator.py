@@ -965,6 +965,48 @@ def _write_ground_truth(
             unbilled_expected_reimbursement_amount=money("expected_to_date"),
         ),
     )
+    kpis = gt.revenue_cycle_kpis(
+        charges,
+        daily,
+        subledger,
+        bank.patient_transactions,
+        billing.denial_events,
+        billing.claims,
+        dims,
+        facilities=net.facilities,
+        periods=erp.periods,
+    )
+    _write_csv(
+        g / "revenue_cycle_kpis.csv",
+        kpis.select(
+            "period_id",
+            "facility_id",
+            gross_charge_amount=money("gross"),
+            contractual_adjustment_amount=money("contractual"),
+            denial_amount=money("denial"),
+            contractual_reserve_amount=money("reserve_bal"),
+            contractual_reserve_change_amount=money("reserve_change"),
+            bad_debt_amount=money("bad_debt"),
+            charity_amount=money("charity"),
+            net_revenue_amount=money("npsr"),
+            payer_net_ar_amount=money("payer_net"),
+            patient_ar_amount=money("patient_ar"),
+            net_ar_amount=money("net_ar"),
+            payment_amount=money("paid"),
+            patient_payment_amount=money("ppay"),
+            cash_collected_amount=money("cash"),
+            denial_write_off_amount=money("write_off"),
+            dnfb_gross_amount=money("dnfb"),
+            avg_daily_net_revenue_amount="avg_daily_npsr",
+            net_days_in_ar="net_days_in_ar",
+            cash_pct_of_net_revenue="cash_pct",
+            denial_write_off_pct="write_off_pct",
+            avg_daily_gross_revenue_amount="avg_daily_gross",
+            dnfb_days="dnfb_days",
+            bad_debt_pct="bad_debt_pct",
+            charity_pct="charity_pct",
+        ),
+    )
     ptx = gt.patient_transactions_by_period(bank.patient_transactions)
     _write_csv(
         g / "patient_transactions.csv",
