@@ -6,13 +6,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import subprocess
 import sys
 import time
 from datetime import date
 from pathlib import Path
 
+from careledger import config
 from careledger.config import REPO_ROOT, Home
 from careledger.orchestration.jobs import (
     backfill,
@@ -216,9 +216,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
         console.print(f"[red]error:[/red] warehouse {home.warehouse} does not exist; run `careledger refresh` first")
         return 2
     date_from, date_to = _date_window(args, home)
-    from careledger.orchestration.partitions import PARTITION_START
-
-    before_partitions = date_from < date.fromisoformat(PARTITION_START)
+    partition_start = config.partition_start()
+    before_partitions = date_from < date.fromisoformat(partition_start)
     if args.out or before_partitions:
         from careledger.orchestration.erp_posting import post_erp
 
@@ -226,7 +225,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
             # archived data (an 835 from 2004) predates the daily partitions: the same function
             # the asset runs, called directly for the whole window, into the asset's folder
             console.print(
-                f"journals from {date_from} predate the daily partitions ({PARTITION_START}, "
+                f"journals from {date_from} predate the daily partitions ({partition_start}, "
                 "CARELEDGER_PARTITION_START): publishing the window directly"
             )
         from careledger.publish.erp.base import ExportValidationError
@@ -353,9 +352,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 def cmd_ui(args: argparse.Namespace) -> int:
     home = _home(args)
     write_dagster_yaml(home)
-    env = {**os.environ, "DAGSTER_HOME": str(home.dagster_home), "CARELEDGER_HOME": str(home.root)}
-    if args.landing:
-        env["CARELEDGER_LANDING"] = str(Path(args.landing).resolve())
+    env = home.child_env(Path(args.landing).resolve() if args.landing else None)
     dagster = Path(sys.executable).parent / "dagster"
     cmd = [str(dagster), "dev", "-m", "careledger.orchestration.definitions", "-h", args.host, "-p", str(args.port)]
     _console().print(
@@ -623,9 +620,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     home = Home.from_env(args.home)
     if args.home:
-        os.environ["CARELEDGER_HOME"] = str(home.root)
+        config.set_home(home.root)
     if args.verbose:
-        os.environ["CARELEDGER_VERBOSE"] = "1"
+        config.set_verbose()
     _setup_logging(args.verbose, home if args.command not in ("synth",) else None)
     try:
         return int(args.func(args) or 0)

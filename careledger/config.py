@@ -1,10 +1,20 @@
-"""Where careledger reads and writes: everything under CARELEDGER_HOME."""
+"""Where careledger reads and writes, and every environment variable it reads.
+
+Everything careledger writes goes under one folder, ``CARELEDGER_HOME`` (``Home``). Each
+environment variable is listed once in ``SETTINGS`` with its default and a one-line
+description (the README's "Configuration" table is checked against it) and is read when it
+is asked for, never when a module is imported, so a test or a command that sets it first is
+always seen. Nothing else in careledger reads a ``CARELEDGER_`` variable.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -12,6 +22,125 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DBT_PROFILES_DIR = REPO_ROOT
 SEEDS_DIR = REPO_ROOT / "seeds"
 DEFAULT_HOME = Path(".careledger")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its name, its default (None: unset means off or absent) and
+    who reads it (``careledger`` for this package, ``dbt`` for profiles.yml / dbt_project.yml)."""
+
+    name: str
+    default: str | None
+    description: str
+    read_by: str = "careledger"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("CARELEDGER_HOME", ".careledger", "folder for the warehouse, landing copies, exports, snapshots and logs"),
+    Setting("CARELEDGER_LANDING", None, "landing folder the raw assets read (default: $CARELEDGER_HOME/landing)"),
+    Setting("CARELEDGER_PARTITION_START", "2025-01-01", "first day of the daily and monthly Dagster partitions"),
+    Setting(
+        "CARELEDGER_QUARANTINE_WARN_SHARE",
+        "0.01",
+        "share of a raw family's records quarantined above which a check warns",
+    ),
+    Setting("CARELEDGER_POSTING_DEADLINE", "07:00", "HH:MM UTC by which the previous day's ERP posting must be done"),
+    Setting("CARELEDGER_NOTIFIER", None, "package.module:Class of an alert notifier (default: ops table and log)"),
+    Setting("CARELEDGER_VERBOSE", None, "set (by `careledger -v`) to print every Dagster step message"),
+    Setting("CARELEDGER_LOCK_HELD", None, "set by careledger while this process holds the warehouse write lock"),
+    Setting("CARELEDGER_WEBHOOK_SECRET", None, "HMAC key that signs the generic JSON webhook delivery"),
+    Setting(
+        "CARELEDGER_WEBHOOK_SECRET_FILE", None, "file holding CARELEDGER_WEBHOOK_SECRET (trailing newline dropped)"
+    ),
+    Setting("CARELEDGER_SAP_PASSWORD", None, "password of the SAP communication user for journal entry delivery"),
+    Setting("CARELEDGER_SAP_PASSWORD_FILE", None, "file holding CARELEDGER_SAP_PASSWORD (trailing newline dropped)"),
+    Setting("CARELEDGER_DBT_TARGET", "duckdb", "dbt target in profiles.yml: duckdb, spark or postgres", "dbt"),
+    Setting(
+        "CARELEDGER_PATIENT_KEY_SALT",
+        "careledger-demo-salt",
+        "salt of the keyed patient_key hash; set your own in production",
+        "dbt",
+    ),
+    Setting("CARELEDGER_PG_HOST", "127.0.0.1", "Postgres host of the postgres dbt target", "dbt"),
+    Setting("CARELEDGER_PG_PORT", "5432", "Postgres port of the postgres dbt target", "dbt"),
+    Setting("CARELEDGER_PG_USER", "careledger", "Postgres user of the postgres dbt target", "dbt"),
+    Setting("CARELEDGER_PG_PASSWORD", "", "Postgres password of the postgres dbt target", "dbt"),
+    Setting("CARELEDGER_PG_DATABASE", "careledger", "Postgres database of the postgres dbt target", "dbt"),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def setting(name: str) -> str | None:
+    """The value of a variable in ``SETTINGS`` now: the environment's, else its default."""
+    try:
+        spec = _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"{name} is not a careledger setting; add it to careledger.config.SETTINGS") from None
+    value = os.environ.get(name)
+    return value if value not in (None, "") else spec.default
+
+
+def home_root() -> Path:
+    return Path(setting("CARELEDGER_HOME") or DEFAULT_HOME)
+
+
+def landing_override() -> Path | None:
+    """The landing folder named by ``CARELEDGER_LANDING``, if any."""
+    value = setting("CARELEDGER_LANDING")
+    return Path(value) if value else None
+
+
+def partition_start() -> str:
+    return setting("CARELEDGER_PARTITION_START") or "2025-01-01"
+
+
+def quarantine_warn_share() -> float:
+    return float(setting("CARELEDGER_QUARANTINE_WARN_SHARE") or "0.01")
+
+
+def posting_deadline() -> time:
+    """When the daily posting must be done (HH:MM UTC)."""
+    hh, mm = (setting("CARELEDGER_POSTING_DEADLINE") or "07:00").split(":")
+    return time(int(hh), int(mm))
+
+
+def notifier_spec() -> str | None:
+    return setting("CARELEDGER_NOTIFIER")
+
+
+def verbose() -> bool:
+    return bool(setting("CARELEDGER_VERBOSE"))
+
+
+def set_verbose() -> None:
+    os.environ["CARELEDGER_VERBOSE"] = "1"
+
+
+def set_home(root: Path) -> None:
+    """Make ``root`` this process's CARELEDGER_HOME (``careledger --home``)."""
+    os.environ["CARELEDGER_HOME"] = str(root)
+
+
+def set_landing(landing: Path) -> None:
+    """Point the raw assets of this process (and the Dagster runs it starts) at ``landing``."""
+    os.environ["CARELEDGER_LANDING"] = str(landing)
+
+
+def lock_held() -> str | None:
+    """The lock file this process holds (set by ``warehouse_writer``), if any."""
+    return setting("CARELEDGER_LOCK_HELD")
+
+
+@contextmanager
+def holding_lock(lock_path: Path) -> Iterator[None]:
+    """Mark ``lock_path`` as held by this process for the block (so nested writers pass through)."""
+    os.environ["CARELEDGER_LOCK_HELD"] = str(lock_path)
+    try:
+        yield
+    finally:
+        if os.environ.get("CARELEDGER_LOCK_HELD") == str(lock_path):
+            del os.environ["CARELEDGER_LOCK_HELD"]
 
 
 def dbt_executable() -> str:
@@ -28,7 +157,7 @@ class Home:
 
     @classmethod
     def from_env(cls, override: Path | str | None = None) -> Home:
-        raw = override or os.environ.get("CARELEDGER_HOME") or DEFAULT_HOME
+        raw = override or home_root()
         return cls(Path(raw).expanduser().resolve())
 
     @property
@@ -45,7 +174,6 @@ class Home:
 
     @property
     def erp_exports(self) -> Path:
-        """Where ``careledger publish erp`` and the Dagster ERP assets write, one folder per target."""
         return self.exports / "erp"
 
     @property
@@ -69,6 +197,13 @@ class Home:
             p.mkdir(parents=True, exist_ok=True)
         return self
 
+    def child_env(self, landing: Path | None = None) -> dict[str, str]:
+        """The environment for a child process (dbt, the Dagster UI) that works on this home."""
+        env = {**os.environ, "CARELEDGER_HOME": str(self.root), "DAGSTER_HOME": str(self.dagster_home)}
+        if landing is not None:
+            env["CARELEDGER_LANDING"] = str(landing)
+        return env
+
     def export_env(self) -> None:
         """Make dbt (profiles.yml) and Dagster see this home."""
         os.environ["CARELEDGER_HOME"] = str(self.root)
@@ -82,10 +217,19 @@ def secret(name: str) -> str | None:
     """A credential from ``CARELEDGER_<NAME>``, or from the file named by ``CARELEDGER_<NAME>_FILE``
     (trailing newline dropped). Never logged; None when neither is set."""
     key = f"CARELEDGER_{name.upper()}"
-    value = os.environ.get(key)
+    value = setting(key)
     if value:
         return value
-    path = os.environ.get(f"{key}_FILE")
+    path = setting(f"{key}_FILE")
     if path:
         return Path(path).expanduser().read_text(encoding="utf-8").rstrip("\r\n")
     return None
+
+
+def markdown_table() -> str:
+    """The README's "Configuration" table, from ``SETTINGS``."""
+    rows = ["| variable | default | read by | what it does |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default else "(unset)"
+        rows.append(f"| `{s.name}` | {default} | {s.read_by} | {s.description} |")
+    return "\n".join(rows)

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from careledger.config import Home
 from careledger.dashboard import queries as q
 from careledger.dashboard.charts import bar_line_chart
 from careledger.dashboard.formatting import fmt_int, fmt_money, fmt_pct
@@ -585,9 +586,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8050)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    serving = args.serving_dir or (
-        Path(os.environ.get("CARELEDGER_HOME", ".careledger")).expanduser().resolve() / "serving"
-    )
+    serving = args.serving_dir or Home.from_env().serving
     serve(serving, args.host, args.port)
     return 0
 

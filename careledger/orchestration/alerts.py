@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Protocol
 
 import duckdb
+
+from careledger import config
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +55,11 @@ class TableAndLogNotifier:
 
 def notifier_for(home: Path) -> Notifier:
     """``CARELEDGER_NOTIFIER=package.module:Class`` plugs in another notifier (given the ops db path)."""
-    spec = os.environ.get("CARELEDGER_NOTIFIER")
+    spec = config.notifier_spec()
     if spec:
         module, _, cls = spec.partition(":")
         return getattr(importlib.import_module(module), cls)(home / "ops.duckdb")
     return TableAndLogNotifier(home / "ops.duckdb")
-
-
-def posting_deadline() -> time:
-    """When the daily posting must be done (``CARELEDGER_POSTING_DEADLINE``, HH:MM UTC, default 07:00)."""
-    hh, mm = os.environ.get("CARELEDGER_POSTING_DEADLINE", "07:00").split(":")
-    return time(int(hh), int(mm))
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from dagster import (
     sensor,
 )
 
-from careledger.config import Home
-from careledger.orchestration.alerts import Alert, daily_posting_sla, notifier_for, posting_deadline
+from careledger.config import Home, posting_deadline
+from careledger.orchestration.alerts import Alert, daily_posting_sla, notifier_for
 from careledger.orchestration.assets.dbt import careledger_dbt_assets
 from careledger.orchestration.assets.publish import erp_assets, finance_extract, serving_snapshot
 from careledger.orchestration.assets.raw import raw_assets

@@ -1,14 +1,11 @@
 """Asset checks beyond dbt's tests: quarantine growth on raw sources, reconciliation breaks."""
 
-import os
-
 import duckdb
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, asset_check
 
+from careledger import config
 from careledger.orchestration.assets.raw import RAW_FAMILIES, raw_key
 from careledger.orchestration.resources import CareledgerResource
-
-QUARANTINE_WARN_SHARE = float(os.environ.get("CARELEDGER_QUARANTINE_WARN_SHARE", "0.01"))
 
 
 def quarantine_share(con: duckdb.DuckDBPyConnection, sources: tuple[str, ...]) -> tuple[int, int]:
@@ -26,14 +23,15 @@ def _quarantine_check(family):
     @asset_check(
         asset=raw_key(family.tables[0]),
         name=f"quarantine_share_{family.name}",
-        description=f"Warns when more than {QUARANTINE_WARN_SHARE:.0%} of {family.name} records are quarantined.",
+        description=f"Warns when more than {config.quarantine_warn_share():.0%} of {family.name} records are quarantined "
+        "(CARELEDGER_QUARANTINE_WARN_SHARE).",
     )
     def _check(careledger: CareledgerResource) -> AssetCheckResult:
         with duckdb.connect(str(careledger.warehouse)) as con:
             read, quarantined = quarantine_share(con, family.subpaths)
         share = quarantined / read if read else 0.0
         return AssetCheckResult(
-            passed=share <= QUARANTINE_WARN_SHARE,
+            passed=share <= config.quarantine_warn_share(),
             severity=AssetCheckSeverity.WARN,
             metadata={"records_read": read, "records_quarantined": quarantined, "quarantine_share": round(share, 4)},
             description="see raw_meta.quarantine for the records and reasons",

@@ -8,7 +8,6 @@ caller. A child process closes and checkpoints the warehouse when it exits.
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +33,7 @@ def run_dbt(args: list[str], home: Path, *, raise_on_failure: bool = True) -> Db
     ``home/logs/dbt``."""
     home_obj = Home.from_env(home).ensure()
     env = {
-        **os.environ,
-        "CARELEDGER_HOME": str(home_obj.root),
+        **home_obj.child_env(),
         "DBT_LOG_PATH": str(home_obj.logs / "dbt"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }

@@ -7,6 +7,7 @@ import os
 from datetime import date
 from pathlib import Path
 
+from careledger import config
 from careledger.config import Home
 
 
@@ -50,7 +51,7 @@ def run_job(
 ):
     """Execute a job from the Dagster definitions in this process (same graph as the UI)."""
     if landing is not None:
-        os.environ["CARELEDGER_LANDING"] = str(landing)
+        config.set_landing(landing)
     from careledger.orchestration.definitions import defs
 
     job = defs.resolve_job_def(job_name)

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from careledger import config
+
 log = logging.getLogger(__name__)
 
 
@@ -29,7 +31,7 @@ def warehouse_writer(warehouse: Path, purpose: str, *, wait_seconds: float = 600
     Re-entrant within one process: a nested call by the same process passes through.
     """
     lock_path = Path(str(warehouse) + ".lock")
-    if os.environ.get("CARELEDGER_LOCK_HELD") == str(lock_path):
+    if config.lock_held() == str(lock_path):
         yield
         return
     lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,11 +58,9 @@ def warehouse_writer(warehouse: Path, purpose: str, *, wait_seconds: float = 600
         fh.truncate()
         fh.write(json.dumps({"pid": os.getpid(), "purpose": purpose, "since": time.time()}))
         fh.flush()
-        os.environ["CARELEDGER_LOCK_HELD"] = str(lock_path)
-        yield
+        with config.holding_lock(lock_path):
+            yield
     finally:
-        if os.environ.get("CARELEDGER_LOCK_HELD") == str(lock_path):
-            del os.environ["CARELEDGER_LOCK_HELD"]
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
         finally:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 from dagster import BackfillPolicy, DailyPartitionsDefinition, MonthlyPartitionsDefinition
 
-PARTITION_START = os.environ.get("CARELEDGER_PARTITION_START", "2025-01-01")
+from careledger import config
+
+# read when the Dagster definitions are built (the partitions are part of the asset graph)
+PARTITION_START = config.partition_start()
 
 daily_partitions = DailyPartitionsDefinition(start_date=PARTITION_START, end_offset=1)
 monthly_partitions = MonthlyPartitionsDefinition(start_date=PARTITION_START[:8] + "01", end_offset=1)

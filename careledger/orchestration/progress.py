@@ -6,10 +6,11 @@ is unaffected.
 """
 
 import logging
-import os
 import sys
 
 from dagster import logger
+
+from careledger import config
 
 
 class _ProgressHandler(logging.Handler):
@@ -19,7 +20,7 @@ class _ProgressHandler(logging.Handler):
         if event is None:
             if record.levelno >= logging.WARNING:
                 self._write(f"  ! {record.getMessage()}")
-            elif os.environ.get("CARELEDGER_VERBOSE"):
+            elif config.verbose():
                 self._write(f"    {meta.get('orig_message', record.getMessage())}")
             return
         kind = event.event_type_value

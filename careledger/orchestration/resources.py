@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from dagster import ConfigurableResource
 
+from careledger import config
 from careledger.config import Home
 
 
@@ -26,5 +26,5 @@ class CareledgerResource(ConfigurableResource):
 
     @property
     def landing(self) -> Path:
-        chosen = self.landing_dir or os.environ.get("CARELEDGER_LANDING")
-        return Path(chosen).resolve() if chosen else self.home_paths.landing
+        chosen = Path(self.landing_dir) if self.landing_dir else config.landing_override()
+        return chosen.resolve() if chosen else self.home_paths.landing

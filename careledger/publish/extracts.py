@@ -40,7 +40,7 @@ from pathlib import Path
 
 import duckdb
 
-from careledger.config import SEEDS_DIR
+from careledger.config import SEEDS_DIR, Home
 from careledger.publish.contracts import ContractError, exposure_marts, require_marts
 from careledger.publish.serving import PHI_COLUMN_NAMES, SERVING_DB_NAME, current_snapshot_path
 
@@ -806,13 +806,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    home = Path(os.environ.get("CARELEDGER_HOME", ".careledger")).expanduser().resolve()
+    home = Home.from_env()
     source = args.source
     if source is None:
-        serving = home / "serving"
-        source = serving if (serving / "current" / SERVING_DB_NAME).exists() else home / "warehouse.duckdb"
+        serving = home.serving
+        source = serving if (serving / "current" / SERVING_DB_NAME).exists() else home.warehouse
     try:
-        result = write_extract(source, args.period, args.fmt, args.out or home / "exports" / "extracts")
+        result = write_extract(source, args.period, args.fmt, args.out or home.extracts)
     except ExtractError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
