@@ -279,8 +279,8 @@ def ar_subledger(
 
     gross = charges (booked at the period end of the discharge date) - payments - contractual
     adjustments - denials - patient responsibility of the 835 claim payments up to the period
-    end; reserve = reserve booked - released, where the first adjudication releases the whole
-    reserve, a reversal re-establishes it and the next adjudication releases it again. Rows
+    end; reserve = reserve booked - released, where the whole reserve stands released while an
+    adjudication stands (a count of adjudications less reversals, floored at 0). Rows
     with a balance only; chains whose facility is unmapped are left out (the warehouse shows
     them as AR_UNPLACED exceptions).
     """
@@ -300,9 +300,22 @@ def ar_subledger(
             moved=pl.col("paid") + pl.col("contractual") + pl.col("denial") + pl.col("patient_resp"),
         )
     )
-    # released after a day = whether that day ended on an adjudication (reversals post first)
-    days = remits.group_by("claim_id", "remit_date").agg(
-        pl.col("moved").sum(), pl.col("adjudicated").max().alias("released")
+    # the reserve stands released while an adjudication stands: +1 per adjudication, -1 per
+    # reversal (reversals post first within a day), the running count floored at 0 (the
+    # running sum less its lowest point below 0 so far, which a day reaches after its reversals)
+    days = (
+        remits.group_by("claim_id", "remit_date")
+        .agg(
+            pl.col("moved").sum(),
+            pl.col("adjudicated").sum().alias("n_adj"),
+            (1 - pl.col("adjudicated")).sum().alias("n_rev"),
+        )
+        .sort("claim_id", "remit_date", maintain_order=True)
+        .with_columns(running=(pl.col("n_adj") - pl.col("n_rev")).cum_sum().over("claim_id"))
+        .with_columns(
+            lowest=(pl.col("running") - pl.col("n_adj")).cum_min().over("claim_id").clip(upper_bound=0),
+        )
+        .with_columns(released=((pl.col("running") - pl.col("lowest")) >= 1).cast(pl.Int64))
     )
     pe = periods.select("period_id", "period_end_date")
     first = days.group_by("claim_id").agg(pl.col("remit_date").min().alias("first_remit"))

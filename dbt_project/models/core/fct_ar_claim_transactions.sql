@@ -6,9 +6,11 @@
 --               for gross charges - expected reimbursement (fct_claims, payer contract terms)
 --   remittance  at the remit date (BPR16) of the chain's matched 835 claim payments:
 --               payment, contractual adjustment, denial and patient responsibility Cr 1200;
---               the first adjudication releases the chain's whole reserve (Dr 1290 / Cr 1200),
---               a reversal re-establishes it and the next adjudication releases it again; the
---               contractual adjustment minus the release is the true-up (4950)
+--               the chain's whole reserve is released (Dr 1290 / Cr 1200) while an
+--               adjudication stands: the first adjudication releases it, a second releases
+--               nothing, a reversal that leaves none standing re-establishes it (a reversal
+--               with nothing standing re-establishes nothing); the contractual adjustment
+--               minus the release is the true-up (4950)
 -- A voided chain books no charges and no reserve; its payments and their reversals still
 -- move its balance. 835 claim payments that match no claim are not here (they are
 -- REMIT_NO_CLAIM exceptions); rows of claims that cannot be placed (facility unmapped, no
@@ -99,19 +101,54 @@ chain_reserves as (
     group by root_claim_id
 ),
 
-release_states as (
-    -- the reserve is released by an adjudication and re-established by a reversal: after
-    -- each CLP it is released (1) or not (0); the CLP releases R x (state after - state before)
+adjudication_counts as (
+    -- +1 per adjudication, -1 per reversal, running in posting order; a reversal with no
+    -- adjudication standing re-establishes nothing, so the count is floored at 0 (the
+    -- running sum less its lowest point below 0 so far)
     select
         chain_remits.*,
-        case when chain_remits.is_reversal then 0 else 1 end as released_state,
+        sum(case when chain_remits.is_reversal then -1 else 1 end) over (
+            partition by chain_remits.root_claim_id order by chain_remits.remit_sequence
+            rows between unbounded preceding and current row
+        ) as running_count
+    from chain_remits
+),
+
+floored_counts as (
+    select
+        adjudication_counts.*,
+        min(adjudication_counts.running_count) over (
+            partition by adjudication_counts.root_claim_id order by adjudication_counts.remit_sequence
+            rows between unbounded preceding and current row
+        ) as lowest_running_count
+    from adjudication_counts
+),
+
+release_flags as (
+    select
+        floored_counts.*,
+        case
+            when floored_counts.running_count
+                - case when floored_counts.lowest_running_count < 0 then floored_counts.lowest_running_count else 0 end
+                >= 1
+                then 1
+            else 0
+        end as released_state
+    from floored_counts
+),
+
+release_states as (
+    -- the chain's reserve stands released while an adjudication stands; each CLP releases
+    -- R x (state after - state before)
+    select
+        release_flags.*,
         coalesce(
-            lag(case when chain_remits.is_reversal then 0 else 1 end) over (
-                partition by chain_remits.root_claim_id order by chain_remits.remit_sequence
+            lag(release_flags.released_state) over (
+                partition by release_flags.root_claim_id order by release_flags.remit_sequence
             ),
             0
         ) as previous_released_state
-    from chain_remits
+    from release_flags
 ),
 
 remit_rows as (
