@@ -37,6 +37,8 @@ test: lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	# .sqlfluff: DuckDB dialect, dbt templater on profiles.yml's in-memory `lint` target (no build needed)
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests dbt_project/analyses
 
 dev: $(STAMP)
 	$(BIN)/careledger ui

@@ -87,7 +87,7 @@ no_remit as (
         'no 835 payment for this facility on this day: daily revenue posts on the remit '
         || 'date, so nothing was due to post; see open_claims below' as detail
     from params
-    where not exists (select 1 from day_row where remitted_claim_count <> 0)
+    where not exists (select 1 from day_row where day_row.remitted_claim_count <> 0)
 ),
 
 remitted_measures as (
@@ -101,7 +101,7 @@ remitted_measures as (
     inner join params
         on reimbursement.facility_id = params.facility_id
         and reimbursement.remit_date = params.posting_date
-    group by 1, 2
+    group by reimbursement.service_line_code
     {%- if not loop.last %}
     union all
     {%- endif %}
@@ -124,7 +124,7 @@ posted_measures as (
         and journal_lines.posting_date = params.posting_date
     where journal_lines.journal_source = 'daily_reimbursement'
         and journal_lines.account_id in ('1010', '4900', '4910', '1210')
-    group by 1, 2
+    group by journal_lines.service_line_code, journal_lines.account_id
 ),
 
 journal_gap as (
@@ -225,4 +225,4 @@ final as (
 )
 
 select * from final
-order by finding_order, abs(amount) desc, source_id
+order by finding_order asc, abs(amount) desc, source_id asc

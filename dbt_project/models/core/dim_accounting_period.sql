@@ -6,7 +6,9 @@ periods as (
 ),
 
 final as (
-    select period_id, period_start_date, period_end_date, fiscal_year, fiscal_period, status, status = 'closed' as is_closed
+    select
+        period_id, period_start_date, period_end_date, fiscal_year, fiscal_period, status,
+        status = 'closed' as is_closed
     from periods
 )
 

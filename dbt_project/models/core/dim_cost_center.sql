@@ -17,7 +17,15 @@ final as (
         false as is_unmapped
     from cost_centers
     union all
-    select 'UNMAPPED', 'Unmapped cost center', 'UNMAPPED', 'unmapped', 'UNMAPPED', null, true, true
+    select
+        'UNMAPPED' as cost_center_id,
+        'Unmapped cost center' as cost_center_name,
+        'UNMAPPED' as facility_id,
+        'unmapped' as cost_center_type,
+        'UNMAPPED' as service_line_code,
+        null as parent_cost_center_id,
+        true as is_active,
+        true as is_unmapped
 )
 
 select * from final

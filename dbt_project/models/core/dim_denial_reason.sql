@@ -23,7 +23,12 @@ reasons as (
     select group_code, carc_code, description, category, true as is_in_reference
     from carc_categories
     union all
-    select observed.group_code, observed.carc_code, 'Not in reference data', 'other', false
+    select
+        observed.group_code,
+        observed.carc_code,
+        'Not in reference data' as description,
+        'other' as category,
+        false as is_in_reference
     from observed
     left join carc_categories
         on carc_categories.group_code = observed.group_code and carc_categories.carc_code = observed.carc_code

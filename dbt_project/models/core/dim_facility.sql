@@ -21,8 +21,17 @@ final as (
     from facilities
     union all
     select
-        'UNMAPPED', 'Unmapped facility', 'unmapped', 'UNMAPPED', 'Unmapped legal entity', 'UNMAPPED', 'USD',
-        null, null, null, true
+        'UNMAPPED' as facility_id,
+        'Unmapped facility' as facility_name,
+        'unmapped' as facility_type,
+        'UNMAPPED' as legal_entity_id,
+        'Unmapped legal entity' as legal_entity_name,
+        'UNMAPPED' as ledger_name,
+        'USD' as currency_code,
+        null as city,
+        null as state,
+        null as bed_count,
+        true as is_unmapped
 )
 
 select * from final

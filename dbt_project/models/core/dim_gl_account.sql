@@ -22,7 +22,14 @@ final as (
     from accounts
     left join account_roles on accounts.account_id = account_roles.account_id
     union all
-    select 'UNMAPPED', 'Unmapped account', 'unmapped', 'debit', false, null, true
+    select
+        'UNMAPPED' as account_id,
+        'Unmapped account' as account_name,
+        'unmapped' as account_type,
+        'debit' as natural_balance,
+        false as is_posting,
+        null as account_role,
+        true as is_unmapped
 )
 
 select * from final

@@ -25,7 +25,17 @@ final as (
     from payers
     left join payer_classes on payer_classes.payer_class = payers.payer_class
     union all
-    select 'UNMAPPED', 'Unmapped payer', 'UNMAPPED', 'Unmapped', false, null, null, null, null, true
+    select
+        'UNMAPPED' as payer_code,
+        'Unmapped payer' as payer_name,
+        'UNMAPPED' as payer_class,
+        'Unmapped' as payer_class_name,
+        false as is_government,
+        null as x12_payer_id,
+        null as inpatient_base_rate,
+        null as outpatient_method,
+        null as outpatient_rate,
+        true as is_unmapped
 )
 
 select * from final

@@ -1,5 +1,5 @@
--- Conformed provider (individual practitioner or provider organization), one current row per NPI (history: snapshot snp_providers), plus the
--- UNMAPPED member.
+-- Conformed provider (individual practitioner or provider organization), one current row per
+-- NPI (history: snapshot snp_providers), plus the UNMAPPED member.
 with
 
 providers as (
@@ -21,7 +21,18 @@ final as (
         false as is_unmapped
     from providers
     union all
-    select 'UNMAPPED', 'Unmapped provider', 'unmapped', null, null, null, null, null, null, null, true
+    select
+        'UNMAPPED' as npi,
+        'Unmapped provider' as provider_name,
+        'unmapped' as provider_type,
+        null as family_name,
+        null as given_name,
+        null as specialty_code,
+        null as specialty_name,
+        null as ehr_practitioner_id,
+        null as billing_provider_code,
+        null as erp_employee_id,
+        true as is_unmapped
 )
 
 select * from final

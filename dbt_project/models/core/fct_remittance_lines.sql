@@ -28,7 +28,8 @@ remit_claims as (
 buckets as (
     select
         remit_line_key,
-        sum(case when adjustment_bucket = 'patient_responsibility' then amount else 0 end) as patient_responsibility_amount,
+        sum(case when adjustment_bucket = 'patient_responsibility' then amount else 0 end)
+            as patient_responsibility_amount,
         sum(case when adjustment_bucket = 'contractual' then amount else 0 end) as contractual_adjustment_amount,
         sum(case when adjustment_bucket = 'denial' then amount else 0 end) as denial_amount
     from adjustments

@@ -10,7 +10,9 @@ latest as (
 ),
 
 final as (
-    select payer_code, payer_name, payer_class, x12_payer_id, inpatient_base_rate, outpatient_method, outpatient_rate, _loaded_at
+    select
+        payer_code, payer_name, payer_class, x12_payer_id, inpatient_base_rate, outpatient_method, outpatient_rate,
+        _loaded_at
     from latest
 )
 

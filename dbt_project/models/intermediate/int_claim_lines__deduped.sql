@@ -13,7 +13,8 @@ ranked as (
         service_date,
         procedure_code,
         modifiers,
-        case when revenue_code is not null then {{ dbt.right(dbt.concat(["'0000'", 'revenue_code']), 4) }} end as revenue_code,
+        case when revenue_code is not null then {{ dbt.right(dbt.concat(["'0000'", 'revenue_code']), 4) }} end
+            as revenue_code,
         units,
         charge_amount,
         place_of_service,

@@ -88,7 +88,11 @@ outpatient_expected as (
                 when payers.outpatient_method = 'pct_of_charges'
                     then round(payers.outpatient_rate * claim_lines.charge_amount, 2)
                 when payers.outpatient_method = 'fee_schedule'
-                    then round(payers.outpatient_rate * coalesce(procedure_codes.fee_schedule_amount, 0) * coalesce(claim_lines.units, 1), 2)
+                    then round(
+                        payers.outpatient_rate * coalesce(procedure_codes.fee_schedule_amount, 0)
+                        * coalesce(claim_lines.units, 1),
+                        2
+                    )
                 else 0
             end
         ) as expected_amount

@@ -16,7 +16,7 @@ deduped_lines as (
     where not is_duplicate
 ),
 
-merges as (
+patient_merges as (
     select * from {{ ref('int_patients__merges') }}
 ),
 
@@ -103,7 +103,7 @@ final as (
         versioned.version_recency = 1 as is_current_version,
         chain_status.is_voided,
         versioned.patient_control_number,
-        {{ patient_key('coalesce(merges.surviving_mrn, versioned.patient_mrn)') }} as patient_key,
+        {{ patient_key('coalesce(patient_merges.surviving_mrn, versioned.patient_mrn)') }} as patient_key,
         versioned.encounter_id,
         versioned.payer_code,
         versioned.billing_npi,
@@ -126,7 +126,7 @@ final as (
     from versioned
     inner join chain_status on chain_status.root_claim_id = versioned.root_claim_id
     left join line_totals on line_totals.claim_id = versioned.claim_id
-    left join merges on merges.prior_mrn = versioned.patient_mrn
+    left join patient_merges on patient_merges.prior_mrn = versioned.patient_mrn
 )
 
 select * from final

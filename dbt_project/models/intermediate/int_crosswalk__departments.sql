@@ -36,7 +36,9 @@ candidates as (
     from crosswalk_latest
     where entity = 'department'
     union all
-    select 'ehr' as source_system, department_code as source_code, department_code, 2, 'identity', _loaded_at
+    select
+        'ehr' as source_system, department_code as source_code, department_code, 2 as mapping_priority,
+        'identity' as mapping_source, _loaded_at
     from ehr_departments
 ),
 

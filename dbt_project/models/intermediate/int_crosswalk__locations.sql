@@ -51,11 +51,16 @@ candidates as (
     select source_system, source_code, facility_id, 1 as mapping_priority, 'erp_crosswalk' as mapping_source, _loaded_at
     from crosswalk_latest
     union all
-    select source_system, source_code, facility_id, 2, 'fhir_location', _loaded_at from organization_facilities
+    select source_system, source_code, facility_id, 2 as mapping_priority, 'fhir_location' as mapping_source, _loaded_at
+    from organization_facilities
     union all
-    select source_system, source_code, facility_id, 2, 'fhir_location', _loaded_at from department_facilities
+    select source_system, source_code, facility_id, 2 as mapping_priority, 'fhir_location' as mapping_source, _loaded_at
+    from department_facilities
     union all
-    select 'erp' as source_system, facility_id as source_code, facility_id, 3, 'identity', _loaded_at from facilities
+    select
+        'erp' as source_system, facility_id as source_code, facility_id, 3 as mapping_priority,
+        'identity' as mapping_source, _loaded_at
+    from facilities
 ),
 
 mappable as (

@@ -17,11 +17,15 @@ candidates as (
         'erp_crosswalk' as mapping_source, _loaded_at
     from crosswalks
     union all
-    select 'x12' as source_system, x12_payer_id as source_code, payer_code, 2, 'payer_master', _loaded_at
+    select
+        'x12' as source_system, x12_payer_id as source_code, payer_code, 2 as mapping_priority,
+        'payer_master' as mapping_source, _loaded_at
     from payers
     where x12_payer_id is not null
     union all
-    select 'billing' as source_system, payer_code as source_code, payer_code, 3, 'identity', _loaded_at
+    select
+        'billing' as source_system, payer_code as source_code, payer_code, 3 as mapping_priority,
+        'identity' as mapping_source, _loaded_at
     from payers
 ),
 

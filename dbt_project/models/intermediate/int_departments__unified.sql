@@ -29,7 +29,8 @@ final as (
     from department_xwalk
     left join locations on locations.location_id = department_xwalk.department_code
     left join location_xwalk
-        on location_xwalk.source_system = 'ehr_department' and location_xwalk.source_code = department_xwalk.department_code
+        on location_xwalk.source_system = 'ehr_department'
+        and location_xwalk.source_code = department_xwalk.department_code
     left join cost_centers on cost_centers.cost_center_id = department_xwalk.cost_center_id
 )
 

@@ -13,7 +13,7 @@ events as (
     select * from {{ ref('int_encounters__events') }}
 ),
 
-merges as (
+patient_merges as (
     select * from {{ ref('int_patients__merges') }}
 ),
 
@@ -42,7 +42,10 @@ ordered as (
     from events
 ),
 
-{% set latest_attributes = ['patient_mrn', 'encounter_class', 'department_source_code', 'facility_source_code', 'attending_source_code', 'admit_at', 'status'] %}
+{% set latest_attributes = [
+    'patient_mrn', 'encounter_class', 'department_source_code', 'facility_source_code', 'attending_source_code',
+    'admit_at', 'status',
+] %}
 
 -- for each attribute, the recency of the latest event that states it (one window pass)
 attribute_recency as (
@@ -82,7 +85,7 @@ folded as (
 assembled as (
     select
         folded.encounter_id,
-        coalesce(merges.surviving_mrn, folded.patient_mrn) as patient_mrn,
+        coalesce(patient_merges.surviving_mrn, folded.patient_mrn) as patient_mrn,
         folded.encounter_class,
         folded.department_source_system,
         folded.department_source_code,
@@ -99,7 +102,7 @@ assembled as (
         folded.last_loaded_at,
         folded.last_event_type
     from folded
-    left join merges on merges.prior_mrn = folded.patient_mrn
+    left join patient_merges on patient_merges.prior_mrn = folded.patient_mrn
 ),
 
 final as (

@@ -41,7 +41,8 @@ final as (
         coalesce(facilities.facility_id, 'UNMAPPED') as facility_id,
         coalesce(cost_centers.cost_center_id, 'UNMAPPED') as cost_center_id,
         coalesce(accounts.account_id, 'UNMAPPED') as account_id,
-        case when cost_centers.cost_center_id is null then 'UNMAPPED' else cost_centers.service_line_code end as service_line_code,
+        case when cost_centers.cost_center_id is null then 'UNMAPPED' else cost_centers.service_line_code end
+            as service_line_code,
         ranked.posting_date,
         coalesce(ranked.period_id, periods.period_id) as period_id,
         coalesce(ranked.debit_amount, 0) as debit_amount,

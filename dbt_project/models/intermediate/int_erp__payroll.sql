@@ -31,7 +31,9 @@ ranked as (
 
 final as (
     select
-        {{ surrogate_key(['ranked.pay_period_end_date', 'ranked.employee_id', 'ranked.cost_center_id', 'ranked.job_code']) }}
+        {{ surrogate_key([
+            'ranked.pay_period_end_date', 'ranked.employee_id', 'ranked.cost_center_id', 'ranked.job_code',
+        ]) }}
             as payroll_cost_key,
         ranked.pay_period_end_date,
         periods.period_id,
@@ -39,7 +41,8 @@ final as (
         coalesce(ranked.npi, provider_xwalk.npi) as npi,
         coalesce(cost_centers.cost_center_id, 'UNMAPPED') as cost_center_id,
         coalesce(cost_centers.facility_id, 'UNMAPPED') as facility_id,
-        case when cost_centers.cost_center_id is null then 'UNMAPPED' else cost_centers.service_line_code end as service_line_code,
+        case when cost_centers.cost_center_id is null then 'UNMAPPED' else cost_centers.service_line_code end
+            as service_line_code,
         ranked.job_code,
         coalesce(ranked.hours, 0) as hours,
         coalesce(ranked.cost_amount, 0) as cost_amount,

@@ -32,7 +32,8 @@ final as (
         ranked.supplier_id,
         coalesce(cost_centers.cost_center_id, 'UNMAPPED') as cost_center_id,
         coalesce(cost_centers.facility_id, 'UNMAPPED') as facility_id,
-        case when cost_centers.cost_center_id is null then 'UNMAPPED' else cost_centers.service_line_code end as service_line_code,
+        case when cost_centers.cost_center_id is null then 'UNMAPPED' else cost_centers.service_line_code end
+            as service_line_code,
         ranked.item_category,
         coalesce(ranked.amount, 0) as amount,
         ranked.cost_center_id as cost_center_source_code,

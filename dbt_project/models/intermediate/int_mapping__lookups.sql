@@ -48,56 +48,91 @@ lookups as (
         facility_id <> 'UNMAPPED' as is_mapped, last_loaded_at as seen_at
     from encounters
     union all
-    select 'ehr', 'encounter.department', department_source_code, department_code <> 'UNMAPPED', last_loaded_at
+    select 'ehr' as source_system, 'encounter.department' as field, department_source_code as source_value,
+        department_code <> 'UNMAPPED' as is_mapped, last_loaded_at as seen_at
     from encounters
     union all
-    select 'ehr', 'encounter.department_cost_center', department_code, cost_center_id <> 'UNMAPPED', last_loaded_at
+    select 'ehr' as source_system, 'encounter.department_cost_center' as field, department_code as source_value,
+        cost_center_id <> 'UNMAPPED' as is_mapped, last_loaded_at as seen_at
     from encounters
     where department_code <> 'UNMAPPED'
     union all
-    select 'ehr', 'encounter.attending', attending_source_code, attending_npi <> 'UNMAPPED', last_loaded_at
+    select 'ehr' as source_system, 'encounter.attending' as field, attending_source_code as source_value,
+        attending_npi <> 'UNMAPPED' as is_mapped, last_loaded_at as seen_at
     from encounters
     union all
-    select 'billing', 'claim.payer_code', payer_source_code, payer_code <> 'UNMAPPED', _loaded_at from claims
+    select 'billing' as source_system, 'claim.payer_code' as field, payer_source_code as source_value,
+        payer_code <> 'UNMAPPED' as is_mapped, _loaded_at as seen_at
+    from claims
     union all
-    select 'billing', 'claim.facility_code', facility_source_code, facility_id <> 'UNMAPPED', _loaded_at from claims
+    select 'billing' as source_system, 'claim.facility_code' as field, facility_source_code as source_value,
+        facility_id <> 'UNMAPPED' as is_mapped, _loaded_at as seen_at
+    from claims
     union all
-    select 'billing', 'claim.department_code', department_source_code, department_code <> 'UNMAPPED', _loaded_at from claims
+    select 'billing' as source_system, 'claim.department_code' as field, department_source_code as source_value,
+        department_code <> 'UNMAPPED' as is_mapped, _loaded_at as seen_at
+    from claims
     union all
-    select 'billing', 'claim.billing_npi', billing_npi_source_code, billing_npi <> 'UNMAPPED', _loaded_at from claims
+    select 'billing' as source_system, 'claim.billing_npi' as field, billing_npi_source_code as source_value,
+        billing_npi <> 'UNMAPPED' as is_mapped, _loaded_at as seen_at
+    from claims
     union all
-    select 'billing', 'claim.rendering_npi', rendering_npi_source_code, rendering_npi <> 'UNMAPPED', _loaded_at from claims
+    select 'billing' as source_system, 'claim.rendering_npi' as field, rendering_npi_source_code as source_value,
+        rendering_npi <> 'UNMAPPED' as is_mapped, _loaded_at as seen_at
+    from claims
     union all
-    select 'billing', 'claim.service_line', claim_id, service_line_code <> 'UNMAPPED', _loaded_at from claims
+    select 'billing' as source_system, 'claim.service_line' as field, claim_id as source_value,
+        service_line_code <> 'UNMAPPED' as is_mapped, _loaded_at as seen_at
+    from claims
     union all
-    select 'billing', 'claim_line.revenue_category', coalesce(procedure_code, revenue_code), revenue_category_code <> 'UNMAPPED', _loaded_at
+    select
+        'billing' as source_system, 'claim_line.revenue_category' as field,
+        coalesce(procedure_code, revenue_code) as source_value,
+        revenue_category_code <> 'UNMAPPED' as is_mapped, _loaded_at as seen_at
     from claim_lines
     union all
-    select 'x12', 'remit.payer_id', x12_payer_id, payer_code <> 'UNMAPPED', _loaded_at from remits
+    select 'x12' as source_system, 'remit.payer_id' as field, x12_payer_id as source_value,
+        payer_code <> 'UNMAPPED' as is_mapped, _loaded_at as seen_at
+    from remits
     union all
-    select 'x12', 'remit.patient_control_number', trace_number, claim_id is not null, _loaded_at from remits
+    select 'x12' as source_system, 'remit.patient_control_number' as field, trace_number as source_value,
+        claim_id is not null as is_mapped, _loaded_at as seen_at
+    from remits
     union all
-    select 'x12', 'remit.group_code:carc_code', {{ dbt.concat(['adjustments.group_code', "':'", 'adjustments.carc_code']) }},
-        carc_categories.category is not null, adjustments._loaded_at
+    select
+        'x12' as source_system, 'remit.group_code:carc_code' as field,
+        {{ dbt.concat(['adjustments.group_code', "':'", 'adjustments.carc_code']) }} as source_value,
+        carc_categories.category is not null as is_mapped, adjustments._loaded_at as seen_at
     from adjustments
     left join carc_categories
         on carc_categories.group_code = adjustments.group_code and carc_categories.carc_code = adjustments.carc_code
     union all
-    select 'erp', 'gl_actuals.facility_id', facility_source_code, facility_id <> 'UNMAPPED', _loaded_at from gl_actuals
+    select 'erp' as source_system, 'gl_actuals.facility_id' as field, facility_source_code as source_value,
+        facility_id <> 'UNMAPPED' as is_mapped, _loaded_at as seen_at
+    from gl_actuals
     union all
-    select 'erp', 'gl_actuals.cost_center_id', cost_center_source_code, cost_center_id <> 'UNMAPPED', _loaded_at from gl_actuals
+    select 'erp' as source_system, 'gl_actuals.cost_center_id' as field, cost_center_source_code as source_value,
+        cost_center_id <> 'UNMAPPED' as is_mapped, _loaded_at as seen_at
+    from gl_actuals
     union all
-    select 'erp', 'gl_actuals.account_id', account_source_code, account_id <> 'UNMAPPED', _loaded_at from gl_actuals
+    select 'erp' as source_system, 'gl_actuals.account_id' as field, account_source_code as source_value,
+        account_id <> 'UNMAPPED' as is_mapped, _loaded_at as seen_at
+    from gl_actuals
     union all
-    select 'erp', 'payroll.cost_center_id', cost_center_source_code, cost_center_id <> 'UNMAPPED', _loaded_at from payroll
+    select 'erp' as source_system, 'payroll.cost_center_id' as field, cost_center_source_code as source_value,
+        cost_center_id <> 'UNMAPPED' as is_mapped, _loaded_at as seen_at
+    from payroll
     union all
     -- provider ids resolved from the source's own NPI (FHIR Practitioner, payroll row) but
     -- missing from the ERP crosswalk: mapped for reporting, still a crosswalk gap to fix
-    select source_system, 'crosswalk.provider', source_code, mapping_source = 'erp_crosswalk', mapped_at
+    select source_system, 'crosswalk.provider' as field, source_code as source_value,
+        mapping_source = 'erp_crosswalk' as is_mapped, mapped_at as seen_at
     from provider_xwalk
     where source_system in ('ehr', 'erp')
     union all
-    select 'erp', 'supply_spend.cost_center_id', cost_center_source_code, cost_center_id <> 'UNMAPPED', _loaded_at from supply_spend
+    select 'erp' as source_system, 'supply_spend.cost_center_id' as field, cost_center_source_code as source_value,
+        cost_center_id <> 'UNMAPPED' as is_mapped, _loaded_at as seen_at
+    from supply_spend
 ),
 
 final as (

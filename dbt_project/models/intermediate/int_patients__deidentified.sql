@@ -14,7 +14,7 @@ adt as (
     select * from {{ ref('stg_ehr__adt_messages') }}
 ),
 
-merges as (
+patient_merges as (
     select * from {{ ref('int_patients__merges') }}
 ),
 
@@ -26,7 +26,8 @@ observations as (
     select
         patient_mrn,
         birth_date,
-        case upper(sex) when 'F' then 'female' when 'M' then 'male' when 'O' then 'other' when 'U' then 'unknown' end as sex,
+        case upper(sex) when 'F' then 'female' when 'M' then 'male' when 'O' then 'other' when 'U' then 'unknown' end
+            as sex,
         zip,
         coalesce(event_at, message_at) as observed_at,
         _loaded_at
@@ -36,14 +37,14 @@ observations as (
 
 surviving as (
     select
-        coalesce(merges.surviving_mrn, observations.patient_mrn) as patient_mrn,
+        coalesce(patient_merges.surviving_mrn, observations.patient_mrn) as patient_mrn,
         observations.birth_date,
         observations.sex,
         observations.zip,
         observations.observed_at,
         observations._loaded_at
     from observations
-    left join merges on merges.prior_mrn = observations.patient_mrn
+    left join patient_merges on patient_merges.prior_mrn = observations.patient_mrn
 ),
 
 latest as (

@@ -15,7 +15,7 @@ a40_merges as (
         and prior_mrn <> patient_mrn
 ),
 
-merges as (
+latest_merges as (
     {{ deduplicate('a40_merges', 'prior_mrn', 'merged_at desc, _loaded_at desc') }}
 ),
 
@@ -24,9 +24,9 @@ resolved as (
         m1.prior_mrn,
         coalesce(m3.surviving_mrn, m2.surviving_mrn, m1.surviving_mrn) as surviving_mrn,
         m1.merged_at
-    from merges as m1
-    left join merges as m2 on m2.prior_mrn = m1.surviving_mrn
-    left join merges as m3 on m3.prior_mrn = m2.surviving_mrn
+    from latest_merges as m1
+    left join latest_merges as m2 on m2.prior_mrn = m1.surviving_mrn
+    left join latest_merges as m3 on m3.prior_mrn = m2.surviving_mrn
 ),
 
 final as (

@@ -14,7 +14,9 @@ practitioners as (
 ),
 
 roles as (
-    {{ deduplicate(ref('stg_ehr__fhir_practitioner_roles'), 'practitioner_id', 'last_updated_at desc, _loaded_at desc') }}
+    {{ deduplicate(
+        ref('stg_ehr__fhir_practitioner_roles'), 'practitioner_id', 'last_updated_at desc, _loaded_at desc'
+    ) }}
 ),
 
 organization_versions as (
@@ -63,7 +65,9 @@ final as (
         all_npis.npi,
         coalesce(
             organizations.organization_name,
-            trim({{ dbt.concat(["coalesce(practitioners.given_name, '')", "' '", "coalesce(practitioners.family_name, '')"]) }}),
+            trim({{ dbt.concat([
+                "coalesce(practitioners.given_name, '')", "' '", "coalesce(practitioners.family_name, '')",
+            ]) }}),
             ''
         ) as provider_name_raw,
         case when practitioners.npi is null and organizations.npi is not null then 'organization' else 'individual' end
@@ -90,7 +94,8 @@ final as (
 
 select
     npi,
-    case when provider_name_raw = '' then {{ dbt.concat(["'Provider '", "npi"]) }} else provider_name_raw end as provider_name,
+    case when provider_name_raw = '' then {{ dbt.concat(["'Provider '", "npi"]) }} else provider_name_raw end
+        as provider_name,
     provider_type,
     family_name,
     given_name,

@@ -16,10 +16,16 @@ categorized as (
     select
         {{ surrogate_key(['adjustments._batch_id', 'adjustments._source_record', 'adjustments.triplet_seq']) }}
             as adjustment_key,
-        {{ surrogate_key(['adjustments._batch_id', 'adjustments.interchange_control_number', 'adjustments.transaction_set_control_number', 'adjustments.claim_seq']) }}
+        {{ surrogate_key([
+            'adjustments._batch_id', 'adjustments.interchange_control_number',
+            'adjustments.transaction_set_control_number', 'adjustments.claim_seq',
+        ]) }}
             as remit_claim_key,
         case when adjustments.line_seq is not null then
-            {{ surrogate_key(['adjustments._batch_id', 'adjustments.interchange_control_number', 'adjustments.transaction_set_control_number', 'adjustments.claim_seq', 'adjustments.line_seq']) }}
+            {{ surrogate_key([
+                'adjustments._batch_id', 'adjustments.interchange_control_number',
+                'adjustments.transaction_set_control_number', 'adjustments.claim_seq', 'adjustments.line_seq',
+            ]) }}
         end as remit_line_key,
         adjustments.adjustment_level,
         adjustments.triplet_seq,

@@ -25,7 +25,10 @@ payer_xwalk as (
 
 clp as (
     select
-        {{ surrogate_key(['remit_claims._batch_id', 'remit_claims.interchange_control_number', 'remit_claims.transaction_set_control_number', 'remit_claims.claim_seq']) }}
+        {{ surrogate_key([
+            'remit_claims._batch_id', 'remit_claims.interchange_control_number',
+            'remit_claims.transaction_set_control_number', 'remit_claims.claim_seq',
+        ]) }}
             as remit_claim_key,
         remit_claims.patient_control_number,
         remit_claims.payer_claim_control_number,

@@ -60,7 +60,9 @@ claim_entities as (
 
 final as (
     select
-        {{ surrogate_key(['payments._batch_id', 'payments.interchange_control_number', 'payments.transaction_set_control_number']) }}
+        {{ surrogate_key([
+            'payments._batch_id', 'payments.interchange_control_number', 'payments.transaction_set_control_number',
+        ]) }}
             as remit_payment_key,
         payments.trace_number,
         payments.originating_company_id,

@@ -8,7 +8,9 @@ service_lines as (
 
 final as (
     select
-        {{ surrogate_key(['_batch_id', 'interchange_control_number', 'transaction_set_control_number', 'claim_seq', 'line_seq']) }}
+        {{ surrogate_key([
+            '_batch_id', 'interchange_control_number', 'transaction_set_control_number', 'claim_seq', 'line_seq',
+        ]) }}
             as remit_line_key,
         {{ surrogate_key(['_batch_id', 'interchange_control_number', 'transaction_set_control_number', 'claim_seq']) }}
             as remit_claim_key,
@@ -24,7 +26,9 @@ final as (
         case when line_item_control_number like '%-%'
             then {{ dbt.split_part('line_item_control_number', "'-'", 1) }} end as line_item_claim_id,
         case when line_item_control_number like '%-%'
-            then {{ dbt.safe_cast(dbt.split_part('line_item_control_number', "'-'", -1), api.Column.translate_type('integer')) }}
+            then {{ dbt.safe_cast(
+                dbt.split_part('line_item_control_number', "'-'", -1), api.Column.translate_type('integer')
+            ) }}
         end as line_item_line_number,
         charge_amount,
         payment_amount,

@@ -63,7 +63,9 @@ period_totals as (
 
 final as (
     select
-        {{ surrogate_key(['by_payer.period_id', 'by_payer.aging_basis', 'by_payer.payer_code', 'by_payer.payer_class']) }}
+        {{ surrogate_key([
+            'by_payer.period_id', 'by_payer.aging_basis', 'by_payer.payer_code', 'by_payer.payer_class',
+        ]) }}
             as ar_aging_key,
         by_payer.period_id,
         by_payer.period_end_date,

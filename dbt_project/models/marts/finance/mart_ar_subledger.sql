@@ -109,11 +109,16 @@ final as (
         chain_dates.discharge_date,
         chain_dates.bill_date,
         chain_dates.bill_date <= balances.period_end_date as is_billed,
-        cast({{ dbt.datediff('chain_dates.discharge_date', 'balances.period_end_date', 'day') }} as integer)
-            as days_outstanding_from_discharge,
+        cast(
+            {{ dbt.datediff('chain_dates.discharge_date', 'balances.period_end_date', 'day') }}
+            as integer
+        ) as days_outstanding_from_discharge,
         case
             when chain_dates.bill_date <= balances.period_end_date
-                then cast({{ dbt.datediff('chain_dates.bill_date', 'balances.period_end_date', 'day') }} as integer)
+                then cast(
+                    {{ dbt.datediff('chain_dates.bill_date', 'balances.period_end_date', 'day') }}
+                    as integer
+                )
         end as days_outstanding_from_bill,
         {{ money('balances.charges_to_date_amount') }} as charges_to_date_amount,
         {{ money('balances.charges_to_date_amount - balances.reserve_booked_to_date_amount') }}

@@ -27,7 +27,8 @@ final as (
     from remits
     inner join facilities on facilities.facility_id = remits.facility_id
     where remits.remit_date is not null
-    group by remits.remit_date, remits.facility_id, facilities.legal_entity_id, remits.payer_class, remits.service_line_code
+    group by
+        remits.remit_date, remits.facility_id, facilities.legal_entity_id, remits.payer_class, remits.service_line_code
 )
 
 select * from final

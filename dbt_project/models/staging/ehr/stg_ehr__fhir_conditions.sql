@@ -14,7 +14,8 @@ renamed as (
         {{ fhir_reference_id(json_string('resource', '$.encounter.reference')) }} as encounter_id,
         {{ json_string('resource', '$.code.coding[0].system') }} as code_system,
         {{ json_string('resource', '$.code.coding[0].code') }} as diagnosis_code,
-        {{ dbt.safe_cast(json_string('resource', '$.recordedDate'), api.Column.translate_type('timestamp')) }} as recorded_at,
+        {{ dbt.safe_cast(json_string('resource', '$.recordedDate'), api.Column.translate_type('timestamp')) }}
+            as recorded_at,
         _batch_id,
         _source_file,
         _source_record,

@@ -14,8 +14,10 @@ renamed as (
         {{ fhir_reference_id(json_string('resource', '$.beneficiary.reference')) }} as patient_id,
         {{ fhir_reference_id(json_string('resource', '$.payor[0].reference')) }} as payer_organization_id,
         {{ json_string('resource', '$.subscriberId') }} as member_id,
-        {{ dbt.safe_cast(json_string('resource', '$.period.start'), api.Column.translate_type('date')) }} as period_start_date,
-        {{ dbt.safe_cast(json_string('resource', '$.period.end'), api.Column.translate_type('date')) }} as period_end_date,
+        {{ dbt.safe_cast(json_string('resource', '$.period.start'), api.Column.translate_type('date')) }}
+            as period_start_date,
+        {{ dbt.safe_cast(json_string('resource', '$.period.end'), api.Column.translate_type('date')) }}
+            as period_end_date,
         _batch_id,
         _source_file,
         _source_record,

@@ -14,7 +14,8 @@ renamed as (
         {{ json_string('resource', '$.status') }} as status,
         {{ json_string('resource', '$.physicalType.coding[0].code') }} as physical_type_code,
         {{ fhir_reference_id(json_string('resource', '$.partOf.reference')) }} as part_of_location_id,
-        {{ fhir_reference_id(json_string('resource', '$.managingOrganization.reference')) }} as managing_organization_id,
+        {{ fhir_reference_id(json_string('resource', '$.managingOrganization.reference')) }}
+            as managing_organization_id,
         _batch_id,
         _source_file,
         _source_record,

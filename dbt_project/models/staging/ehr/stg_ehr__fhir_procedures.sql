@@ -15,7 +15,8 @@ renamed as (
         {{ fhir_reference_id(json_string('resource', '$.encounter.reference')) }} as encounter_id,
         {{ json_string('resource', '$.code.coding[0].system') }} as code_system,
         {{ json_string('resource', '$.code.coding[0].code') }} as procedure_code,
-        {{ dbt.safe_cast(json_string('resource', '$.performedDateTime'), api.Column.translate_type('timestamp')) }} as performed_at,
+        {{ dbt.safe_cast(json_string('resource', '$.performedDateTime'), api.Column.translate_type('timestamp')) }}
+            as performed_at,
         _batch_id,
         _source_file,
         _source_record,
