@@ -1,8 +1,8 @@
 -- One row per expected bank receipt or bank deposit, paired on the reference both sides
 -- carry: an 835 payment (BPR02, by its TRN02 trace number) or a lockbox batch of patient
 -- cash (the patient transactions' deposit_reference) against a BAI2 detail (its customer
--- reference). Several receipts or deposits under one reference pair in amount order, so
--- nothing fans out and nothing is lost. Status:
+-- reference). Matching is on reference and amount first; what is left under a reference
+-- then pairs in amount order, so nothing fans out and nothing is lost. Status:
 --   matched                     both sides, same amount
 --   amount_mismatch             both sides, amounts differ (is_plb_explained when the
 --                               difference equals the 835's provider-level adjustments:
@@ -63,18 +63,57 @@ receipts as (
     select * from lockbox_receipts
 ),
 
-ranked_receipts as (
+-- first pass: the same reference and the same amount (the n-th of each side pair up)
+exact_receipts as (
     select
         *,
-        row_number() over (partition by reference order by remittance_amount, receipt_key) as match_seq
+        row_number() over (partition by reference, remittance_amount order by receipt_key) as exact_seq
     from receipts
+),
+
+exact_deposits as (
+    select
+        *,
+        row_number() over (partition by customer_reference, deposit_amount order by deposit_key) as exact_seq
+    from deposits
+),
+
+exact_pairs as (
+    select exact_receipts.receipt_key, exact_deposits.deposit_key
+    from exact_receipts
+    inner join exact_deposits
+        on exact_deposits.customer_reference = exact_receipts.reference
+        and exact_deposits.deposit_amount = exact_receipts.remittance_amount
+        and exact_deposits.exact_seq = exact_receipts.exact_seq
+),
+
+-- second pass: what is left pairs on the reference alone, in amount order
+ranked_receipts as (
+    select
+        receipts.*,
+        coalesce(
+            'E' || exact_pairs.deposit_key,
+            'S' || cast(row_number() over (
+                partition by receipts.reference, exact_pairs.deposit_key is null
+                order by receipts.remittance_amount, receipts.receipt_key
+            ) as {{ dbt.type_string() }})
+        ) as match_seq
+    from receipts
+    left join exact_pairs on exact_pairs.receipt_key = receipts.receipt_key
 ),
 
 ranked_deposits as (
     select
-        *,
-        row_number() over (partition by customer_reference order by deposit_amount, deposit_key) as match_seq
+        deposits.*,
+        coalesce(
+            'E' || case when exact_pairs.receipt_key is not null then deposits.deposit_key end,
+            'S' || cast(row_number() over (
+                partition by deposits.customer_reference, exact_pairs.receipt_key is null
+                order by deposits.deposit_amount, deposits.deposit_key
+            ) as {{ dbt.type_string() }})
+        ) as match_seq
     from deposits
+    left join exact_pairs on exact_pairs.deposit_key = deposits.deposit_key
 ),
 
 paired as (
