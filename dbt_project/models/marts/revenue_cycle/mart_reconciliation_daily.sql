@@ -6,11 +6,9 @@
       charged     current, non-voided claims, by statement_to_date (distinct encounters,
                   gross charges)
       claimed     non-voided claim versions submitted, by submitted_date
-      remitted    835 claim payments, by remit date (payment + contractual + denial + patient
-                  responsibility, i.e. what the journals must carry; CLP04 payment)
-      posted      daily reimbursement journals in mart_erp_journal_lines, by posting date
-                  (net credit to the payer_ar account, net debit to the cash account of
-                  seeds/account_roles.csv)
+      remitted    835 claim payments, by remit date  } mart_reconciliation_facility_days,
+      posted      daily reimbursement journals,      } which mart_reconciliation_exceptions
+                  by posting date                    } reads too
 
     unposted_amount = remitted - posted; is_reconciled is true when the day has no
     exception rows in mart_reconciliation_exceptions and nothing is left unposted.
@@ -26,21 +24,14 @@ claims as (
     select * from {{ ref('fct_claims') }}
 ),
 
-remittances as (
-    select * from {{ ref('fct_remittance_claims') }}
-),
-
-journal_lines as (
-    select * from {{ ref('mart_erp_journal_lines') }}
+facility_days as (
+    select * from {{ ref('mart_reconciliation_facility_days') }}
 ),
 
 exceptions as (
     select * from {{ ref('mart_reconciliation_exceptions') }}
 ),
 
-account_roles as (
-    select * from {{ ref('account_roles') }}
-),
 
 encounter_days as (
     select
@@ -75,37 +66,6 @@ claim_days as (
     group by 1, 2
 ),
 
-remit_days as (
-    select
-        facility_id,
-        remit_date as activity_date,
-        count(*) as remitted_claim_count,
-        sum(
-            payment_amount + contractual_adjustment_amount + denial_amount
-            + patient_responsibility_amount
-        ) as remitted_amount,
-        sum(payment_amount) as remitted_payment_amount
-    from remittances
-    group by 1, 2
-),
-
-posting_days as (
-    select
-        facility_id,
-        posting_date as activity_date,
-        count(distinct journal_id) as posted_journal_count,
-        sum(
-            case when account_roles.role = 'payer_ar' then credit_amount - debit_amount else 0 end
-        ) as posted_amount,
-        sum(
-            case when account_roles.role = 'cash' then debit_amount - credit_amount else 0 end
-        ) as posted_payment_amount
-    from journal_lines
-    left join account_roles on journal_lines.account_id = account_roles.account_id
-    where journal_lines.journal_source = 'daily_reimbursement'
-    group by 1, 2
-),
-
 exception_days as (
     select
         facility_id,
@@ -123,9 +83,7 @@ day_keys as (
     union
     select facility_id, activity_date from claim_days
     union
-    select facility_id, activity_date from remit_days
-    union
-    select facility_id, activity_date from posting_days
+    select facility_id, activity_date from facility_days
     union
     select facility_id, activity_date from exception_days
 ),
@@ -141,21 +99,21 @@ final as (
         cast(coalesce(charge_days.charge_amount, 0) as decimal(18, 2)) as charge_amount,
         cast(coalesce(claim_days.claimed_claim_count, 0) as bigint) as claimed_claim_count,
         cast(coalesce(claim_days.claimed_amount, 0) as decimal(18, 2)) as claimed_amount,
-        cast(coalesce(remit_days.remitted_claim_count, 0) as bigint) as remitted_claim_count,
-        cast(coalesce(remit_days.remitted_amount, 0) as decimal(18, 2)) as remitted_amount,
-        cast(coalesce(remit_days.remitted_payment_amount, 0) as decimal(18, 2))
+        cast(coalesce(facility_days.remitted_claim_count, 0) as bigint) as remitted_claim_count,
+        cast(coalesce(facility_days.remitted_amount, 0) as decimal(18, 2)) as remitted_amount,
+        cast(coalesce(facility_days.remitted_payment_amount, 0) as decimal(18, 2))
             as remitted_payment_amount,
-        cast(coalesce(posting_days.posted_journal_count, 0) as bigint) as posted_journal_count,
-        cast(coalesce(posting_days.posted_amount, 0) as decimal(18, 2)) as posted_amount,
-        cast(coalesce(posting_days.posted_payment_amount, 0) as decimal(18, 2))
+        cast(coalesce(facility_days.posted_journal_count, 0) as bigint) as posted_journal_count,
+        cast(coalesce(facility_days.posted_amount, 0) as decimal(18, 2)) as posted_amount,
+        cast(coalesce(facility_days.posted_payment_amount, 0) as decimal(18, 2))
             as posted_payment_amount,
         cast(
-            coalesce(remit_days.remitted_amount, 0) - coalesce(posting_days.posted_amount, 0)
+            coalesce(facility_days.remitted_amount, 0) - coalesce(facility_days.posted_amount, 0)
             as decimal(18, 2)
         ) as unposted_amount,
         cast(coalesce(exception_days.exception_count, 0) as bigint) as exception_count,
         coalesce(exception_days.exception_count, 0) = 0
-        and coalesce(remit_days.remitted_amount, 0) = coalesce(posting_days.posted_amount, 0)
+        and coalesce(facility_days.remitted_amount, 0) = coalesce(facility_days.posted_amount, 0)
             as is_reconciled
     from day_keys
     left join encounter_days
@@ -167,12 +125,9 @@ final as (
     left join claim_days
         on day_keys.facility_id = claim_days.facility_id
         and day_keys.activity_date = claim_days.activity_date
-    left join remit_days
-        on day_keys.facility_id = remit_days.facility_id
-        and day_keys.activity_date = remit_days.activity_date
-    left join posting_days
-        on day_keys.facility_id = posting_days.facility_id
-        and day_keys.activity_date = posting_days.activity_date
+    left join facility_days
+        on day_keys.facility_id = facility_days.facility_id
+        and day_keys.activity_date = facility_days.activity_date
     left join exception_days
         on day_keys.facility_id = exception_days.facility_id
         and day_keys.activity_date = exception_days.activity_date

@@ -37,12 +37,8 @@ mapping_exceptions as (
     select * from {{ ref('fct_mapping_exceptions') }}
 ),
 
-journal_lines as (
-    select * from {{ ref('mart_erp_journal_lines') }}
-),
-
-account_roles as (
-    select * from {{ ref('account_roles') }}
+facility_days as (
+    select * from {{ ref('mart_reconciliation_facility_days') }}
 ),
 
 ar_transactions as (
@@ -141,53 +137,21 @@ unmapped_codes as (
     from mapping_exceptions
 ),
 
-remitted_days as (
-    select
-        facility_id,
-        remit_date,
-        sum(
-            payment_amount + contractual_adjustment_amount + denial_amount
-            + patient_responsibility_amount
-        ) as remitted_amount
-    from remittances
-    group by 1, 2
-),
-
-posted_days as (
-    select
-        facility_id,
-        posting_date,
-        sum(
-            case when account_roles.role = 'payer_ar' then credit_amount - debit_amount else 0 end
-        ) as posted_amount
-    from journal_lines
-    left join account_roles on journal_lines.account_id = account_roles.account_id
-    where journal_lines.journal_source = 'daily_reimbursement'
-    group by 1, 2
-),
-
 journal_not_posted as (
     select
         'JOURNAL_NOT_POSTED' as reason_code,
         'journal' as checkpoint,
-        coalesce(remitted_days.facility_id, posted_days.facility_id) as facility_id,
-        coalesce(remitted_days.remit_date, posted_days.posting_date) as exception_date,
+        facility_id,
+        activity_date as exception_date,
         'facility_day' as source_entity,
-        coalesce(remitted_days.facility_id, posted_days.facility_id) || ':'
-        || cast(coalesce(remitted_days.remit_date, posted_days.posting_date) as {{ dbt.type_string() }})
-            as source_id,
-        coalesce(remitted_days.remitted_amount, 0) - coalesce(posted_days.posted_amount, 0)
-            as amount,
+        facility_id || ':' || cast(activity_date as {{ dbt.type_string() }}) as source_id,
+        remitted_amount - posted_amount as amount,
         case
-            when posted_days.posting_date is null
-                then 'no daily reimbursement journal for remitted claims'
+            when not has_posting then 'no daily reimbursement journal for remitted claims'
             else 'daily reimbursement journal differs from remitted amount'
         end as detail
-    from remitted_days
-    full outer join posted_days
-        on remitted_days.facility_id = posted_days.facility_id
-        and remitted_days.remit_date = posted_days.posting_date
-    where coalesce(remitted_days.remitted_amount, 0) <> coalesce(posted_days.posted_amount, 0)
+    from facility_days
+    where remitted_amount <> posted_amount
 ),
 
 ar_unplaced as (
