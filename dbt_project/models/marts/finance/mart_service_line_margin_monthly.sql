@@ -154,7 +154,8 @@ overhead_costs as (
     group by 1, 2
 ),
 
-payroll_hours as (
+-- read by driver_units only when the driver is payroll_hours
+payroll_hours as (  -- noqa: ST03
     select
         date_periods.period_id,
         cost_centers.facility_id,
@@ -251,23 +252,23 @@ measures as (
     union all
     select
         period_id, facility_id, service_line_code,
-        0, 0, 0,
+        0 as encounter_count, 0 as gross_charge_amount, 0 as expected_reimbursement_amount,
         payment_amount, contractual_adjustment_amount, denial_amount,
-        patient_responsibility_amount, 0, 0
+        patient_responsibility_amount, 0 as direct_cost_amount, 0 as indirect_cost_amount
     from remits
     union all
     select
         period_id, facility_id, service_line_code,
-        0, 0, 0,
-        0, 0, 0,
-        0, direct_cost_amount, 0
+        0 as encounter_count, 0 as gross_charge_amount, 0 as expected_reimbursement_amount,
+        0 as payment_amount, 0 as contractual_adjustment_amount, 0 as denial_amount,
+        0 as patient_responsibility_amount, direct_cost_amount, 0 as indirect_cost_amount
     from direct_costs
     union all
     select
         period_id, facility_id, service_line_code,
-        0, 0, 0,
-        0, 0, 0,
-        0, 0, indirect_cost_amount
+        0 as encounter_count, 0 as gross_charge_amount, 0 as expected_reimbursement_amount,
+        0 as payment_amount, 0 as contractual_adjustment_amount, 0 as denial_amount,
+        0 as patient_responsibility_amount, 0 as direct_cost_amount, indirect_cost_amount
     from indirect_costs
 ),
 

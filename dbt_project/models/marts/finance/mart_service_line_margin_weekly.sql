@@ -208,19 +208,19 @@ measures as (
     union all
     select
         week_start_date, facility_id, rendering_npi, service_line_code,
-        0, 0, 0,
-        cast(payment_amount as decimal(18, 2)),
-        cast(contractual_adjustment_amount as decimal(18, 2)),
-        cast(denial_amount as decimal(18, 2)),
-        cast(patient_responsibility_amount as decimal(18, 2)),
-        0, 0
+        0 as encounter_count, 0 as gross_charge_amount, 0 as expected_reimbursement_amount,
+        cast(payment_amount as decimal(18, 2)) as payment_amount,
+        cast(contractual_adjustment_amount as decimal(18, 2)) as contractual_adjustment_amount,
+        cast(denial_amount as decimal(18, 2)) as denial_amount,
+        cast(patient_responsibility_amount as decimal(18, 2)) as patient_responsibility_amount,
+        0 as direct_cost_amount, 0 as indirect_cost_amount
     from remits
     union all
     select
         week_start_date, facility_id, rendering_npi, service_line_code,
-        0, 0, 0,
-        0, 0, 0,
-        0,
+        0 as encounter_count, 0 as gross_charge_amount, 0 as expected_reimbursement_amount,
+        0 as payment_amount, 0 as contractual_adjustment_amount, 0 as denial_amount,
+        0 as patient_responsibility_amount,
         direct_cost_amount,
         indirect_cost_amount
     from unallocated_costs

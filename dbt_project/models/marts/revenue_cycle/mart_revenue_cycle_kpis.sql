@@ -219,6 +219,12 @@ subledger_balances as (
     group by 1, 2
 ),
 
+facility_keys as (
+    select facility_id from facilities
+    union
+    select facility_id from revenue
+),
+
 -- every facility x period, so balances carry through quiet months
 facility_periods as (
     select
@@ -227,11 +233,7 @@ facility_periods as (
         accounting_periods.period_end_date,
         facility_keys.facility_id
     from accounting_periods
-    cross join (
-        select facility_id from facilities
-        union
-        select facility_id from revenue
-    ) as facility_keys
+    cross join facility_keys
 ),
 
 period_flows as (
@@ -240,8 +242,8 @@ period_flows as (
         facility_periods.facility_id,
         facility_periods.period_start_date,
         facility_periods.period_end_date,
-        {{ dbt.datediff('facility_periods.period_start_date', 'facility_periods.period_end_date', 'day') }} + 1
-            as day_count,
+        {{ dbt.datediff('facility_periods.period_start_date', 'facility_periods.period_end_date', 'day') }}
+        + 1 as day_count,
         coalesce(revenue.gross_charge_amount, 0) as gross_charge_amount,
         coalesce(revenue.contractual_adjustment_amount, 0) as contractual_adjustment_amount,
         coalesce(revenue.denial_amount, 0) as denial_amount,
@@ -358,7 +360,7 @@ unperiodized as (
         cast(null as decimal(18, 2)) as prior_submitted_charge_amount,
         cast(0 as bigint) as prior_period_count
     from revenue
-    where period_id not in (select period_id from accounting_periods)
+    where revenue.period_id not in (select accounting_periods.period_id from accounting_periods)
 ),
 
 period_facilities as (
