@@ -32,7 +32,6 @@ exceptions as (
     select * from {{ ref('mart_reconciliation_exceptions') }}
 ),
 
-
 encounter_days as (
     select
         facility_id,
