@@ -38,7 +38,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from careledger.config import Home
 from careledger.dashboard import queries as q
 from careledger.dashboard.charts import bar_line_chart
-from careledger.dashboard.formatting import fmt_int, fmt_money, fmt_pct
+from careledger.dashboard.formatting import fmt_days, fmt_int, fmt_money, fmt_pct
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ def table(
 
 
 def kpi(metric: str, label: str, value: Any, kind: str = "money") -> str:
-    shown = {"money": fmt_money, "pct": fmt_pct, "int": fmt_int}[kind](value)
+    shown = {"money": fmt_money, "pct": fmt_pct, "int": fmt_int, "days": fmt_days}[kind](value)
     neg = kind == "money" and value is not None and q.to_decimal(value) < 0
     raw = "" if value is None else str(value)
     return (
@@ -215,6 +215,8 @@ def render_overview(snap: q.Snapshot, f: q.Filters) -> str:
     if kpi_rates is not None:
         d["initial_denial_rate"] = kpi_rates[0]
     exc_rows, exc_open = q.open_exceptions(cur, f)
+    ar_months = q.ar_kpis_by_month(cur, f)
+    ar_last = ar_months.dicts()[-1] if ar_months.rows else {}
     parts.append(
         '<div class="kpis" id="kpis">'
         + "".join(
@@ -223,6 +225,8 @@ def render_overview(snap: q.Snapshot, f: q.Filters) -> str:
                 kpi("net_revenue_amount", "Net revenue", m["net_revenue_amount"]),
                 kpi("contribution_margin_amount", "Contribution margin", m["contribution_margin_amount"]),
                 kpi("margin_pct", "Margin", m["margin_pct"], "pct"),
+                kpi("net_ar_amount", f"Net A/R {ar_last.get('period_id', '')}".strip(), ar_last.get("net_ar_amount")),
+                kpi("net_days_in_ar", "Net days in A/R", ar_last.get("net_days_in_ar"), "days"),
                 kpi("denied_amount", "Denied", d.get("denied_amount")),
                 kpi("initial_denial_rate", "Initial denial rate", d.get("initial_denial_rate"), "pct"),
                 kpi("overturn_rate", "Overturn rate", d.get("overturn_rate"), "pct"),
@@ -267,6 +271,8 @@ def render_overview(snap: q.Snapshot, f: q.Filters) -> str:
         "payer class does not apply to margin (filters denials and reimbursement).</p>"
         "</section>"
     )
+
+    parts.append(ar_section(cur, f, ar_months))
 
     by_sl = q.margin_by_facility_service_line(cur, f)
 
@@ -387,6 +393,54 @@ def render_overview(snap: q.Snapshot, f: q.Filters) -> str:
         + "</tbody></table></section>"
     )
     return page("Executive dashboard", "".join(parts), snap)
+
+
+def ar_section(cur: Any, f: q.Filters, ar_months: q.Rows) -> str:
+    """A/R aging at the last period end of the filters (bars per bucket on both bases, table
+    by payer class with AR-2 and the basis total with AR-1) and net days in A/R by month."""
+    period = q.ar_as_of_period(cur, f)
+    if period is None:
+        return '<section class="card" id="ar"><h2>A/R aging</h2><p class="note">no A/R for these filters</p></section>'
+    aging = q.ar_aging(cur, f, period)
+    totals = {d["aging_basis"]: d for d in aging.dicts() if d["payer_class"] is None}
+    chart = bar_line_chart(
+        [label for _, label in q.AR_BUCKETS],
+        [
+            (f"{basis.capitalize()} basis", [totals.get(basis, {}).get(c) for c, _ in q.AR_BUCKETS], colour)
+            for basis, colour in (("discharge", "#2e90fa"), ("bill", "#f79009"))
+        ],
+        chart_id="chart-ar-aging",
+    )
+    aging.rows = [(r[0], "all payer classes (AR-1)" if r[1] is None else r[1], *r[2:]) for r in aging.rows]
+    days = ar_months.dicts()
+    days_chart = bar_line_chart(
+        [r["period_id"] for r in days],
+        [("Net A/R", [r["net_ar_amount"] for r in days], "#98a2b3")],
+        chart_id="chart-ar-days",
+    )
+    aging_cols = ["aging_basis", "payer_class", "claim_count", *(c for c, _ in q.AR_BUCKETS)]
+    aging_cols += ["gross_balance_amount", "net_balance_amount", "aged_over_90_pct"]
+    return (
+        f'<section class="card" id="ar" data-period="{esc(period)}"><h2>A/R aging at {esc(period)} '
+        "period end and days in A/R</h2>"
+        + chart
+        + '<div class="scroll">'
+        + table(aging, aging_cols, table_id="table-ar-aging")
+        + "</div><h3>Net A/R and net days in A/R by month</h3>"
+        + days_chart
+        + table(
+            ar_months,
+            ["period_id", "net_ar_amount", "avg_daily_net_revenue_amount", "net_days_in_ar"],
+            table_id="table-ar-days",
+        )
+        + '<p class="note">Gross payer A/R (mart_ar_aging) aged from the discharge date and from '
+        "the bill date (claims not billed at the period end are unbilled); aged over 90 days "
+        "= billed A/R over 90 days / billed A/R (HFMA AR-2 by payer class, AR-1 over all). "
+        "Facility and service line do not apply to the aging (filter net days in A/R by facility). "
+        "Net days in A/R = net A/R (payer A/R net of the contractual reserve + patient A/R) / "
+        "average daily net patient service revenue of the last three periods "
+        "(mart_revenue_cycle_kpis).</p></section>"
+    )
 
 
 def render_weekly(snap: q.Snapshot, f: q.Filters) -> str:

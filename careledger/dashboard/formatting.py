@@ -41,3 +41,11 @@ def fmt_int(value: Any) -> str:
     if value is None:
         return "\u2014"
     return f"{int(value):,}"
+
+
+def fmt_days(value: Any) -> str:
+    """Days with one decimal (``41.3 days``); ``None`` -> an em dash."""
+    if value is None:
+        return "\u2014"
+    d = value if isinstance(value, Decimal) else Decimal(str(value))
+    return f"{d.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)} days"

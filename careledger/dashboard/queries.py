@@ -449,6 +449,81 @@ def kpi_initial_denial_rates(
     return total, {p: rate(n, d) for p, n, d in rows if p is not None}
 
 
+# --------------------------------------------------------------------------- A/R
+
+#: mart_ar_aging's buckets (contract columns) and how the page labels them.
+AR_BUCKETS: tuple[tuple[str, str], ...] = (
+    ("ar_0_30_amount", "0-30"),
+    ("ar_31_60_amount", "31-60"),
+    ("ar_61_90_amount", "61-90"),
+    ("ar_91_120_amount", "91-120"),
+    ("ar_121_180_amount", "121-180"),
+    ("ar_over_180_amount", "over 180"),
+    ("ar_unbilled_amount", "unbilled"),
+)
+
+_AR_SUMS = ", ".join(
+    f"sum({c}) as {c}"
+    for c in (
+        *(b for b, _ in AR_BUCKETS),
+        "gross_balance_amount",
+        "reserve_balance_amount",
+        "net_balance_amount",
+        "billed_ar_amount",
+        "billed_ar_over_90_amount",
+    )
+)
+
+
+def ar_as_of_period(cur: duckdb.DuckDBPyConnection, f: Filters) -> str | None:
+    """The period end the A/R section shows: the last period of mart_ar_aging within the
+    period filters (a balance is as of a date, so a range shows its last period end)."""
+    where, params = _where(f, period="strftime(period_end_date, '%Y-%m')", facility=None, service_line=None)
+    return cur.execute(f"select max(strftime(period_end_date, '%Y-%m')) from mart_ar_aging {where}", params).fetchone()[
+        0
+    ]
+
+
+def ar_aging(cur: duckdb.DuckDBPyConnection, f: Filters, period: str) -> Rows:
+    """A/R at the end of ``period`` by aging basis x payer class (payer class filter applies),
+    with aged over 90 days / billed A/R: HFMA AR-2 over the class's payers."""
+    where, params = _where(f, period=None, facility=None, service_line=None, payer_class="payer_class")
+    where = (where + " and " if where else "where ") + "strftime(period_end_date, '%Y-%m') = ?"
+    return _q(
+        cur,
+        f"""
+        select aging_basis, payer_class, sum(claim_count)::bigint as claim_count, {_AR_SUMS},
+               case when sum(billed_ar_amount) = 0 then null
+                    else round(sum(billed_ar_over_90_amount) / sum(billed_ar_amount), 4)::decimal(18, 4) end
+                   as aged_over_90_pct
+        from mart_ar_aging {where}
+        group by grouping sets ((aging_basis), (aging_basis, payer_class))
+        order by aging_basis desc, payer_class nulls last""",
+        [*params, period],
+    )
+
+
+def ar_kpis_by_month(cur: duckdb.DuckDBPyConnection, f: Filters) -> Rows:
+    """Net A/R and net days in A/R per period from mart_revenue_cycle_kpis (period x facility;
+    the facility filter applies). One facility's month is the mart row's own net_days_in_ar;
+    over several facilities it is their net A/R over their average daily net revenue, summed
+    first and divided last."""
+    where, params = _where(f, period=PERIOD, service_line=None)
+    return _q(
+        cur,
+        f"""
+        select {PERIOD} as period_id, sum(net_ar_amount) as net_ar_amount,
+               sum(avg_daily_net_revenue_amount) as avg_daily_net_revenue_amount,
+               case when count(*) = 1 then any_value(net_days_in_ar)
+                    when sum(avg_daily_net_revenue_amount) = 0 then null
+                    else round(sum(net_ar_amount) / sum(avg_daily_net_revenue_amount), 2)::decimal(18, 2)
+               end as net_days_in_ar
+        from mart_revenue_cycle_kpis {where}
+        group by 1 having {PERIOD} is not null order by 1""",
+        params,
+    )
+
+
 # --------------------------------------------------------------------------- reimbursement
 
 

@@ -11,8 +11,16 @@ read-only, from the warehouse) and writes these sheets:
 - ``journal_summary``          the period's ERP journal totals by source x account
                                (mart_erp_journal_lines, with posting status when the posting
                                ledger exists)
-- ``reconciliation_summary``   checkpoint counts and amounts (mart_reconciliation_daily) and open
-                               exceptions (mart_reconciliation_exceptions)
+- ``ar_aging``                 A/R at the period end by aging basis (discharge, bill) x payer
+                               class in the buckets 0-30 .. over 180 and unbilled, with HFMA AR-2
+                               per payer class and AR-1 over all payers (mart_ar_aging)
+- ``cash_reconciliation``      835 payments and lockbox cash against the bank deposits per legal
+                               entity x deposit day (mart_cash_reconciliation_daily)
+- ``cash_exceptions``          the period's cash breaks with both sides' amounts and the reason
+                               (mart_cash_reconciliation_exceptions)
+- ``reconciliation_summary``   checkpoint counts and amounts (mart_reconciliation_daily), open
+                               exceptions (mart_reconciliation_exceptions) and the cash
+                               reconciliation's reconciled / not reconciled days and breaks
 - ``tieout``                   each sheet total against the journal total it must equal, with a
                                difference column that must be 0.00
 
@@ -56,6 +64,9 @@ SHEET_TITLES: dict[str, str] = {
     "reimbursement_summary": "Reimbursement summary",
     "denial_summary": "Denial summary",
     "journal_summary": "Journal summary",
+    "ar_aging": "AR aging",
+    "cash_reconciliation": "Cash reconciliation",
+    "cash_exceptions": "Cash exceptions",
     "reconciliation_summary": "Reconciliation summary",
     "tieout": "Tie-out",
 }
@@ -307,6 +318,106 @@ def _journals(src: _Source, start: dt.date, end: dt.date) -> Sheet:
     return Sheet("journal_summary", cols, rows, ("line_count", "debit_amount", "credit_amount", "net_debit_amount"))
 
 
+#: mart_ar_aging's buckets in the order finance reads them (contract columns).
+AGING_BUCKETS = (
+    "ar_0_30_amount",
+    "ar_31_60_amount",
+    "ar_61_90_amount",
+    "ar_91_120_amount",
+    "ar_121_180_amount",
+    "ar_over_180_amount",
+    "ar_unbilled_amount",
+)
+_AGING_MONEY = (
+    *AGING_BUCKETS,
+    "gross_balance_amount",
+    "reserve_balance_amount",
+    "net_balance_amount",
+    "billed_ar_amount",
+    "billed_ar_over_90_amount",
+)
+
+
+def _ar_aging(src: _Source, period: str) -> Sheet:
+    """A/R at the end of the period by basis x payer class (sums of the mart's payer rows),
+    then one ``all payers`` row per basis. ``aged_over_90_pct`` is billed A/R over 90 days /
+    billed A/R: HFMA AR-2 over the payer class's payers, and on the ``all payers`` row the
+    mart's own AR-1."""
+    sums = ", ".join(f"sum({c}) as {c}" for c in _AGING_MONEY)
+    ratio = (
+        "case when sum(billed_ar_amount) = 0 then null else "
+        "round(sum(billed_ar_over_90_amount) / sum(billed_ar_amount), 4)::decimal(18, 4) end"
+    )
+    cols, rows = _fetch(
+        src,
+        f"""
+        with aging as (
+            select * from {src.mart("mart_ar_aging")}
+            where strftime(period_end_date, '%Y-%m') = ?
+        ),
+        by_class as (
+            select aging_basis, payer_class, count(distinct payer_code)::bigint as payer_count,
+                   sum(claim_count)::bigint as claim_count, {sums}, {ratio} as aged_over_90_pct,
+                   'AR-2' as map_key, 0 as ord
+            from aging group by aging_basis, payer_class
+        ),
+        all_payers as (
+            select aging_basis, 'all payers' as payer_class,
+                   count(distinct payer_code)::bigint as payer_count,
+                   sum(claim_count)::bigint as claim_count, {sums},
+                   any_value(ar1_aged_over_90_pct) as aged_over_90_pct, 'AR-1' as map_key, 1 as ord
+            from aging group by aging_basis
+        )
+        select * exclude (ord) from (select * from by_class union all select * from all_payers)
+        order by aging_basis desc, ord, payer_class
+        """,
+        [period],
+    )
+    notes = (
+        "aging bases: discharge (period end - discharge date) and bill (period end - bill date; "
+        "claims not billed by the period end are unbilled); each basis has the whole A/R, "
+        "so the 'all payers' row of a basis is its total",
+    )
+    return Sheet("ar_aging", cols, rows, (), notes)
+
+
+def _cash_reconciliation(src: _Source, start: dt.date, end: dt.date) -> Sheet:
+    cols, rows = _fetch(
+        src,
+        f"""
+        select legal_entity_id, deposit_date, remittance_count, remittance_amount,
+               patient_cash_amount, expected_amount, deposit_count, payer_deposit_amount,
+               lockbox_deposit_amount, deposit_amount, matched_count, matched_amount,
+               unmatched_remittance_count, unmatched_remittance_amount, unmatched_deposit_count,
+               unmatched_deposit_amount, mismatch_count, mismatch_difference_amount,
+               plb_difference_amount, exception_count, is_reconciled
+        from {src.mart("mart_cash_reconciliation_daily")}
+        where deposit_date between ? and ?
+        order by legal_entity_id, deposit_date
+        """,
+        [start, end],
+    )
+    totals = tuple(c for c in cols if c.endswith(("_amount", "_count")))
+    notes = ("deposit - expected = unmatched deposits - unmatched remittances + mismatch differences",)
+    return Sheet("cash_reconciliation", cols, rows, totals, notes)
+
+
+def _cash_exceptions(src: _Source, start: dt.date, end: dt.date) -> Sheet:
+    cols, rows = _fetch(
+        src,
+        f"""
+        select exception_date, legal_entity_id, reason_code, checkpoint, receipt_source,
+               reference, amount, remittance_amount, deposit_amount, plb_amount, detail
+        from {src.mart("mart_cash_reconciliation_exceptions")}
+        where exception_date between ? and ?
+        order by exception_date, legal_entity_id, reason_code, reference
+        """,
+        [start, end],
+    )
+    notes = ("amount: the receipt with no deposit, the deposit with no receipt, or deposit - expected",)
+    return Sheet("cash_exceptions", cols, rows, (), notes)
+
+
 #: mart_reconciliation_daily is wide (facility x day); each checkpoint is a (count, amount)
 #: column pair of its contract. ``None`` = the mart has no such measure at that checkpoint.
 RECON_CHECKPOINTS: tuple[tuple[str, str | None, str | None], ...] = (
@@ -365,7 +476,36 @@ def _reconciliation(src: _Source, start: dt.date, end: dt.date) -> Sheet:
             [end],
         )[1]
     )
-    notes = ("open exceptions: every break dated on or before the period end",)
+    cash = src.mart("mart_cash_reconciliation_daily")
+    cash_where = "where deposit_date between ? and ?"
+    rows.extend(
+        _fetch(
+            src,
+            f"""
+        select 'cash', 'legal-entity-days reconciled', count(*) filter (where is_reconciled),
+               sum(deposit_amount) filter (where is_reconciled)::decimal(18, 2)
+        from {cash} {cash_where}
+        union all
+        select 'cash', 'legal-entity-days not reconciled', count(*) filter (where not is_reconciled),
+               sum(deposit_amount) filter (where not is_reconciled)::decimal(18, 2)
+        from {cash} {cash_where}""",
+            params + params,
+        )[1]
+    )
+    rows.extend(
+        _fetch(
+            src,
+            f"""
+        select 'cash_exceptions', reason_code::varchar, count(*)::bigint, sum(amount)::decimal(18, 2)
+        from {src.mart("mart_cash_reconciliation_exceptions")} where exception_date between ? and ?
+        group by all order by 2""",
+            params,
+        )[1]
+    )
+    notes = (
+        "open exceptions: every break dated on or before the period end; cash: the period's "
+        "deposit days (amount = their deposits) and cash breaks",
+    )
     return Sheet("reconciliation_summary", cols, rows, (), notes)
 
 
@@ -480,6 +620,7 @@ def _tieouts(src: _Source, sheets: dict[str, Sheet], start: dt.date, end: dt.dat
                 journal_total=(sign * net.get((source, account), ZERO)).quantize(CENT),
             )
         )
+    out.extend(_cash_tieouts(sheets))
     journal = sheets["journal_summary"]
     out.extend(_ledger_tieouts(src, journal.total("debit_amount"), start, end))
     out.append(
@@ -494,6 +635,58 @@ def _tieouts(src: _Source, sheets: dict[str, Sheet], start: dt.date, end: dt.dat
         )
     )
     return out
+
+
+#: How each cash break moves deposits - expected: a deposit with no receipt adds its amount,
+#: a receipt with no deposit takes its amount away, a mismatch adds deposit - expected.
+CASH_EXCEPTION_SIGN = {
+    "DEPOSIT_NO_REMITTANCE": 1,
+    "REMITTANCE_NO_DEPOSIT": -1,
+    "DEPOSIT_PLB_DIFFERENCE": 1,
+    "DEPOSIT_AMOUNT_MISMATCH": 1,
+}
+
+
+def _cash_tieouts(sheets: dict[str, Sheet]) -> list[TieOut]:
+    """The period's deposits - expected receipts (daily sheet) equal its breaks, signed (the
+    exceptions sheet): every cent the bank and the remittances disagree on is an exception."""
+    daily, breaks = sheets["cash_reconciliation"], sheets["cash_exceptions"]
+    reason, amount = breaks.columns.index("reason_code"), breaks.columns.index("amount")
+    unknown = sorted({r[reason] for r in breaks.rows} - set(CASH_EXCEPTION_SIGN))
+    if unknown:
+        raise ExtractError(f"cash exception reason codes {unknown} have no sign in CASH_EXCEPTION_SIGN")
+    signed = sum((CASH_EXCEPTION_SIGN[r[reason]] * Decimal(r[amount] or 0) for r in breaks.rows), ZERO)
+    return [
+        TieOut(
+            check="Cash: deposits - expected = breaks",
+            sheet="cash_reconciliation",
+            measure="deposit_amount - expected_amount",
+            sheet_total=(daily.total("deposit_amount") - daily.total("expected_amount")).quantize(CENT),
+            journal_source="cash_exceptions",
+            journal_account="signed exception amounts",
+            journal_total=signed.quantize(CENT),
+        ),
+        TieOut(
+            check="Cash: matched + breaks = expected",
+            sheet="cash_reconciliation",
+            measure="expected_amount",
+            sheet_total=daily.total("expected_amount"),
+            journal_source="cash_reconciliation",
+            journal_account="matched + unmatched remittances + mismatched expected",
+            journal_total=(
+                daily.total("matched_amount")
+                + daily.total("unmatched_remittance_amount")
+                + sum(
+                    (
+                        Decimal(r[breaks.columns.index("remittance_amount")] or 0)
+                        for r in breaks.rows
+                        if r[reason] in ("DEPOSIT_PLB_DIFFERENCE", "DEPOSIT_AMOUNT_MISMATCH")
+                    ),
+                    ZERO,
+                )
+            ).quantize(CENT),
+        ),
+    ]
 
 
 def _ledger_tieouts(src: _Source, mart_debits: Decimal, start: dt.date, end: dt.date) -> list[TieOut]:
@@ -740,6 +933,9 @@ def write_extract(warehouse_or_serving: Path, period: str, fmt: str, out_dir: Pa
             _reimbursement(src, start, end),
             _denials(src, period),
             _journals(src, start, end),
+            _ar_aging(src, period),
+            _cash_reconciliation(src, start, end),
+            _cash_exceptions(src, start, end),
             _reconciliation(src, start, end),
         ]
         by_name = {s.name: s for s in data}

@@ -136,6 +136,63 @@ def expected(serving: Path, facility: str = "", payer_class: str = "") -> dict[s
         con.close()
 
 
+AR_BUCKETS = (
+    "ar_0_30_amount",
+    "ar_31_60_amount",
+    "ar_61_90_amount",
+    "ar_91_120_amount",
+    "ar_121_180_amount",
+    "ar_over_180_amount",
+    "ar_unbilled_amount",
+)
+
+
+def check_ar(dom: DashboardDom, serving: Path, facility: str = "") -> None:
+    """The A/R section shows mart_ar_aging at its latest period end (every bucket of both
+    bases, AR-1) and the net A/R / net days in A/R of mart_revenue_cycle_kpis."""
+    assert {"ar", "chart-ar-aging", "chart-ar-days"} <= dom.ids
+    con = duckdb.connect(str(current_snapshot_path(serving)), read_only=True)
+    try:
+        period = con.execute("select max(period_end_date) from mart_ar_aging").fetchone()[0]
+        aging = {
+            basis: values
+            for basis, *values in con.execute(
+                f"select aging_basis, {', '.join(f'sum({c})' for c in AR_BUCKETS)}, sum(gross_balance_amount), "
+                "any_value(ar1_aged_over_90_pct) from mart_ar_aging where period_end_date = ? group by 1",
+                [period],
+            ).fetchall()
+        }
+        fac = "and facility_id = ?" if facility else ""
+        kpi_rows = con.execute(
+            "select strftime(period_start_date, '%Y-%m'), sum(net_ar_amount), sum(avg_daily_net_revenue_amount), "
+            f"any_value(net_days_in_ar), count(*) from mart_revenue_cycle_kpis where period_start_date is not null "
+            f"{fac} group by 1 order by 1",
+            [facility] if facility else [],
+        ).fetchall()
+    finally:
+        con.close()
+    assert set(aging) == {"discharge", "bill"}
+    table = dom.tables["table-ar-aging"]
+    head = table[0]
+    totals = {r[0]: r for r in table[1:] if r[1] == "all payer classes (AR-1)"}
+    assert set(totals) == set(aging)
+    for basis, values in aging.items():
+        row = totals[basis]
+        for col, v in zip([*AR_BUCKETS, "gross_balance_amount"], values[:-1]):
+            label = col.replace("_amount", "").replace("_", " ").capitalize()
+            assert row[head.index(label)] == money(v), (basis, col)
+        assert row[head.index("Aged over 90 pct")] == ("\u2014" if values[-1] is None else f"{values[-1] * 100:.1f}%")
+    period_id, net_ar, avg_daily, own_days, n = kpi_rows[-1]
+    days = own_days if n == 1 else (net_ar / avg_daily).quantize(Decimal("0.01"))
+    assert Decimal(dom.kpis["net_ar_amount"][0]) == net_ar
+    assert dom.kpis["net_ar_amount"][1] == money(net_ar)
+    assert Decimal(dom.kpis["net_days_in_ar"][0]) == days
+    assert dom.kpis["net_days_in_ar"][1] == f"{days.quantize(Decimal('0.1'))} days"
+    shown = {r[0]: r for r in dom.tables["table-ar-days"][1:]}
+    assert set(shown) == {r[0] for r in kpi_rows}
+    assert shown[period_id][1] == money(net_ar)
+
+
 def check_overview(dash: RunningDashboard, serving: Path, tmp: Path, artifacts: Path, tag: str) -> None:
     dom = parse(chromium(dash.url + "/", tmp))
     assert {
@@ -174,6 +231,7 @@ def check_overview(dash: RunningDashboard, serving: Path, tmp: Path, artifacts: 
     assert Decimal(dom.kpis["initial_denial_rate"][0]) == rate
     assert dom.kpis["initial_denial_rate"][1] == f"{rate * 100:.1f}%"
     assert len(dom.tables["table-freshness"]) == 1 + max(sources, 1)
+    check_ar(dom, serving)
     chromium(dash.url + "/", tmp, artifacts / f"dashboard_overview_{tag}.png")
     assert (artifacts / f"dashboard_overview_{tag}.png").stat().st_size > 10_000
 
@@ -205,6 +263,8 @@ def check_filters_and_drilldown(dash: RunningDashboard, serving: Path, tmp: Path
     want = expected(serving, facility, payer_class)
     for metric, value in want.items():
         assert Decimal(dom.kpis[metric][0]) == value, metric
+    dom = parse(chromium(f"{dash.url}/?{urlencode({'facility': facility})}", tmp))
+    check_ar(dom, serving, facility)
 
     query = urlencode({"facility": facility, "service_line": service_line})
     dom = parse(chromium(f"{dash.url}/weekly?{query}", tmp))

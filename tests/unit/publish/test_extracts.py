@@ -76,6 +76,9 @@ def test_csv_extract_ties_to_journals_to_the_cent(warehouse: Path, tmp_path: Pat
             "reimbursement_summary.csv",
             "denial_summary.csv",
             "journal_summary.csv",
+            "ar_aging.csv",
+            "cash_reconciliation.csv",
+            "cash_exceptions.csv",
             "reconciliation_summary.csv",
             "tieout.csv",
         ]
@@ -113,6 +116,9 @@ def test_xlsx_workbook_shows_the_tie_out(warehouse: Path, tmp_path: Path, period
         "Reimbursement summary",
         "Denial summary",
         "Journal summary",
+        "AR aging",
+        "Cash reconciliation",
+        "Cash exceptions",
         "Reconciliation summary",
         "Tie-out",
     ]
@@ -145,6 +151,124 @@ def test_xlsx_workbook_shows_the_tie_out(warehouse: Path, tmp_path: Path, period
     total_row = next(r for r in reimb.iter_rows(min_row=5, values_only=True) if r[0] == "Total")
     paid = Decimal(str(total_row[heads.index("payment_amount")])).quantize(Decimal("0.01"))
     assert paid == _journal(warehouse, "1010", "daily_reimbursement", period)
+
+
+AGING = (
+    "ar_0_30_amount",
+    "ar_31_60_amount",
+    "ar_61_90_amount",
+    "ar_91_120_amount",
+    "ar_121_180_amount",
+    "ar_over_180_amount",
+    "ar_unbilled_amount",
+    "gross_balance_amount",
+    "reserve_balance_amount",
+    "net_balance_amount",
+)
+
+
+def _dec(v: str) -> Decimal | None:
+    return Decimal(v) if v != "" else None
+
+
+def test_ar_aging_and_cash_sheets_equal_the_marts(warehouse: Path, tmp_path: Path, period: str) -> None:
+    result = write_extract(warehouse, period, "csv", tmp_path)
+    folder = tmp_path / f"careledger_extract_{period}"
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        # A/R aging: every basis x payer class x bucket, and each basis's all-payers row
+        want = {}
+        for basis, payer_class, *values in con.execute(
+            f"""
+            select aging_basis, payer_class, {", ".join(f"sum({c})" for c in AGING)}
+            from marts.mart_ar_aging where strftime(period_end_date, '%Y-%m') = ?
+            group by grouping sets ((aging_basis, payer_class), (aging_basis))""",
+            [period],
+        ).fetchall():
+            want[(basis, payer_class or "all payers")] = dict(zip(AGING, values))
+        ar1 = dict(
+            con.execute(
+                "select aging_basis, any_value(ar1_aged_over_90_pct) from marts.mart_ar_aging "
+                "where strftime(period_end_date, '%Y-%m') = ? group by 1",
+                [period],
+            ).fetchall()
+        )
+        cash = con.execute(
+            """
+            select count(*), sum(expected_amount), sum(deposit_amount), sum(matched_amount),
+                   sum(unmatched_remittance_amount), sum(unmatched_deposit_amount),
+                   sum(mismatch_difference_amount), count(*) filter (where not is_reconciled)
+            from marts.mart_cash_reconciliation_daily where strftime(deposit_date, '%Y-%m') = ?""",
+            [period],
+        ).fetchone()
+        breaks = dict(
+            (reason, (n, amount))
+            for reason, n, amount in con.execute(
+                "select reason_code, count(*), sum(amount) from marts.mart_cash_reconciliation_exceptions "
+                "where strftime(exception_date, '%Y-%m') = ? group by 1",
+                [period],
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    assert want and {b for b, _ in want} == {"discharge", "bill"}
+    aging = _read_csv(folder / "ar_aging.csv")
+    got = {(r["aging_basis"], r["payer_class"]): {c: Decimal(r[c]) for c in AGING} for r in aging}
+    assert got == want
+    for r in aging:
+        if r["payer_class"] == "all payers":
+            assert r["map_key"] == "AR-1" and _dec(r["aged_over_90_pct"]) == ar1[r["aging_basis"]]
+        else:
+            assert r["map_key"] == "AR-2"
+            billed, over = Decimal(r["billed_ar_amount"]), Decimal(r["billed_ar_over_90_amount"])
+            assert _dec(r["aged_over_90_pct"]) == (None if billed == 0 else (over / billed).quantize(Decimal("0.0001")))
+    # each basis holds the whole A/R: the bucket sum of either basis is its gross balance
+    for (basis, _), v in got.items():
+        assert sum((v[c] for c in AGING[:7]), Decimal("0.00")) == v["gross_balance_amount"], basis
+
+    days = _read_csv(folder / "cash_reconciliation.csv")
+    assert len(days) == cash[0] > 0
+
+    def total(rows: list[dict[str, str]], col: str) -> Decimal:
+        return sum((Decimal(r[col]) for r in rows), Decimal("0.00"))
+
+    cols = [
+        "expected_amount",
+        "deposit_amount",
+        "matched_amount",
+        "unmatched_remittance_amount",
+        "unmatched_deposit_amount",
+        "mismatch_difference_amount",
+    ]
+    assert [total(days, c) for c in cols] == list(cash[1:7])
+    exceptions = _read_csv(folder / "cash_exceptions.csv")
+    assert len(exceptions) == sum(n for n, _ in breaks.values())
+    summary = {(r["section"], r["checkpoint"]): r for r in _read_csv(folder / "reconciliation_summary.csv")}
+    assert int(summary[("cash", "legal-entity-days not reconciled")]["record_count"]) == cash[7]
+    for reason, (n, amount) in breaks.items():
+        row = summary[("cash_exceptions", reason)]
+        assert (int(row["record_count"]), Decimal(row["amount"])) == (n, amount)
+    cash_ties = [t for t in result.tieouts if t.check.startswith("Cash:")]
+    assert len(cash_ties) == 2 and all(t.tied for t in cash_ties)
+
+
+def test_a_cash_break_without_an_exception_row_is_a_break(warehouse: Path, tmp_path: Path, period: str) -> None:
+    """A deposit the exceptions mart does not list (deposits - expected moves, no break row)
+    breaks the cash tie-out: the extract does not trust the daily mart's flags alone."""
+    con = duckdb.connect(str(warehouse))
+    con.execute(
+        """
+        update marts.mart_cash_reconciliation_daily set deposit_amount = deposit_amount + 5.00
+        where legal_entity_id || deposit_date::varchar = (
+            select min(legal_entity_id || deposit_date::varchar) from marts.mart_cash_reconciliation_daily
+            where strftime(deposit_date, '%Y-%m') = ?)
+        """,
+        [period],
+    )
+    con.close()
+    result = write_extract(warehouse, period, "csv", tmp_path)
+    broken = {t.check: t.difference for t in result.tieouts if not t.tied}
+    assert broken == {"Cash: deposits - expected = breaks": Decimal("5.00")}
 
 
 def test_serving_snapshot_and_warehouse_give_the_same_extract(warehouse: Path, tmp_path: Path, period: str) -> None:
