@@ -193,7 +193,9 @@ released as (
 
 final as (
     select
-        {{ surrogate_key(['released.root_claim_id', 'released.transaction_type', 'released.remit_claim_key']) }}
+        {{ surrogate_key([
+            'released.root_claim_id', 'released.transaction_type', 'released.remit_claim_key', 'released.period_id'
+        ]) }}
             as ar_transaction_key,
         released.root_claim_id as claim_id,
         current_versions.claim_id as current_claim_id,
