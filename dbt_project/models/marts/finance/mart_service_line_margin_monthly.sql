@@ -23,12 +23,8 @@
 
 with
 
-claims as (
-    select * from {{ ref('fct_claims') }}
-),
-
-remittances as (
-    select * from {{ ref('fct_remittance_claims') }}
+activities as (
+    select * from {{ ref('fct_service_line_activities') }}
 ),
 
 gl_actuals as (
@@ -59,62 +55,31 @@ accounting_periods as (
     select * from {{ ref('dim_accounting_period') }}
 ),
 
--- charges: one row per current, non-voided claim version, dated by statement_to_date
-charged_claims as (
-    select
-        facility_id,
-        service_line_code,
-        encounter_id,
-        statement_to_date as activity_date,
-        charge_amount,
-        expected_reimbursement_amount
-    from claims
-    where is_current_version and not is_voided
-),
-
--- every activity date seen below, mapped once to its accounting period
-activity_dates as (
-    select activity_date from charged_claims
-    union
-    select remit_date from remittances
-    union
-    select pay_period_end_date from payroll_costs
-),
-
-date_periods as (
-    select
-        activity_dates.activity_date,
-        coalesce(accounting_periods.period_id, 'UNMAPPED') as period_id
-    from activity_dates
-    left join accounting_periods
-        on activity_dates.activity_date between accounting_periods.period_start_date
-            and accounting_periods.period_end_date
-),
-
+-- charges and 835 payments, dated once in fct_service_line_activities
 charges as (
     select
-        date_periods.period_id,
-        charged_claims.facility_id,
-        charged_claims.service_line_code,
-        count(distinct charged_claims.encounter_id) as encounter_count,
-        sum(charged_claims.charge_amount) as gross_charge_amount,
-        sum(charged_claims.expected_reimbursement_amount) as expected_reimbursement_amount
-    from charged_claims
-    inner join date_periods on charged_claims.activity_date = date_periods.activity_date
+        period_id,
+        facility_id,
+        service_line_code,
+        count(distinct encounter_id) as encounter_count,
+        sum(charge_amount) as gross_charge_amount,
+        sum(expected_reimbursement_amount) as expected_reimbursement_amount
+    from activities
+    where activity_kind = 'charge'
     group by 1, 2, 3
 ),
 
 remits as (
     select
-        date_periods.period_id,
-        remittances.facility_id,
-        remittances.service_line_code,
-        sum(remittances.payment_amount) as payment_amount,
-        sum(remittances.contractual_adjustment_amount) as contractual_adjustment_amount,
-        sum(remittances.denial_amount) as denial_amount,
-        sum(remittances.patient_responsibility_amount) as patient_responsibility_amount
-    from remittances
-    inner join date_periods on remittances.remit_date = date_periods.activity_date
+        period_id,
+        facility_id,
+        service_line_code,
+        sum(payment_amount) as payment_amount,
+        sum(contractual_adjustment_amount) as contractual_adjustment_amount,
+        sum(denial_amount) as denial_amount,
+        sum(patient_responsibility_amount) as patient_responsibility_amount
+    from activities
+    where activity_kind = 'remit'
     group by 1, 2, 3
 ),
 
@@ -157,13 +122,15 @@ overhead_costs as (
 -- read by driver_units only when the driver is payroll_hours
 payroll_hours as (  -- noqa: ST03
     select
-        date_periods.period_id,
+        coalesce(accounting_periods.period_id, 'UNMAPPED') as period_id,
         cost_centers.facility_id,
         coalesce(cost_centers.service_line_code, 'UNMAPPED') as service_line_code,
         sum(payroll_costs.hours) as payroll_hours
     from payroll_costs
     inner join cost_centers on payroll_costs.cost_center_id = cost_centers.cost_center_id
-    inner join date_periods on payroll_costs.pay_period_end_date = date_periods.activity_date
+    left join accounting_periods
+        on payroll_costs.pay_period_end_date between accounting_periods.period_start_date
+        and accounting_periods.period_end_date
     where cost_centers.cost_center_type in ('revenue', 'ancillary')
     group by 1, 2, 3
 ),

@@ -13,12 +13,8 @@
 
 with
 
-claims as (
-    select * from {{ ref('fct_claims') }}
-),
-
-remittances as (
-    select * from {{ ref('fct_remittance_claims') }}
+activities as (
+    select * from {{ ref('fct_service_line_activities') }}
 ),
 
 providers as (
@@ -33,73 +29,34 @@ monthly_margin as (
     select * from {{ ref('mart_service_line_margin_monthly') }}
 ),
 
-charged_claims as (
-    select
-        facility_id,
-        service_line_code,
-        coalesce(rendering_npi, 'UNMAPPED') as rendering_npi,
-        encounter_id,
-        statement_to_date as activity_date,
-        charge_amount,
-        expected_reimbursement_amount
-    from claims
-    where is_current_version and not is_voided
-),
-
-claim_npis as (
-    select
-        claim_id,
-        coalesce(rendering_npi, 'UNMAPPED') as rendering_npi
-    from claims
-),
-
-activity_dates as (
-    select activity_date from charged_claims
-    union
-    select remit_date from remittances
-),
-
--- each activity date once: its week and its accounting period
-date_grains as (
-    select
-        activity_dates.activity_date,
-        cast({{ dbt.date_trunc('week', 'activity_dates.activity_date') }} as date)
-            as week_start_date,
-        coalesce(accounting_periods.period_id, 'UNMAPPED') as period_id
-    from activity_dates
-    left join accounting_periods
-        on activity_dates.activity_date between accounting_periods.period_start_date
-            and accounting_periods.period_end_date
-),
-
+-- charges and 835 payments, dated once in fct_service_line_activities
 charges as (
     select
-        date_grains.period_id,
-        date_grains.week_start_date,
-        charged_claims.facility_id,
-        charged_claims.rendering_npi,
-        charged_claims.service_line_code,
-        count(distinct charged_claims.encounter_id) as encounter_count,
-        sum(charged_claims.charge_amount) as gross_charge_amount,
-        sum(charged_claims.expected_reimbursement_amount) as expected_reimbursement_amount
-    from charged_claims
-    inner join date_grains on charged_claims.activity_date = date_grains.activity_date
+        period_id,
+        week_start_date,
+        facility_id,
+        rendering_npi,
+        service_line_code,
+        count(distinct encounter_id) as encounter_count,
+        sum(charge_amount) as gross_charge_amount,
+        sum(expected_reimbursement_amount) as expected_reimbursement_amount
+    from activities
+    where activity_kind = 'charge'
     group by 1, 2, 3, 4, 5
 ),
 
 remits as (
     select
-        date_grains.week_start_date,
-        remittances.facility_id,
-        coalesce(claim_npis.rendering_npi, 'UNMAPPED') as rendering_npi,
-        remittances.service_line_code,
-        sum(remittances.payment_amount) as payment_amount,
-        sum(remittances.contractual_adjustment_amount) as contractual_adjustment_amount,
-        sum(remittances.denial_amount) as denial_amount,
-        sum(remittances.patient_responsibility_amount) as patient_responsibility_amount
-    from remittances
-    inner join date_grains on remittances.remit_date = date_grains.activity_date
-    left join claim_npis on remittances.claim_id = claim_npis.claim_id
+        week_start_date,
+        facility_id,
+        rendering_npi,
+        service_line_code,
+        sum(payment_amount) as payment_amount,
+        sum(contractual_adjustment_amount) as contractual_adjustment_amount,
+        sum(denial_amount) as denial_amount,
+        sum(patient_responsibility_amount) as patient_responsibility_amount
+    from activities
+    where activity_kind = 'remit'
     group by 1, 2, 3, 4
 ),
 
