@@ -61,6 +61,7 @@ def claim_dimensions(
         facility_id=pl.col("facility_id").fill_null(UNMAPPED),
         payer_class="payer_class",
         service_line_code=pl.coalesce(rule1, pl.col("sl_rule2"), pl.col("sl_rule3"), pl.lit(UNMAPPED)),
+        cost_center_id=pl.col("cost_center_id").fill_null(UNMAPPED),
     )
 
 
@@ -70,7 +71,8 @@ def counted_claims(claims: pl.DataFrame) -> pl.DataFrame:
     return claims.filter(pl.col("freq") != 8).join(superseded, on="claim_id", how="anti")
 
 
-def charges_daily(claims: pl.DataFrame, landed_lines: pl.DataFrame, dims: pl.DataFrame) -> pl.DataFrame:
+def _claim_charges(claims: pl.DataFrame, landed_lines: pl.DataFrame, dims: pl.DataFrame) -> pl.DataFrame:
+    """One row per counted claim with landed lines: charge and expected reimbursement (cents)."""
     c = counted_claims(claims).select("claim_idx", "statement_to_date", "enc_class", "ip_expected_cents")
     per_claim = (
         landed_lines.join(c.select("claim_idx"), on="claim_idx", how="semi")
@@ -81,7 +83,7 @@ def charges_daily(claims: pl.DataFrame, landed_lines: pl.DataFrame, dims: pl.Dat
             pl.col("expected_cents").sum().alias("line_expected"),
         )
     )
-    x = (
+    return (
         c.join(per_claim, on="claim_idx", how="inner", maintain_order="left")
         .join(dims, on="claim_idx", how="left", maintain_order="left")
         .with_columns(
@@ -90,6 +92,10 @@ def charges_daily(claims: pl.DataFrame, landed_lines: pl.DataFrame, dims: pl.Dat
             .otherwise(pl.col("line_expected"))
         )
     )
+
+
+def charges_daily(claims: pl.DataFrame, landed_lines: pl.DataFrame, dims: pl.DataFrame) -> pl.DataFrame:
+    x = _claim_charges(claims, landed_lines, dims)
     return (
         x.group_by("statement_to_date", "facility_id", "payer_class", "service_line_code")
         .agg(
@@ -99,6 +105,111 @@ def charges_daily(claims: pl.DataFrame, landed_lines: pl.DataFrame, dims: pl.Dat
             pl.col("expected").sum(),
         )
         .sort("statement_to_date", "facility_id", "payer_class", "service_line_code", maintain_order=True)
+    )
+
+
+def _chain_roots(claims: pl.DataFrame) -> pl.DataFrame:
+    """claim_idx -> root_idx: the original (frequency 1) claim of its chain."""
+    roots = claims.filter(pl.col("freq") == 1).select("orig_row", pl.col("claim_idx").alias("root_idx"))
+    return claims.select("claim_idx", "orig_row").join(roots, on="orig_row", how="left", maintain_order="left")
+
+
+def claim_reserves(claims: pl.DataFrame, landed_lines: pl.DataFrame, dims: pl.DataFrame) -> pl.DataFrame:
+    """The contractual reserve of every chain (docs/accounting_policy.md section 1): gross
+    charges - expected reimbursement of its counted claim, booked at the end of the period of
+    the statement-to date (cents)."""
+    x = _claim_charges(claims, landed_lines, dims).join(
+        _chain_roots(claims).select("claim_idx", "root_idx"), on="claim_idx", how="left", maintain_order="left"
+    )
+    return x.select(
+        "claim_idx",
+        "root_idx",
+        "facility_id",
+        "service_line_code",
+        "cost_center_id",
+        "statement_to_date",
+        "charge",
+        "expected",
+        reserve=pl.col("charge") - pl.col("expected"),
+    )
+
+
+def reserve_events(landed_instances: pl.DataFrame, claims: pl.DataFrame, reserves: pl.DataFrame) -> pl.DataFrame:
+    """Per 835 instance (CLP): the reserve it releases and the true-up (section 2 of the policy).
+
+    A chain's reserve stands released while its running count of adjudications (+1) and
+    reversals (-1), in remit-date order with reversals first on a day, is at least one; each
+    CLP releases the change of that (clamped) state times the chain's reserve. The true-up is
+    the CLP's contractual adjustment minus what it released."""
+    x = (
+        landed_instances.select("inst_id", "claim_idx", "kind", "remit_date", "contractual")
+        .join(_chain_roots(claims).select("claim_idx", "root_idx"), on="claim_idx", how="left", maintain_order="left")
+        .join(reserves.select("root_idx", "reserve"), on="root_idx", how="left", maintain_order="left")
+        .with_columns(
+            step=pl.when(pl.col("kind") == "reversal").then(-1).otherwise(1),
+            _ko=pl.when(pl.col("kind") == "reversal").then(0).otherwise(1),
+        )
+        .sort("root_idx", "remit_date", "_ko", "inst_id", maintain_order=True)
+        .with_columns(state=pl.col("step").cum_sum().over("root_idx").clip(0, 1))
+        .with_columns(delta=pl.col("state") - pl.col("state").shift(1, fill_value=0).over("root_idx"))
+        .with_columns(release=pl.col("delta") * pl.col("reserve").fill_null(0))
+        .with_columns(true_up=pl.col("contractual") - pl.col("release"))
+    )
+    return x.select("inst_id", "release", "true_up").sort("inst_id", maintain_order=True)
+
+
+def provider_adjustments(
+    transactions: pl.DataFrame, instance_st: pl.DataFrame, landed_instances: pl.DataFrame, dims: pl.DataFrame
+) -> pl.DataFrame:
+    """Cash effect of each landed ERA's PLB adjustments by measure (section 3 of the policy):
+    L6 interest -> plb_interest, FB forward balance -> plb_recoupment; on the facility most of
+    the ERA's mapped claims belong to (ties: the smallest id)."""
+    if transactions.height == 0:  # no remittances were written
+        return pl.DataFrame(
+            schema={"remit_date": pl.Date, "facility_id": pl.Utf8, "measure": pl.Utf8, "cash": pl.Int64}
+        )
+    st = transactions.filter(~pl.col("faulted"))
+    fac = (
+        instance_st.join(landed_instances.select("inst_id", "claim_idx"), on="inst_id", how="inner")
+        .join(dims.select("claim_idx", "facility_id"), on="claim_idx", how="left", maintain_order="left")
+        .filter(pl.col("facility_id").is_not_null() & (pl.col("facility_id") != UNMAPPED))
+        .group_by("file", "st_index", "facility_id")
+        .agg(pl.len().alias("n"))
+        .sort("file", "st_index", pl.col("n"), "facility_id", descending=[False, False, True, False])
+        .group_by("file", "st_index", maintain_order=True)
+        .first()
+        .select("file", "st_index", "facility_id")
+    )
+    st = st.join(fac, on=["file", "st_index"], how="left", maintain_order="left").with_columns(
+        pl.col("facility_id").fill_null(UNMAPPED)
+    )
+    parts = [
+        st.filter(pl.col("interest") != 0).select(
+            "remit_date", "facility_id", measure=pl.lit("plb_interest"), cash=-pl.col("interest")
+        ),
+        st.filter(pl.col("fb") != 0).select(
+            "remit_date", "facility_id", measure=pl.lit("plb_recoupment"), cash=-pl.col("fb")
+        ),
+    ]
+    return pl.concat(parts).sort("remit_date", "facility_id", "measure", maintain_order=True)
+
+
+def patient_postings(tx: pl.DataFrame, claims: pl.DataFrame, dims: pl.DataFrame) -> pl.DataFrame:
+    """Patient transactions with the claim's facility, service line and cost center and their
+    measure: patient_payment (copay, payment), bad_debt, charity (section 4 of the policy)."""
+    return (
+        tx.join(claims.select("claim_id", "claim_idx"), on="claim_id", how="left", maintain_order="left")
+        .join(dims, on="claim_idx", how="left", maintain_order="left")
+        .select(
+            "transaction_date",
+            facility_id=pl.col("facility_id").fill_null(UNMAPPED),
+            service_line_code=pl.col("service_line_code").fill_null(UNMAPPED),
+            cost_center_id=pl.col("cost_center_id").fill_null(UNMAPPED),
+            measure=pl.col("transaction_type").replace(
+                {"copay": "patient_payment", "payment": "patient_payment", "refund": "patient_refund"}
+            ),
+            amount=pl.col("amount_cents"),
+        )
     )
 
 
@@ -167,52 +278,151 @@ def direct_costs(gl: pl.DataFrame, cost_centers: pl.DataFrame) -> pl.DataFrame:
     ).sort("period_id", "facility_id", "cost_center_id", maintain_order=True)
 
 
-def journal_totals(
-    daily: pl.DataFrame, charges: pl.DataFrame, facilities: pl.DataFrame, periods: pl.DataFrame
-) -> pl.DataFrame:
-    """Debit totals of the balanced journals the posting rules produce.
+#: journal source and (debit account, credit account) of each measure (seeds/posting_rules.csv;
+#: gross charges credit the revenue category's account, which the balances below leave out)
+MEASURE_ACCOUNTS: dict[str, tuple[str, str, str | None]] = {
+    "gross_charge": ("month_end_accrual", "1200", None),
+    "contractual_reserve": ("month_end_accrual", "4900", "1290"),
+    "payment": ("daily_reimbursement", "1010", "1200"),
+    "denial": ("daily_reimbursement", "4910", "1200"),
+    "patient_resp": ("daily_reimbursement", "1210", "1200"),
+    "reserve_release": ("daily_reimbursement", "1290", "1200"),
+    "contractual_true_up": ("daily_reimbursement", "4950", "1200"),
+    "plb_interest": ("remittance_plb", "1010", "4810"),
+    "plb_recoupment": ("remittance_plb", "1010", "1200"),
+    "patient_payment": ("patient_transactions", "1010", "1210"),
+    "patient_refund": ("patient_transactions", "1210", "1010"),
+    "bad_debt": ("patient_transactions", "4920", "1210"),
+    "charity": ("patient_transactions", "4930", "1210"),
+}
 
-    ``daily_reimbursement``: per facility, remit date and service line each measure nets to
-    one line pair (a negative net swaps debit and credit), so the debit total is the sum of
-    absolute nets. ``month_end_accrual``: gross charges of the period, posted at period end.
-    """
-    le = facilities.select("facility_id", "legal_entity_id")
-    d = (
-        daily.filter(pl.col("facility_id") != UNMAPPED)
-        .group_by("facility_id", "remit_date", "service_line_code")
-        .agg(pl.col("paid").sum(), pl.col("contractual").sum(), pl.col("denial").sum(), pl.col("patient_resp").sum())
-    )
-    d = (
-        d.with_columns(
-            debit=pl.col("paid").abs()
-            + pl.col("contractual").abs()
-            + pl.col("denial").abs()
-            + pl.col("patient_resp").abs()
+
+def journal_measures(
+    inst: pl.DataFrame,
+    reserves: pl.DataFrame,
+    plb: pl.DataFrame,
+    patient: pl.DataFrame,
+    periods: pl.DataFrame,
+) -> pl.DataFrame:
+    """The measures the posting rules journal, netted at the grain of a journal line pair:
+    facility_id, posting_date, journal_source, service_line_code, cost_center_id, measure, amount
+    (cents). ``inst`` is one row per landed instance with its dimensions, release and true-up."""
+    pe = periods.select("period_id", "period_end_date")
+    key = ["facility_id", "posting_date", "service_line_code", "cost_center_id", "measure"]
+    daily = [
+        inst.select(
+            "facility_id",
+            posting_date="remit_date",
+            service_line_code="service_line_code",
+            cost_center_id=pl.lit(""),
+            measure=pl.lit(m),
+            amount=pl.col(col),
         )
-        .group_by("facility_id", pl.col("remit_date").alias("posting_date"))
-        .agg(pl.col("debit").sum())
-        .with_columns(journal_source=pl.lit("daily_reimbursement"))
+        for m, col in (
+            ("payment", "paid"),
+            ("denial", "denial"),
+            ("patient_resp", "patient_resp"),
+            ("reserve_release", "release"),
+            ("contractual_true_up", "true_up"),
+        )
+    ]
+    accrual = reserves.with_columns(period_id=pl.col("statement_to_date").dt.strftime("%Y-%m")).join(
+        pe, on="period_id", how="inner", maintain_order="left"
     )
-    c = (
-        charges.filter(pl.col("facility_id") != UNMAPPED)
-        .with_columns(period_id=pl.col("statement_to_date").dt.strftime("%Y-%m"))
-        .join(periods.select("period_id", "period_end_date"), on="period_id", how="left", maintain_order="left")
+    parts = [
+        *daily,
+        accrual.select(
+            "facility_id",
+            posting_date="period_end_date",
+            service_line_code=pl.lit(""),
+            cost_center_id=pl.lit(""),
+            measure=pl.lit("gross_charge"),
+            amount="charge",
+        ),
+        accrual.select(
+            "facility_id",
+            posting_date="period_end_date",
+            service_line_code="service_line_code",
+            cost_center_id="cost_center_id",
+            measure=pl.lit("contractual_reserve"),
+            amount="reserve",
+        ),
+        plb.select(
+            "facility_id",
+            posting_date="remit_date",
+            service_line_code=pl.lit(""),
+            cost_center_id=pl.lit(""),
+            measure="measure",
+            amount="cash",
+        ),
+        patient.select(
+            "facility_id",
+            posting_date="transaction_date",
+            service_line_code="service_line_code",
+            cost_center_id="cost_center_id",
+            measure="measure",
+            amount="amount",
+        ),
+    ]
+    sources = pl.DataFrame(
+        {"measure": list(MEASURE_ACCOUNTS), "journal_source": [v[0] for v in MEASURE_ACCOUNTS.values()]}
     )
-    c = (
-        c.group_by("facility_id", pl.col("period_end_date").alias("posting_date"))
-        .agg(pl.col("charge").sum().alias("debit"))
-        .with_columns(journal_source=pl.lit("month_end_accrual"))
+    out = (
+        pl.concat([p.with_columns(pl.col("posting_date").cast(pl.Date)) for p in parts], how="vertical_relaxed")
+        .filter(pl.col("facility_id") != UNMAPPED)
+        .group_by(key)
+        .agg(pl.col("amount").sum())
+        .filter(pl.col("amount") != 0)
+        .join(sources, on="measure", how="left", maintain_order="left")
     )
-    out = pl.concat(
-        [
-            d.select("facility_id", "posting_date", "journal_source", "debit"),
-            c.select("facility_id", "posting_date", "journal_source", "debit"),
-        ]
+    return out.sort("facility_id", "posting_date", "journal_source", *key[2:], maintain_order=True)
+
+
+def journal_totals(measures: pl.DataFrame, facilities: pl.DataFrame) -> pl.DataFrame:
+    """Debit totals of the balanced journals the posting rules produce: each netted measure is
+    one debit and one credit line (a negative net swaps them), so a journal's debit total is the
+    sum of its absolute nets."""
+    le = facilities.select("facility_id", "legal_entity_id")
+    out = (
+        measures.group_by("facility_id", "posting_date", "journal_source")
+        .agg(pl.col("amount").abs().sum().alias("debit"))
+        .join(le, on="facility_id", how="left", maintain_order="left")
     )
-    out = out.filter(pl.col("debit") != 0).join(le, on="facility_id", how="left", maintain_order="left")
     return out.select(
         "legal_entity_id", "facility_id", "posting_date", "journal_source", debit_total=money("debit"), _d="debit"
     ).sort("legal_entity_id", "facility_id", "posting_date", "journal_source", maintain_order=True)
+
+
+def gl_balances(measures: pl.DataFrame, facilities: pl.DataFrame, periods: pl.DataFrame) -> pl.DataFrame:
+    """Net debit (debit - credit) per legal entity x GL account x posted period of the journals,
+    for every account the posting rules name except the revenue accounts. A journal dated in a
+    closed period posts on the first day of the next open period (the posting ledger's rule)."""
+    per = periods.select("period_id", "period_start_date", "period_end_date", "status").sort("period_start_date")
+    rows = per.to_dicts()
+    posted_in: dict[str, str] = {}
+    for i, p in enumerate(rows):
+        target = p if p["status"] == "open" else next((q for q in rows[i + 1 :] if q["status"] == "open"), None)
+        if target is not None:
+            posted_in[p["period_id"]] = target["period_id"]
+    legs = []
+    for m, (_src, debit, credit) in MEASURE_ACCOUNTS.items():
+        part = measures.filter(pl.col("measure") == m)
+        legs.append(part.select("facility_id", "posting_date", account_id=pl.lit(debit), net="amount"))
+        if credit is not None:
+            legs.append(part.select("facility_id", "posting_date", account_id=pl.lit(credit), net=-pl.col("amount")))
+    le = facilities.select("facility_id", "legal_entity_id")
+    x = (
+        pl.concat(legs)
+        .with_columns(source_period_id=pl.col("posting_date").dt.strftime("%Y-%m"))
+        .with_columns(period_id=pl.col("source_period_id").replace_strict(posted_in, default=None))
+        .join(le, on="facility_id", how="left", maintain_order="left")
+        .filter(pl.col("period_id").is_not_null())
+        .group_by("legal_entity_id", "account_id", "period_id")
+        .agg(pl.col("net").sum())
+    )
+    return x.select("legal_entity_id", "account_id", "period_id", net_debit_amount=money("net"), _n="net").sort(
+        "legal_entity_id", "account_id", "period_id", maintain_order=True
+    )
 
 
 def patient_transactions_by_period(tx: pl.DataFrame) -> pl.DataFrame:

@@ -846,7 +846,17 @@ def _write_ground_truth(
     daily = gt.daily_reimbursement(landed_inst, dims)
     denials = gt.denials_by_category(landed_units, ref.carc_categories)
     costs = gt.direct_costs(erp.gl, net.cost_centers)
-    journals = gt.journal_totals(daily, charges, net.facilities, erp.periods)
+    reserves = gt.claim_reserves(billing.claims, landed_lines, dims)
+    inst = (
+        landed_inst.join(gt.reserve_events(landed_inst, billing.claims, reserves), on="inst_id", how="left")
+        .join(dims, on="claim_idx", how="left", maintain_order="left")
+        .with_columns(pl.col("release").fill_null(0), pl.col("true_up").fill_null(pl.col("contractual")))
+    )
+    plb = gt.provider_adjustments(remits.transactions, remits.instance_st, landed_inst, dims)
+    patient = gt.patient_postings(bank.patient_transactions, billing.claims, dims)
+    measures = gt.journal_measures(inst, reserves, plb, patient, erp.periods)
+    journals = gt.journal_totals(measures, net.facilities)
+    balances = gt.gl_balances(measures, net.facilities, erp.periods)
 
     _write_csv(
         g / "daily_reimbursement.csv",
@@ -889,6 +899,7 @@ def _write_ground_truth(
     )
     _write_csv(g / "direct_costs.csv", costs.drop("_p", "_s", "_o"))
     _write_csv(g / "journal_totals.csv", journals.drop("_d"))
+    _write_csv(g / "gl_balances.csv", balances.drop("_n"))
     _write_csv(
         g / "cash_reconciliation.csv",
         bank.reconciliation.select(

@@ -29,11 +29,13 @@ from test_erp_support import assert_balanced, net_by_account
 pytestmark = pytest.mark.e2e
 
 CENT = Decimal("0.01")
+# measure of mart_daily_reimbursement -> the accounts whose net debits in the daily journals carry
+# it: the contractual adjustment is the reserve released (1290) plus the true-up (4950)
 MEASURE_ACCOUNTS = {
-    "payment_amount": "1010",
-    "contractual_adjustment_amount": "4900",
-    "denial_amount": "4910",
-    "patient_responsibility_amount": "1210",
+    "payment_amount": ("1010",),
+    "contractual_adjustment_amount": ("1290", "4950"),
+    "denial_amount": ("4910",),
+    "patient_responsibility_amount": ("1210",),
 }
 PHI_COLUMN_WORDS = (
     "patient",
@@ -122,7 +124,7 @@ def test_all_targets_carry_the_same_money_as_the_mart(posted: Posted) -> None:
 def _journal_measures(posted: Posted) -> dict[tuple[str, str], dict[str, Decimal]]:
     """(posting date, facility) -> measure -> amount, read back from the generic JSON file(s)."""
     totals: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    account_measure = {v: k for k, v in MEASURE_ACCOUNTS.items()}
+    account_measure = {a: k for k, accounts in MEASURE_ACCOUNTS.items() for a in accounts}
     for path in posted.files("json"):
         for j in json.loads(path.read_text())["journals"]:
             if j["journal_source"] != "daily_reimbursement":
@@ -260,3 +262,137 @@ def test_rerun_posts_nothing_new(posted: Posted) -> None:
     with duckdb.connect(str(posted.warehouse), read_only=True) as con:
         (ledger_after,) = con.execute("select count(*) from publish.posting_ledger").fetchone()
     assert ledger_after == ledger_before
+
+
+def _ledger_net(con: duckdb.DuckDBPyConnection, target: str) -> dict[tuple[str, str, str], Decimal]:
+    """Net debit per legal entity x account x posted period of everything the ledger exported
+    to ``target`` (originals, reversals and replacements: the GL the ERP holds)."""
+    rows = con.execute(
+        """
+        select j.legal_entity_id, l.account_id, j.period_id, sum(l.debit_amount - l.credit_amount)
+        from publish.posting_ledger as j
+        inner join publish.posting_ledger_lines as l on l.target = j.target and l.journal_id = j.journal_id
+        where j.target = ?
+        group by all
+        """,
+        [target],
+    ).fetchall()
+    return {(le, a, p): D(v) for le, a, p, v in rows}
+
+
+def test_gl_balances_equal_ground_truth(posted: Posted, built_warehouse) -> None:
+    """Per legal entity x GL account x posted period, the GL built from the posted journals equals
+    the simulator's ``ground_truth/gl_balances.csv`` to the cent: the contractual reserve (1290,
+    4900), its release and true-up (4950), PLB interest (4810), payer and patient A/R, cash, bad
+    debt and charity (docs/accounting_policy.md), with closed periods' journals in the next open one."""
+    with (built_warehouse.ground_truth_dir / "gl_balances.csv").open(newline="", encoding="utf-8") as fh:
+        truth = {
+            (r["legal_entity_id"], r["account_id"], r["period_id"]): D(r["net_debit_amount"])
+            for r in csv.DictReader(fh)
+        }
+    assert {a for _, a, _ in truth} >= {"1010", "1200", "1210", "1290", "4810", "4900", "4910", "4950"}
+    accounts = {a for _, a, _ in truth}
+    for target in TARGETS:
+        with duckdb.connect(str(posted.warehouse), read_only=True) as con:
+            gl = {k: v for k, v in _ledger_net(con, target).items() if k[1] in accounts and v != 0}
+        diffs = {
+            k: (gl.get(k), truth.get(k)) for k in set(gl) | set(truth) if gl.get(k, CENT * 0) != truth.get(k, CENT * 0)
+        }
+        assert not diffs, f"{target}: {len(diffs)} balances differ (GL, truth): {dict(sorted(diffs.items())[:6])}"
+
+
+def test_late_835_of_a_closed_period_posts_its_true_up_in_the_next_open_period(posted: Posted) -> None:
+    """An 835 dated in a closed period (every month but the last two is closed in the simulated
+    ERP) posts on the first day of the next open period, its reserve release and true-up with it."""
+    with duckdb.connect(str(posted.warehouse), read_only=True) as con:
+        periods = con.execute(
+            "select period_id, period_start_date, status from core.dim_accounting_period order by period_start_date"
+        ).fetchall()
+        first_open = next(p for p in periods if p[2] == "open")
+        closed = {p[0] for p in periods if p[2] == "closed"}
+        rows = con.execute(
+            """
+            select j.journal_id, j.source_period_id, j.period_id, j.accounting_date,
+                   sum(l.debit_amount - l.credit_amount) filter (where l.account_id = '4950'),
+                   count(*) filter (where l.account_id = '1290')
+            from publish.posting_ledger as j
+            inner join publish.posting_ledger_lines as l on l.target = j.target and l.journal_id = j.journal_id
+            where j.target = 'json' and j.journal_source = 'daily_reimbursement'
+            group by all
+            """
+        ).fetchall()
+    late = [r for r in rows if r[1] in closed]
+    assert late, "expected 835s dated in closed periods"
+    for journal_id, _src, period_id, accounting_date, _true_up, _releases in late:
+        assert (period_id, accounting_date) == (first_open[0], first_open[1]), journal_id
+    assert any(r[4] for r in late) and any(r[5] for r in late), "late 835s carry true-ups and releases"
+
+
+def test_three_refreshes_without_source_change_post_nothing_new(posted: Posted) -> None:
+    """Rebuilding the journal models from unchanged sources and publishing again, twice more,
+    exports nothing and adds no ledger row (the journals' content hashes are stable)."""
+    from careledger.orchestration.dbt_runner import run_dbt
+
+    with duckdb.connect(str(posted.warehouse), read_only=True) as con:
+        (ledger_before,) = con.execute("select count(*) from publish.posting_ledger").fetchone()
+    models = "fct_contractual_reserve_events fct_provider_adjustments fct_patient_transactions mart_erp_journal_lines"
+    for _ in range(2):
+        run_dbt(["run", "--select", *models.split()], home=posted.warehouse.parent)
+        for target in ("json", "oracle"):
+            again = publish_erp(posted.warehouse, target, posted.out)
+            assert again.files == [] and again.new_ledger_rows == 0, target
+    with duckdb.connect(str(posted.warehouse), read_only=True) as con:
+        (ledger_after,) = con.execute("select count(*) from publish.posting_ledger").fetchone()
+    assert ledger_after == ledger_before
+
+
+def test_ar_rollforward_ties_to_the_posted_gl_and_ground_truth(posted: Posted, built_warehouse) -> None:
+    """mart_ar_rollforward: the roll-forward identity holds on every row; every mapped
+    facility's ending balance equals the posted GL balance of its A/R accounts (roles payer_ar,
+    contractual_reserve, patient_ar) cumulative through the period, to the cent; per legal entity
+    the ending balances equal the simulator's ground truth; only money on an unknown facility
+    (held journals) is a break, and each break is an AR_ROLLFORWARD_BREAK exception row."""
+    with duckdb.connect(str(posted.warehouse), read_only=True) as con:
+        rows = con.execute(
+            """
+            select legal_entity_id, facility_id, period_id, beginning_balance_amount, gross_charge_amount,
+                   payment_amount, contractual_adjustment_amount, denial_amount, write_off_amount,
+                   plb_recoupment_amount, reserve_change_amount, ending_balance_amount, gl_balance_amount, is_tied
+            from marts.mart_ar_rollforward order by facility_id, period_id
+            """
+        ).fetchall()
+        ledger = con.execute(
+            """
+            select j.facility_id, j.period_id, sum(l.debit_amount - l.credit_amount)
+            from publish.posting_ledger as j
+            inner join publish.posting_ledger_lines as l on l.target = j.target and l.journal_id = j.journal_id
+            inner join core.dim_gl_account as a on a.account_id = l.account_id
+            where j.target = 'json' and a.account_role in ('payer_ar', 'contractual_reserve', 'patient_ar')
+            group by all
+            """
+        ).fetchall()
+        breaks = con.execute(
+            "select source_id, amount from marts.mart_reconciliation_exceptions where reason_code = 'AR_ROLLFORWARD_BREAK'"
+        ).fetchall()
+    assert rows
+    movement: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for fac, period, amount in ledger:
+        movement[(fac, period)] += D(amount)
+    cumulative: dict[str, Decimal] = defaultdict(Decimal)
+    by_le_last: dict[str, Decimal] = defaultdict(Decimal)
+    last_period = max(r[2] for r in rows)
+    for le, fac, period, begin, gross, pay, con_adj, den, wo, plb, reserve, end, gl, tied in rows:
+        assert begin + gross - pay - con_adj - den - wo - plb - reserve == end, (fac, period)
+        cumulative[fac] += movement.get((fac, period), Decimal("0.00"))
+        if fac != "UNMAPPED":
+            assert tied and end == gl == cumulative[fac], (fac, period, end, gl, cumulative[fac])
+        if period == last_period:
+            by_le_last[le] += end
+    assert {s for s, _ in breaks} == {f"{r[1]}:{r[2]}" for r in rows if not r[13]}
+    assert all(r[1] == "UNMAPPED" for r in rows if not r[13])
+    truth: dict[str, Decimal] = defaultdict(Decimal)
+    with (built_warehouse.ground_truth_dir / "gl_balances.csv").open(newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if r["account_id"] in ("1200", "1290", "1210"):
+                truth[r["legal_entity_id"]] += D(r["net_debit_amount"])
+    assert {le: v for le, v in by_le_last.items() if le != "UNMAPPED"} == {le: v for le, v in truth.items() if v}

@@ -114,7 +114,12 @@ MAX_LENGTH = {
 class OracleConfig:
     je_source_name: str = "CareLedger"
     categories: Mapping[str, str] = field(
-        default_factory=lambda: {"daily_reimbursement": "Receipts", "month_end_accrual": "Accrual"}
+        default_factory=lambda: {
+            "daily_reimbursement": "Receipts",
+            "month_end_accrual": "Accrual",
+            "remittance_plb": "Receipts",
+            "patient_transactions": "Receipts",
+        }
     )
     null_segment: str = "000"
 

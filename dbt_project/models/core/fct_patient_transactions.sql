@@ -1,9 +1,9 @@
 -- One row per patient-side transaction of the billing platform's export (docs/accounting_policy.md
--- section 4; the latest export of a transaction id wins): copays and statement payments
--- (patient_payment_amount), bad-debt write-offs (bad_debt_amount) and charity adjustments
--- (charity_amount), each a positive reduction of patient A/R, with the claim's facility, cost
--- center, service line and payer. A transaction whose claim is unknown is on the UNMAPPED
--- facility; a type other than these is unmapped_patient_amount: both kept, never dropped.
+-- section 4): copays and statement payments (patient_payment_amount), refunds
+-- (patient_refund_amount), bad-debt write-offs (bad_debt_amount) and charity adjustments
+-- (charity_amount), each a positive amount, with the claim's facility, cost center, service line
+-- and payer. A transaction whose claim is unknown posts on the UNMAPPED facility (held, never
+-- dropped). Ingest quarantines any other transaction type (careledger/ingest/csv/contract.py).
 -- cash_amount is what reached the bank (copays and payments; refunds negative).
 with
 
@@ -24,9 +24,9 @@ final as (
         case transactions.transaction_type
             when 'copay' then 'patient_payment_amount'
             when 'payment' then 'patient_payment_amount'
+            when 'refund' then 'patient_refund_amount'
             when 'bad_debt' then 'bad_debt_amount'
             when 'charity' then 'charity_amount'
-            else 'unmapped_patient_amount'
         end as measure,
         claims.root_claim_id,
         coalesce(claims.facility_id, 'UNMAPPED') as facility_id,

@@ -1,4 +1,5 @@
--- The month-end accrual journals debit exactly the gross charges of the periods they post
+-- The month-end accrual journals debit payer A/R (role payer_ar) with exactly the gross charges
+-- of the periods they post (their contractual reserve lines are allowance / reserve)
 -- (facilities and periods that exist; charges outside any ERP period are not accrued).
 with
 
@@ -10,10 +11,11 @@ charges as (
 ),
 
 accruals as (
-    select facility_id, posting_date, sum(debit_amount) as debit_amount
-    from {{ ref('mart_erp_journal_lines') }}
-    where journal_source = 'month_end_accrual'
-    group by facility_id, posting_date
+    select lines.facility_id, lines.posting_date, sum(lines.debit_amount - lines.credit_amount) as debit_amount
+    from {{ ref('mart_erp_journal_lines') }} as lines
+    inner join {{ ref('account_roles') }} as roles on roles.account_id = lines.account_id
+    where lines.journal_source = 'month_end_accrual' and roles.role = 'payer_ar'
+    group by lines.facility_id, lines.posting_date
 )
 
 select charges.*, accruals.debit_amount

@@ -107,10 +107,12 @@ def load_minimal_raw(con: duckdb.DuckDBPyConnection) -> None:
                 ("1010", "Cash clearing", "asset", "debit"),
                 ("1200", "Patient A/R - payer", "asset", "debit"),
                 ("1210", "Patient A/R - self-pay", "asset", "debit"),
+                ("1290", "Allowance for contractual adjustments", "asset", "credit"),
                 ("4020", "Laboratory revenue", "revenue", "credit"),
                 ("4080", "Cardiology revenue", "revenue", "credit"),
                 ("4900", "Contractual allowances", "revenue", "debit"),
                 ("4910", "Denials", "revenue", "debit"),
+                ("4950", "Contractual allowance true-up", "revenue", "debit"),
                 ("6000", "Salaries", "expense", "debit"),
                 ("2000", "Accrued payroll", "liability", "credit"),
             ]

@@ -79,7 +79,9 @@ def test_journals_balance_and_carry_no_patient_data(fixture_warehouse) -> None:
     )
     assert unbalanced == []
     [(accrual_debits,)] = fixture_warehouse.query(
-        "select sum(debit_amount) from marts.mart_erp_journal_lines where journal_source = 'month_end_accrual'"
+        # payer A/R carries the gross charges; the same journals book the contractual reserve
+        "select sum(debit_amount - credit_amount) from marts.mart_erp_journal_lines "
+        "where journal_source = 'month_end_accrual' and account_id = '1200'"
     )
     assert accrual_debits == EXPECTED["gross_charges"]
     ids = fixture_warehouse.query("select source_first_id, source_last_id from marts.mart_erp_journal_lines")
@@ -94,8 +96,17 @@ def test_daily_reimbursement_posting(fixture_warehouse) -> None:
         "select account_id, debit_amount, credit_amount from marts.mart_erp_journal_lines "
         "where journal_id = 'DR-LE1-F100-20250120' order by line_number"
     )
-    # F100 on 2025-01-20: C1 paid and reversed (nets to zero, no lines); C3 denied 250
-    assert lines == [("4910", Decimal("250.00"), Decimal("0.00")), ("1200", Decimal("0.00"), Decimal("250.00"))]
+    # F100 on 2025-01-20: C1 paid and reversed (payment, release and true-up net to zero, no
+    # lines); C3 (charges 250.00, expected 40% = 100.00, so a reserve of 150.00) denied 250:
+    # the denial, the release of its reserve, and a true-up of 0 - 150.00 (Dr 1200 / Cr 4950)
+    assert lines == [
+        ("1200", Decimal("150.00"), Decimal("0.00")),
+        ("4950", Decimal("0.00"), Decimal("150.00")),
+        ("4910", Decimal("250.00"), Decimal("0.00")),
+        ("1200", Decimal("0.00"), Decimal("250.00")),
+        ("1290", Decimal("150.00"), Decimal("0.00")),
+        ("1200", Decimal("0.00"), Decimal("150.00")),
+    ]
 
 
 def test_date_dimension_spans_the_data(fixture_warehouse) -> None:

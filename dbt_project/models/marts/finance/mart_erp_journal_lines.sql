@@ -4,7 +4,17 @@
 --   daily_reimbursement: posting_date = remit_date; per service line and measure, a debit
 --     line and a credit line (a net negative amount swaps the sides).
 --   month_end_accrual: posting_date = period end; gross charges of the period per service
---     line, cost center and revenue category: Dr payer A/R / Cr the category's revenue account.
+--     line, cost center and revenue category: Dr payer A/R / Cr the category's revenue account;
+--     the contractual reserve of each claim (gross - expected): Dr contractual allowance /
+--     Cr contractual reserve.
+--   daily_reimbursement also releases each claim's reserve (Dr contractual reserve / Cr payer
+--     A/R) and trues up the actual contractual adjustment against it (Dr contractual true-up /
+--     Cr payer A/R), instead of posting the contractual adjustment to the allowance
+--     (docs/accounting_policy.md).
+--   remittance_plb: posting_date = remit_date; 835 PLB adjustments per reason code, no
+--     service line (provider-level): cash against interest, payer A/R (recoupments) or other.
+--   patient_transactions: posting_date = transaction date; patient payments, bad debt and
+--     charity against patient A/R.
 -- No patient-level data: source references are claim ids (or 835 trace numbers for CLPs
 -- that matched no claim), their count, first, last and an md5 of the sorted set.
 -- idempotency_key = md5(legal entity | facility | posting date | source | line content).
@@ -29,6 +39,19 @@ facilities as (
 
 posting_rules as (
     select * from {{ ref('posting_rules') }}
+),
+
+reserve_events as (
+    select * from {{ ref('fct_contractual_reserve_events') }}
+),
+
+provider_adjustments as (
+    select * from {{ ref('fct_provider_adjustments') }}
+    where remit_date is not null
+),
+
+patient_transactions as (
+    select * from {{ ref('fct_patient_transactions') }}
 ),
 
 account_roles as (
@@ -56,7 +79,7 @@ rule_accounts as (
 
 remit_measures as (
     -- one row per CLP and measure, unpivoted
-    {% set measures = ['payment_amount', 'contractual_adjustment_amount', 'denial_amount', 'patient_responsibility_amount'] %}
+    {% set measures = ['payment_amount', 'denial_amount', 'patient_responsibility_amount'] %}
     {% for m in measures %}
     select
         'daily_reimbursement' as journal_source,
@@ -90,10 +113,63 @@ accrual_measures as (
     where charges.charge_amount <> 0
 ),
 
+reserve_measures as (
+    -- reserve booked at the period end, released and trued up when the 835 posts
+    select
+        journal_source,
+        facility_id,
+        event_date as posting_date,
+        service_line_code,
+        cost_center_id,
+        cast(null as {{ dbt.type_string() }}) as revenue_account_id,
+        measure,
+        source_id,
+        amount
+    from reserve_events
+    where amount <> 0
+),
+
+plb_measures as (
+    -- the cash a PLB adds to the deposit (- PLB amount), per reason code's measure
+    select
+        'remittance_plb' as journal_source,
+        facility_id,
+        remit_date as posting_date,
+        cast(null as {{ dbt.type_string() }}) as service_line_code,
+        cast(null as {{ dbt.type_string() }}) as cost_center_id,
+        cast(null as {{ dbt.type_string() }}) as revenue_account_id,
+        measure,
+        trace_number as source_id,
+        cash_effect_amount as amount
+    from provider_adjustments
+    where cash_effect_amount <> 0
+),
+
+patient_measures as (
+    select
+        'patient_transactions' as journal_source,
+        facility_id,
+        transaction_date as posting_date,
+        service_line_code,
+        cost_center_id,
+        cast(null as {{ dbt.type_string() }}) as revenue_account_id,
+        measure,
+        transaction_id as source_id,
+        amount
+    from patient_transactions
+    where amount <> 0
+),
+
 source_rows as (
     select * from remit_measures
     union all
     select * from accrual_measures
+    union all
+    select * from reserve_measures
+    union all
+    select * from plb_measures
+    union all
+    select * from patient_measures
 ),
 
 distinct_sources as (
@@ -175,7 +251,7 @@ lines as (
         on source_sets.journal_source = sided.journal_source
         and source_sets.facility_id = sided.facility_id
         and source_sets.posting_date = sided.posting_date
-        and source_sets.service_line_code = sided.service_line_code
+        and coalesce(source_sets.service_line_code, '') = coalesce(sided.service_line_code, '')
         and source_sets.measure = sided.measure
         and coalesce(source_sets.cost_center_id, '') = coalesce(sided.cost_center_id, '')
         and coalesce(source_sets.revenue_account_id, '') = coalesce(sided.revenue_account_id, '')
@@ -186,7 +262,8 @@ lines as (
 numbered as (
     select
         {{ dbt.concat([
-            "case journal_source when 'daily_reimbursement' then 'DR' else 'MA' end", "'-'",
+            "case journal_source when 'daily_reimbursement' then 'DR' when 'month_end_accrual' then 'MA'"
+            ~ " when 'remittance_plb' then 'PL' else 'PT' end", "'-'",
             'legal_entity_id', "'-'", 'facility_id', "'-'",
             dbt.replace(dbt.cast('posting_date', dbt.type_string()), "'-'", "''")
         ]) }} as journal_id,
@@ -195,7 +272,7 @@ numbered as (
             partition by legal_entity_id, facility_id, posting_date, journal_source
             -- the revenue account breaks ties between accrual debits to the same A/R account, so
             -- that line numbers (and idempotency keys) are the same on every build
-            order by measure, service_line_code, coalesce(cost_center_id, ''), side desc, account_id,
+            order by measure, coalesce(service_line_code, ''), coalesce(cost_center_id, ''), side desc, account_id,
                 coalesce(revenue_account_id, '')
         ) as integer) as line_number
     from lines
@@ -207,7 +284,7 @@ keyed as (
         {{ dbt.hash(dbt.concat([
             'legal_entity_id', "'|'", 'facility_id', "'|'", dbt.cast('posting_date', dbt.type_string()), "'|'",
             'journal_source', "'|'", dbt.cast('line_number', dbt.type_string()), "'|'", 'account_id', "'|'",
-            "coalesce(cost_center_id, '')", "'|'", 'service_line_code', "'|'",
+            "coalesce(cost_center_id, '')", "'|'", "coalesce(service_line_code, '')", "'|'",
             dbt.cast('debit_amount', dbt.type_string()), "'|'", dbt.cast('credit_amount', dbt.type_string()), "'|'",
             'source_id_set_hash'
         ])) }} as idempotency_key

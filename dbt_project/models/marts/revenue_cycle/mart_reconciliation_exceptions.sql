@@ -8,6 +8,8 @@
                            submission, at the as-of date
       REMIT_NO_CLAIM       835 claim payment that matches no claim
       UNMAPPED_CODE        a source code that landed on an UNMAPPED member (core exceptions)
+      AR_ROLLFORWARD_BREAK a facility-period whose A/R roll-forward does not end on the GL
+                           balance of the A/R accounts (mart_ar_rollforward)
       JOURNAL_NOT_POSTED   remitted amount of a facility-day that the daily reimbursement
                            journals do not carry (missing or different journal)
       AR_UNPLACED          claim A/R that mart_ar_subledger cannot place (facility or legal
@@ -43,6 +45,10 @@ facility_days as (
 
 ar_transactions as (
     select * from {{ ref('fct_ar_claim_transactions') }}
+),
+
+ar_rollforward as (
+    select * from {{ ref('mart_ar_rollforward') }}
 ),
 
 as_of as (
@@ -175,6 +181,20 @@ ar_unplaced as (
     group by claim_id
 ),
 
+ar_rollforward_break as (
+    select
+        'AR_ROLLFORWARD_BREAK' as reason_code,
+        'gl' as checkpoint,
+        facility_id,
+        period_end_date as exception_date,
+        'facility_period' as source_entity,
+        facility_id || ':' || period_id as source_id,
+        difference_amount as amount,
+        break_reason as detail
+    from ar_rollforward
+    where not is_tied
+),
+
 exceptions as (
     select * from encounter_no_charge
     union all
@@ -187,6 +207,8 @@ exceptions as (
     select * from unmapped_codes
     union all
     select * from journal_not_posted
+    union all
+    select * from ar_rollforward_break
 ),
 
 final as (
