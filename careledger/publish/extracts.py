@@ -526,6 +526,8 @@ def _journal_net(src: _Source, start: dt.date, end: dt.date) -> dict[tuple[str, 
 
 
 #: (check, sheet, measure, journal_source, account role, sign). ``sign`` -1 uses the credit side.
+#: Roles joined by ``+`` add their accounts: at the 835 the contractual adjustment is the reserve
+#: released (contractual_reserve) plus the true-up (docs/accounting_policy.md).
 #: The role's account comes from seeds/account_roles.csv, the seed the posting rules and the
 #: reconciliation marts join to, so remapping an account there moves the tie-outs with them.
 TIEOUT_RULES: tuple[tuple[str, str, str, str, str, int], ...] = (
@@ -535,7 +537,7 @@ TIEOUT_RULES: tuple[tuple[str, str, str, str, str, int], ...] = (
         "pnl_by_service_line",
         "contractual_adjustment_amount",
         "daily_reimbursement",
-        "contractual_allowance",
+        "contractual_reserve+contractual_true_up",
         1,
     ),
     ("Denials (P&L)", "pnl_by_service_line", "denial_amount", "daily_reimbursement", "denial", 1),
@@ -545,7 +547,7 @@ TIEOUT_RULES: tuple[tuple[str, str, str, str, str, int], ...] = (
         "reimbursement_summary",
         "contractual_adjustment_amount",
         "daily_reimbursement",
-        "contractual_allowance",
+        "contractual_reserve+contractual_true_up",
         1,
     ),
     ("Denials", "reimbursement_summary", "denial_amount", "daily_reimbursement", "denial", 1),
@@ -592,7 +594,7 @@ def role_accounts(seed: Path | None = None) -> dict[str, str]:
     for row in rows:
         accounts.setdefault(row["role"].strip(), []).append(row["account_id"].strip())
     out: dict[str, str] = {}
-    for role in dict.fromkeys(rule[4] for rule in TIEOUT_RULES):
+    for role in dict.fromkeys(role for rule in TIEOUT_RULES for role in rule[4].split("+")):
         found = accounts.get(role, [])
         if len(found) != 1:
             raise ExtractError(
@@ -607,8 +609,9 @@ def _tieouts(src: _Source, sheets: dict[str, Sheet], start: dt.date, end: dt.dat
     net = _journal_net(src, start, end)
     accounts = role_accounts()
     out: list[TieOut] = []
-    for check, sheet, measure, source, role, sign in TIEOUT_RULES:
-        account = accounts[role]
+    for check, sheet, measure, source, roles, sign in TIEOUT_RULES:
+        role_accounts_ = [accounts[role] for role in roles.split("+")]
+        total = sum((net.get((source, account), ZERO) for account in role_accounts_), ZERO)
         out.append(
             TieOut(
                 check=check,
@@ -616,8 +619,8 @@ def _tieouts(src: _Source, sheets: dict[str, Sheet], start: dt.date, end: dt.dat
                 measure=measure,
                 sheet_total=sheets[sheet].total(measure),
                 journal_source=source,
-                journal_account=account,
-                journal_total=(sign * net.get((source, account), ZERO)).quantize(CENT),
+                journal_account="+".join(role_accounts_),
+                journal_total=(sign * total).quantize(CENT),
             )
         )
     out.extend(_cash_tieouts(sheets))

@@ -29,7 +29,8 @@ era_facilities as (
             claims.facility_id,
             claims.legal_entity_id,
             row_number() over (
-                partition by matched._batch_id, matched.interchange_control_number, matched.transaction_set_control_number
+                partition by
+                    matched._batch_id, matched.interchange_control_number, matched.transaction_set_control_number
                 order by count(*) desc, claims.facility_id
             ) as facility_rank
         from matched
@@ -43,7 +44,10 @@ era_facilities as (
 
 final as (
     select
-        {{ surrogate_key(['adjustments._batch_id', 'adjustments._source_record', 'adjustments.reason_code', 'adjustments.reference_id', 'adjustments.amount']) }}
+        {{ surrogate_key([
+            'adjustments._batch_id', 'adjustments._source_record', 'adjustments.reason_code',
+            'adjustments.reference_id', 'adjustments.amount'
+        ]) }}
             as provider_adjustment_key,
         adjustments.trace_number,
         adjustments.provider_id as payee_npi,

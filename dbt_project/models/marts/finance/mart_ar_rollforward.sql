@@ -84,32 +84,62 @@ dated_movements as (
     inner join periods on periods.period_id = charges.period_id
     union all
     select
-        facility_id, remit_date, 0, payment_amount, contractual_adjustment_amount, denial_amount, 0, 0, 0
+        facility_id,
+        remit_date as movement_date,
+        0 as gross_charge_amount,
+        payment_amount,
+        contractual_adjustment_amount,
+        denial_amount,
+        0 as write_off_amount,
+        0 as plb_recoupment_amount,
+        0 as reserve_change_amount
     from remits
     union all
     select
         facility_id,
-        event_date,
-        0, 0, 0, 0, 0, 0,
-        case event_type when 'reserve_booked' then amount when 'reserve_released' then -amount else 0 end
+        event_date as movement_date,
+        0 as gross_charge_amount,
+        0 as payment_amount,
+        0 as contractual_adjustment_amount,
+        0 as denial_amount,
+        0 as write_off_amount,
+        0 as plb_recoupment_amount,
+        case event_type
+            when 'reserve_booked' then amount
+            when 'reserve_released' then -amount
+            else 0
+        end as reserve_change_amount
     from reserve_events
     where event_type in ('reserve_booked', 'reserve_released')
     union all
     -- a recoupment's cash effect is what it credits to payer A/R
-    select facility_id, remit_date, 0, 0, 0, 0, 0, cash_effect_amount, 0
+    select
+        provider_adjustments.facility_id,
+        provider_adjustments.remit_date as movement_date,
+        0 as gross_charge_amount,
+        0 as payment_amount,
+        0 as contractual_adjustment_amount,
+        0 as denial_amount,
+        0 as write_off_amount,
+        provider_adjustments.cash_effect_amount as plb_recoupment_amount,
+        0 as reserve_change_amount
     from provider_adjustments
-    where reason_code in (select reason_code from recoupment_codes)
+    where provider_adjustments.reason_code in (select recoupment_codes.reason_code from recoupment_codes)
     union all
     select
         facility_id,
-        transaction_date,
-        0,
-        case measure when 'patient_payment_amount' then amount when 'patient_refund_amount' then -amount else 0 end,
-        0,
-        0,
-        case when measure in ('bad_debt_amount', 'charity_amount') then amount else 0 end,
-        0,
-        0
+        transaction_date as movement_date,
+        0 as gross_charge_amount,
+        case measure
+            when 'patient_payment_amount' then amount
+            when 'patient_refund_amount' then -amount
+            else 0
+        end as payment_amount,
+        0 as contractual_adjustment_amount,
+        0 as denial_amount,
+        case when measure in ('bad_debt_amount', 'charity_amount') then amount else 0 end as write_off_amount,
+        0 as plb_recoupment_amount,
+        0 as reserve_change_amount
     from patient_transactions
 ),
 
@@ -117,13 +147,13 @@ placed_movements as (
     select
         dated_movements.facility_id,
         placement.period_id,
-        sum(gross_charge_amount) as gross_charge_amount,
-        sum(payment_amount) as payment_amount,
-        sum(contractual_adjustment_amount) as contractual_adjustment_amount,
-        sum(denial_amount) as denial_amount,
-        sum(write_off_amount) as write_off_amount,
-        sum(plb_recoupment_amount) as plb_recoupment_amount,
-        sum(reserve_change_amount) as reserve_change_amount
+        sum(dated_movements.gross_charge_amount) as gross_charge_amount,
+        sum(dated_movements.payment_amount) as payment_amount,
+        sum(dated_movements.contractual_adjustment_amount) as contractual_adjustment_amount,
+        sum(dated_movements.denial_amount) as denial_amount,
+        sum(dated_movements.write_off_amount) as write_off_amount,
+        sum(dated_movements.plb_recoupment_amount) as plb_recoupment_amount,
+        sum(dated_movements.reserve_change_amount) as reserve_change_amount
     from dated_movements
     inner join periods
         on dated_movements.movement_date >= periods.period_start_date
@@ -135,8 +165,14 @@ placed_movements as (
 postable_journals as (
     select journal_id
     from journal_lines
-    group by journal_id
-    having max(case when legal_entity_id = 'UNMAPPED' or facility_id = 'UNMAPPED' or account_id = 'UNMAPPED' then 1 else 0 end) = 0
+    group by 1
+    having
+        max(
+            case
+                when legal_entity_id = 'UNMAPPED' or facility_id = 'UNMAPPED' or account_id = 'UNMAPPED' then 1
+                else 0
+            end
+        ) = 0
 ),
 
 gl_movements as (
@@ -172,10 +208,10 @@ facility_periods as (
     from (
         select facility_id, min(period_id) as first_period_id from placed_movements group by 1
         union
-        select facility_id, min(period_id) from gl_movements group by 1
+        select facility_id, min(period_id) as first_period_id from gl_movements group by 1
     ) as grid
     inner join periods on periods.period_id >= grid.first_period_id
-    where periods.period_id in (select period_id from placement)
+    where periods.period_id in (select placement.period_id from placement)
 ),
 
 first_periods as (

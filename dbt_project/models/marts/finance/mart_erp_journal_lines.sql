@@ -198,6 +198,12 @@ amounts as (
     having sum(amount) <> 0
 ),
 
+sides as (
+    select 'debit' as side
+    union all
+    select 'credit' as side
+),
+
 sided as (
     -- each measure amount becomes a debit line and a credit line
     select
@@ -220,7 +226,7 @@ sided as (
     from amounts
     inner join rule_accounts
         on rule_accounts.journal_source = amounts.journal_source and rule_accounts.measure = amounts.measure
-    cross join (select 'debit' as side union all select 'credit' as side) as sides
+    cross join sides
 ),
 
 lines as (
@@ -272,8 +278,9 @@ numbered as (
             partition by legal_entity_id, facility_id, posting_date, journal_source
             -- the revenue account breaks ties between accrual debits to the same A/R account, so
             -- that line numbers (and idempotency keys) are the same on every build
-            order by measure, coalesce(service_line_code, ''), coalesce(cost_center_id, ''), side desc, account_id,
-                coalesce(revenue_account_id, '')
+            order by
+                measure asc, coalesce(service_line_code, '') asc, coalesce(cost_center_id, '') asc, side desc,
+                account_id asc, coalesce(revenue_account_id, '') asc
         ) as integer) as line_number
     from lines
 ),
@@ -301,25 +308,25 @@ journal_hashes as (
 final as (
     select
         keyed.journal_id,
-        idempotency_key,
-        journal_source,
-        legal_entity_id,
-        ledger_name,
-        facility_id,
-        posting_date,
-        period_id,
-        line_number,
-        account_id,
-        cost_center_id,
-        service_line_code,
-        debit_amount,
-        credit_amount,
-        currency_code,
-        description,
-        cast(source_record_count as integer) as source_record_count,
-        source_first_id,
-        source_last_id,
-        source_id_set_hash,
+        keyed.idempotency_key,
+        keyed.journal_source,
+        keyed.legal_entity_id,
+        keyed.ledger_name,
+        keyed.facility_id,
+        keyed.posting_date,
+        keyed.period_id,
+        keyed.line_number,
+        keyed.account_id,
+        keyed.cost_center_id,
+        keyed.service_line_code,
+        keyed.debit_amount,
+        keyed.credit_amount,
+        keyed.currency_code,
+        keyed.description,
+        cast(keyed.source_record_count as integer) as source_record_count,
+        keyed.source_first_id,
+        keyed.source_last_id,
+        keyed.source_id_set_hash,
         journal_hashes.correlation_id
     from keyed
     inner join journal_hashes on journal_hashes.journal_id = keyed.journal_id

@@ -55,7 +55,7 @@ as_of as (
     select
         coalesce(
             max(remit_date),
-            (select max(submitted_date) from claims)
+            (select max(claims.submitted_date) from claims)
         ) as as_of_date
     from remittances
 ),
