@@ -11,11 +11,14 @@ charges as (
 ),
 
 accruals as (
-    select lines.facility_id, lines.posting_date, sum(lines.debit_amount - lines.credit_amount) as debit_amount
-    from {{ ref('mart_erp_journal_lines') }} as lines
-    inner join {{ ref('account_roles') }} as roles on roles.account_id = lines.account_id
-    where lines.journal_source = 'month_end_accrual' and roles.role = 'payer_ar'
-    group by lines.facility_id, lines.posting_date
+    select
+        journal_lines.facility_id,
+        journal_lines.posting_date,
+        sum(journal_lines.debit_amount - journal_lines.credit_amount) as debit_amount
+    from {{ ref('mart_erp_journal_lines') }} as journal_lines
+    inner join {{ ref('account_roles') }} as account_roles on account_roles.account_id = journal_lines.account_id
+    where journal_lines.journal_source = 'month_end_accrual' and account_roles.role = 'payer_ar'
+    group by journal_lines.facility_id, journal_lines.posting_date
 )
 
 select charges.*, accruals.debit_amount
