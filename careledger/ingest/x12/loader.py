@@ -1,9 +1,9 @@
 """Land one X12 835 file: pick the parser by the file's size, then write the six remit tables.
 
 Both parsers (the single-pass one in :mod:`careledger.ingest.x12.remit_835`, the polars one in
-:mod:`careledger.ingest.x12.remit_835_polars`) share the 835's constants, envelope checks and
-frame shapes from ``remit_835``; this module is the one that knows both, so neither parser
-imports the other's caller.
+:mod:`careledger.ingest.x12.remit_835_polars`) take the 835's segment ids, element positions,
+code tables, envelope checks and frame shapes from :mod:`careledger.ingest.x12.segments`; this
+module is the one that knows both parsers, and neither imports the other.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pathlib import Path
 
 from careledger.ingest.landing import LoadContext, LoadCounts, sql_literal
 from careledger.ingest.x12 import remit_835_polars
-from careledger.ingest.x12.remit_835 import MAX_FINDINGS_PER_RULE, TABLES, Parsed835, decode_835_bytes, parse_835_text
+from careledger.ingest.x12.remit_835 import parse_835_text
+from careledger.ingest.x12.segments import MAX_FINDINGS_PER_RULE, TABLES, Parsed835, decode_835_bytes
 
 log = logging.getLogger(__name__)
 

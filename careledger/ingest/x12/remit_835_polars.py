@@ -12,20 +12,24 @@ from __future__ import annotations
 
 import polars as pl
 
-from careledger.ingest.landing import Finding, QuarantinedRecord, record_hash
-from careledger.ingest.x12.remit_835 import (
+from careledger.ingest.landing import Finding, record_hash
+from careledger.ingest.x12.segments import (
     AMOUNT_PATTERN,
     CAS_GROUP_CODES,
+    LAST_ELEMENT_READ,
     MAX_FINDINGS_PER_RULE,
-    MAX_RAW_TEXT,
-    REASON_PRIORITY,
+    NUMERIC_ELEMENTS,
+    ORPHAN_SEGMENTS,
+    READ_SEGMENTS,
+    REQUIRED_BY_SEGMENT,
     Delimiters,
     Parsed835,
     ParserBase,
-    _whole_file_quarantined,
     check_envelopes,
     claim_out_of_balance_message,
     parse_with,
+    quarantined_transaction_set,
+    whole_file_quarantined,
 )
 
 
@@ -58,54 +62,9 @@ def _ffill_at(cond: pl.Expr, value: pl.Expr) -> pl.Expr:
     return pl.when(cond).then(value).forward_fill().fill_null(0)
 
 
-# Highest element index read from each segment type.
-SPLIT_WIDTH = {
-    "ST": 3,
-    "SE": 2,
-    "BPR": 16,
-    "TRN": 3,
-    "DTM": 2,
-    "N1": 4,
-    "REF": 2,
-    "CLP": 14,
-    "NM1": 9,
-    "AMT": 2,
-    "SVC": 7,
-    "CAS": 19,
-    "LQ": 2,
-    "MOA": 9,
-    "MIA": 24,
-    "PLB": 14,
-}
-# Segment ids the parser reads, as small integer codes (0 = any other segment); the
-# envelope segments come last so ``code >= ISA`` means "envelope".
-SEGMENT_CODES = {
-    seg_id: n + 1
-    for n, seg_id in enumerate(
-        [
-            "ST",
-            "SE",
-            "BPR",
-            "TRN",
-            "DTM",
-            "N1",
-            "REF",
-            "CLP",
-            "NM1",
-            "AMT",
-            "SVC",
-            "CAS",
-            "LQ",
-            "MOA",
-            "MIA",
-            "PLB",
-            "ISA",
-            "GS",
-            "GE",
-            "IEA",
-        ]
-    )
-}
+# Segment ids as small integer codes (0 = any other segment), in READ_SEGMENTS order: the
+# envelope segments come last, so ``code >= ISA`` means "envelope".
+SEGMENT_CODES = {seg_id: n + 1 for n, seg_id in enumerate(READ_SEGMENTS)}
 CODE_NAMES = {code: seg_id for seg_id, code in SEGMENT_CODES.items()}
 KEY_COLUMNS = ["seg_no", "txn", "claim_seq", "line_seq", "claim_id", "line_id", "raw"]
 
@@ -176,7 +135,7 @@ class _Parser(ParserBase):
     def part(self, seg_id: str) -> pl.DataFrame:
         """The in-transaction segments of one type, split into e0..eN columns."""
         if seg_id not in self._split:
-            width = SPLIT_WIDTH[seg_id]
+            width = LAST_ELEMENT_READ[seg_id]
             frame = self._parts.get(seg_id)
             if frame is None:
                 frame = pl.DataFrame(
@@ -217,12 +176,12 @@ class _Parser(ParserBase):
         self._parts = {
             CODE_NAMES[k[0]]: v.select(KEY_COLUMNS)
             for k, v in t.partition_by("code", as_dict=True).items()
-            if CODE_NAMES.get(k[0]) in SPLIT_WIDTH
+            if CODE_NAMES.get(k[0]) in LAST_ELEMENT_READ
         }
         txn_info = self._txn_info(t, outside)
         self._check_envelopes(outside, txn_info)
         if n_txn == 0:
-            return _whole_file_quarantined(
+            return whole_file_quarantined(
                 self.body,
                 self.src,
                 "NO_TRANSACTION_SETS",
@@ -236,7 +195,9 @@ class _Parser(ParserBase):
         bad = sorted(problems)
         self._quarantine(txn_info, problems)
         if bad:
-            self._split = {k: v.filter(~pl.col("txn").is_in(bad)) for k, v in ((k, self.part(k)) for k in SPLIT_WIDTH)}
+            self._split = {
+                k: v.filter(~pl.col("txn").is_in(bad)) for k, v in ((k, self.part(k)) for k in LAST_ELEMENT_READ)
+            }
         ctx = self._context(txn_info.filter(~pl.col("txn").is_in(bad)))
         tables = {
             "payments": self._payments(ctx),
@@ -355,16 +316,13 @@ class _Parser(ParserBase):
 
         base = ["txn", "seg_no", "raw"]
         # segments that need a claim (or a service line) around them
-        orphan = [
-            self.part(s).filter(pl.col("claim_seq") == 0).select(base) for s in ("SVC", "CAS", "LQ", "MOA", "MIA")
-        ]
+        orphan = [self.part(s).filter(pl.col("claim_seq") == 0).select(base) for s in ORPHAN_SEGMENTS]
         orphan.append(self.part("LQ").filter(pl.col("line_seq") == 0).select(base))
         report(
             pl.concat(orphan).sort("seg_no"), "SEGMENT_OUT_OF_PLACE", "segment appears before the CLP/SVC it belongs to"
         )
 
-        required = [("CLP", [1, 2, 3, 4]), ("SVC", [1, 2, 3]), ("CAS", [1, 2, 3]), ("BPR", [2]), ("PLB", [1, 2, 3, 4])]
-        for seg_id, positions in required:
+        for seg_id, positions in REQUIRED_BY_SEGMENT.items():
             cond = pl.lit(False)
             for p in positions:
                 cond = cond | _el(p).is_null()
@@ -375,9 +333,7 @@ class _Parser(ParserBase):
             )
 
         # amounts and quantities must be numbers
-        checks = [("BPR", 2), ("CLP", 3), ("CLP", 4), ("CLP", 5), ("SVC", 2), ("SVC", 3), ("SVC", 5), ("AMT", 2)]
-        checks += [("CAS", 3 + 3 * k) for k in range(6)] + [("CAS", 4 + 3 * k) for k in range(6)]
-        checks += [("PLB", 4 + 2 * k) for k in range(6)]
+        checks = [(seg_id, pos) for seg_id, positions in NUMERIC_ELEMENTS.items() for pos in positions]
         frames = [
             self.part(seg_id)
             .select(*base, value=_el(pos), element=pl.lit(f"{seg_id}{pos:02d}"))
@@ -532,11 +488,7 @@ class _Parser(ParserBase):
             return
         texts = dict(zip(info["txn"].to_list(), info["text"].to_list(), strict=True))
         for txn in sorted(problems):
-            items = sorted(problems[txn], key=lambda p: REASON_PRIORITY.index(p[0]))
-            message = "; ".join(m for _, m in items[:5])
-            if len(items) > 5:
-                message += f"; and {len(items) - 5} more problems"
-            self.quarantined.append(QuarantinedRecord(txn, items[0][0], message, texts[txn][:MAX_RAW_TEXT]))
+            self.quarantined.append(quarantined_transaction_set(txn, problems[txn], texts[txn]))
 
     # -- table builders ----------------------------------------------------------------
     def _context(self, info: pl.DataFrame) -> pl.DataFrame:
