@@ -17,10 +17,24 @@ from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
-DBT_PROFILES_DIR = REPO_ROOT
-SEEDS_DIR = REPO_ROOT / "seeds"
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
+
+
+def project_root(package_dir: Path = PACKAGE_DIR) -> Path:
+    """The folder holding ``dbt_project/``, ``seeds/`` and ``profiles.yml``: the repository in a
+    checkout (and an editable install), ``careledger/_project`` in an installed wheel (setup.py
+    copies them there with the same relative layout)."""
+    checkout = package_dir.parent
+    if (checkout / "dbt_project" / "dbt_project.yml").is_file():
+        return checkout
+    return package_dir / "_project"
+
+
+PROJECT_ROOT = project_root()
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DBT_PROFILES_DIR = PROJECT_ROOT
+SEEDS_DIR = PROJECT_ROOT / "seeds"
 DEFAULT_HOME = Path(".careledger")
 
 
