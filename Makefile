@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.careledger-installed
 
-.PHONY: demo test lint dev dashboard install lock clean help
+.PHONY: demo test lint dev dashboard install lock exposures clean help
 
 help:
 	@echo "make demo       set up, then simulate -> warehouse -> marts -> ERP files -> dashboard data"
@@ -16,6 +16,7 @@ help:
 	@echo "make dev        Dagster UI (webserver + daemon) on http://127.0.0.1:3000"
 	@echo "make dashboard  executive dashboard on http://127.0.0.1:8050"
 	@echo "make lock       re-pin pylock.toml from pyproject.toml"
+	@echo "make exposures  regenerate the bi_serving_snapshot exposure from the access: public marts"
 
 $(STAMP): pyproject.toml pylock.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +49,10 @@ dashboard: $(STAMP)
 
 lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --all-extras -o pylock.toml --python-version 3.11 --custom-compile-command "make lock" --quiet
+
+# the serving snapshot's dbt exposure lists every `access: public` mart; it is generated, not edited
+exposures: $(STAMP)
+	$(BIN)/python -m careledger.publish.exposures
 
 clean:
 	rm -rf .careledger dbt_project/target dbt_project/logs test-artifacts

@@ -2,7 +2,8 @@
 
 A model is a public mart when its yml says ``access: public``; its contract is the ordered list
 of columns with their ``data_type`` (``contract: {enforced: true}`` makes dbt build exactly that
-shape). Exposures (``models/marts/_marts__exposures.yml``) name the marts each consumer reads;
+shape). Exposures (``models/marts/_marts__exposures.yml``, and the generated
+``_marts__serving_exposure.yml``: see ``careledger.publish.exposures``) name the marts each consumer reads;
 ratio metrics (``_marts__semantic_models.yml``) say how a ratio rolls up over many mart rows.
 Everything that needs one of these (the serving snapshot, the Dagster publish assets, the
 dashboard, the extract) asks this module, so each is written once: in dbt.

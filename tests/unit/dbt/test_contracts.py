@@ -9,6 +9,7 @@ import json
 import pytest
 
 from careledger.publish.contracts import exposure_marts, public_marts
+from careledger.publish.exposures import SERVING_EXPOSURE_YML, render
 
 PACKAGE = "careledger"
 
@@ -54,7 +55,44 @@ def test_the_serving_exposure_depends_on_exactly_the_public_marts() -> None:
     assert listed == public, (
         "the serving snapshot publishes every public mart: list "
         f"{sorted(public - listed)} (and drop {sorted(listed - public)}) under the "
-        "bi_serving_snapshot exposure in models/marts/_marts__exposures.yml"
+        "bi_serving_snapshot exposure: run `make exposures`"
     )
     for consumer in ("executive_dashboard", "finance_extract", "erp_journal_export"):
         assert set(exposure_marts(consumer)) <= set(public_marts()), consumer
+
+
+def test_the_committed_serving_exposure_is_the_generated_one() -> None:
+    from careledger.config import DBT_PROJECT_DIR
+
+    committed = (DBT_PROJECT_DIR / SERVING_EXPOSURE_YML).read_text(encoding="utf-8")
+    assert committed == render(), f"{SERVING_EXPOSURE_YML} is stale: run `make exposures` and commit it"
+
+
+def test_the_serving_exposure_is_declared_only_in_the_generated_file() -> None:
+    from careledger.config import DBT_PROJECT_DIR
+
+    declaring = sorted(
+        str(p.relative_to(DBT_PROJECT_DIR))
+        for p in (DBT_PROJECT_DIR / "models").rglob("*.yml")
+        if "name: bi_serving_snapshot" in p.read_text(encoding="utf-8")
+    )
+    assert declaring == [str(SERVING_EXPOSURE_YML)], declaring
+
+
+def test_the_generator_follows_access_public(tmp_path) -> None:
+    """A mart marked public in a copy of the project appears in the rendered exposure."""
+    import shutil
+
+    from careledger.config import DBT_PROJECT_DIR
+
+    copy = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR / "models", copy / "models")
+    extra = copy / "models" / "marts" / "_extra.yml"
+    extra.write_text(
+        "version: 2\nmodels:\n  - name: mart_new_public\n    access: public\n"
+        "    config: {contract: {enforced: true}}\n    columns:\n      - {name: k, data_type: varchar}\n",
+        encoding="utf-8",
+    )
+    rendered = render(copy)
+    assert "      - ref('mart_new_public')\n" in rendered
+    assert rendered.count("- ref(") == len(public_marts()) + 1
