@@ -534,23 +534,7 @@ def load_source_journals(
             raise PostingError(
                 f"journal {label}: lines must share one currency_code, found {sorted(map(str, currencies))}"
             )
-        raw_lines = [
-            JournalLine(
-                line_number=int(r[9]) if r[9] is not None else i + 1,
-                account_id=r[10],
-                cost_center_id=r[11],
-                service_line_code=r[12],
-                debit_amount=_money(r[13]),
-                credit_amount=_money(r[14]),
-                description=r[15],
-                source_record_count=r[16],
-                source_first_id=r[17],
-                source_last_id=r[18],
-                source_id_set_hash=r[19],
-                correlation_id=r[20],
-            )
-            for i, r in enumerate(grp)
-        ]
+        raw_lines = [_line_from_row((int(r[9]) if r[9] is not None else i + 1, *r[10:21])) for i, r in enumerate(grp)]
         for ln in raw_lines:
             if not ln.account_id:
                 raise PostingError(f"journal {label} line {ln.line_number}: account_id is empty")

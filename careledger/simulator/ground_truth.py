@@ -476,6 +476,24 @@ def claim_chains(claims: pl.DataFrame, landed_lines: pl.DataFrame, dims: pl.Data
     ).with_columns(reserve=pl.col("charge") - pl.col("expected"))
 
 
+# the claim-chain x period-end columns of the A/R subledger ground truth (ar_subledger.csv and
+# what ar_subledger() returns), ahead of its day counts and balances
+AR_SUBLEDGER_COLUMNS = (
+    "period_id",
+    "period_end_date",
+    "claim_id",
+    "current_claim_id",
+    "legal_entity_id",
+    "facility_id",
+    "payer_code",
+    "payer_class",
+    "service_line_code",
+    "discharge_date",
+    "bill_date",
+    "is_billed",
+)
+
+
 def ar_subledger(
     chains: pl.DataFrame,
     claims: pl.DataFrame,
@@ -560,18 +578,7 @@ def ar_subledger(
         days_from_bill=pl.when("is_billed").then((pl.col("period_end_date") - pl.col("bill_date")).dt.total_days()),
     )
     return out.select(
-        "period_id",
-        "period_end_date",
-        "claim_id",
-        "current_claim_id",
-        "legal_entity_id",
-        "facility_id",
-        "payer_code",
-        "payer_class",
-        "service_line_code",
-        "discharge_date",
-        "bill_date",
-        "is_billed",
+        *AR_SUBLEDGER_COLUMNS,
         "days_from_discharge",
         "days_from_bill",
         "charges_to_date",

@@ -12,14 +12,10 @@ its reason and amount.
 
 from __future__ import annotations
 
-import csv
 import re
-import shutil
 from collections import defaultdict
 from decimal import Decimal
-from pathlib import Path
 
-import duckdb
 import pytest
 
 ZERO = Decimal("0.00")
@@ -36,21 +32,8 @@ def _d(value: object) -> Decimal | None:
 
 
 @pytest.fixture(scope="module")
-def con(built_warehouse, tmp_path_factory):
-    target = tmp_path_factory.mktemp("cash_rec") / "warehouse.duckdb"
-    shutil.copy2(built_warehouse.warehouse, target)
-    wal = built_warehouse.warehouse.with_name(built_warehouse.warehouse.name + ".wal")
-    if wal.exists():
-        shutil.copy2(wal, target.with_name(target.name + ".wal"))
-    with duckdb.connect(str(target), read_only=True) as connection:
-        yield connection
-
-
-@pytest.fixture(scope="module")
-def truth(built_warehouse) -> list[dict[str, str]]:
-    path: Path = built_warehouse.ground_truth_dir / "cash_reconciliation.csv"
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+def truth(ground_truth_rows) -> list[dict[str, str]]:
+    rows = ground_truth_rows("cash_reconciliation.csv")
     statuses = {r["status"] for r in rows}
     # the faulted system must exercise every status, or the test proves nothing
     assert statuses == {"matched", "amount_mismatch", "remittance_without_deposit", "deposit_without_remittance"}
@@ -64,7 +47,7 @@ def _fault_traces(built_warehouse, kind: str) -> set[str]:
     return traces
 
 
-def test_every_receipt_and_deposit_matches_ground_truth(con, truth) -> None:
+def test_every_receipt_and_deposit_matches_ground_truth(built_con, truth) -> None:
     want = {
         (
             r["legal_entity_id"],
@@ -79,7 +62,7 @@ def test_every_receipt_and_deposit_matches_ground_truth(con, truth) -> None:
     }
     got = {
         (le, str(day), source, ref, _d(rem), _d(dep), status)
-        for le, day, source, ref, rem, dep, status in con.execute(
+        for le, day, source, ref, rem, dep, status in built_con.execute(
             """
             select legal_entity_id, deposit_date, receipt_source, reference,
                    remittance_amount, deposit_amount, match_status
@@ -92,7 +75,7 @@ def test_every_receipt_and_deposit_matches_ground_truth(con, truth) -> None:
     assert want - got == set(), f"ground truth rows not found: {sorted(want - got)[:5]}"
 
 
-def test_daily_mart_equals_ground_truth(con, truth) -> None:
+def test_daily_mart_equals_ground_truth(built_con, truth) -> None:
     want: dict[tuple[str, str], dict[str, Decimal | int]] = defaultdict(lambda: defaultdict(int))
     for r in truth:
         day = want[(r["legal_entity_id"], r["deposit_date"])]
@@ -123,7 +106,7 @@ def test_daily_mart_equals_ground_truth(con, truth) -> None:
         "mismatch_count",
         "mismatch_difference_amount",
     ]
-    rows = con.execute(
+    rows = built_con.execute(
         f"select legal_entity_id, deposit_date, {', '.join(measures)}, plb_difference_amount, is_reconciled "
         "from marts.mart_cash_reconciliation_daily"
     ).fetchall()
@@ -146,7 +129,7 @@ def test_daily_mart_equals_ground_truth(con, truth) -> None:
     assert got == want
 
 
-def test_every_break_is_an_exception_with_its_amount(con, truth) -> None:
+def test_every_break_is_an_exception_with_its_amount(built_con, truth) -> None:
     want = set()
     for r in truth:
         if r["status"] == "matched":
@@ -156,7 +139,7 @@ def test_every_break_is_an_exception_with_its_amount(con, truth) -> None:
         want.add((REASON_OF_STATUS[r["status"]], r["legal_entity_id"], r["deposit_date"], r["reference"], amount))
     got = {
         (reason, le, str(day), ref, _d(amount))
-        for reason, le, day, ref, amount in con.execute(
+        for reason, le, day, ref, amount in built_con.execute(
             "select reason_code, legal_entity_id, exception_date, reference, amount "
             "from marts.mart_cash_reconciliation_exceptions"
         ).fetchall()
@@ -164,9 +147,9 @@ def test_every_break_is_an_exception_with_its_amount(con, truth) -> None:
     assert got == want
 
 
-def test_simulator_faults_are_found(con, built_warehouse, truth) -> None:
+def test_simulator_faults_are_found(built_con, built_warehouse, truth) -> None:
     by_reason: dict[str, set[str]] = defaultdict(set)
-    for reason, ref in con.execute(
+    for reason, ref in built_con.execute(
         "select reason_code, reference from marts.mart_cash_reconciliation_exceptions"
     ).fetchall():
         by_reason[reason].add(ref)
@@ -178,7 +161,7 @@ def test_simulator_faults_are_found(con, built_warehouse, truth) -> None:
     plb = _fault_traces(built_warehouse, "deposit_plb_difference")
     assert plb == by_reason["DEPOSIT_PLB_DIFFERENCE"]
     # the PLB difference is the deposit short of BPR02 by exactly the 835's PLB total
-    (unexplained,) = con.execute(
+    (unexplained,) = built_con.execute(
         """
         select count(*) from marts.mart_cash_reconciliation_exceptions
         where reason_code = 'DEPOSIT_PLB_DIFFERENCE'

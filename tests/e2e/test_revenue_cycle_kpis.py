@@ -9,12 +9,8 @@ to its four (days: two) decimals, on every row.
 
 from __future__ import annotations
 
-import csv
-import shutil
 from decimal import Decimal
-from pathlib import Path
 
-import duckdb
 import pytest
 
 KEY = ("period_id", "facility_id")
@@ -25,33 +21,20 @@ def _d(value: object) -> Decimal | None:
 
 
 @pytest.fixture(scope="module")
-def con(built_warehouse, tmp_path_factory):
-    target = tmp_path_factory.mktemp("kpis") / "warehouse.duckdb"
-    shutil.copy2(built_warehouse.warehouse, target)
-    wal = built_warehouse.warehouse.with_name(built_warehouse.warehouse.name + ".wal")
-    if wal.exists():
-        shutil.copy2(wal, target.with_name(target.name + ".wal"))
-    with duckdb.connect(str(target), read_only=True) as connection:
-        yield connection
+def truth(ground_truth_rows) -> list[dict[str, str]]:
+    return ground_truth_rows("revenue_cycle_kpis.csv")
 
 
-@pytest.fixture(scope="module")
-def truth(built_warehouse) -> list[dict[str, str]]:
-    path: Path = built_warehouse.ground_truth_dir / "revenue_cycle_kpis.csv"
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    assert rows, "ground truth revenue_cycle_kpis.csv is empty"
-    return rows
-
-
-def _mart(con, columns: list[str]) -> dict[tuple[str, str], dict[str, Decimal | None]]:
-    rows = con.execute(f"select {', '.join(KEY)}, {', '.join(columns)} from marts.mart_revenue_cycle_kpis").fetchall()
+def _mart(built_con, columns: list[str]) -> dict[tuple[str, str], dict[str, Decimal | None]]:
+    rows = built_con.execute(
+        f"select {', '.join(KEY)}, {', '.join(columns)} from marts.mart_revenue_cycle_kpis"
+    ).fetchall()
     return {(p, f): dict(zip(columns, map(_d, values))) for p, f, *values in rows}
 
 
-def test_every_kpi_equals_ground_truth(con, truth) -> None:
+def test_every_kpi_equals_ground_truth(built_con, truth) -> None:
     columns = [c for c in truth[0] if c not in KEY]
-    got = _mart(con, columns)
+    got = _mart(built_con, columns)
     want = {(r["period_id"], r["facility_id"]): {c: _d(r[c]) for c in columns} for r in truth}
     assert set(got) == set(want), "one KPI row per accounting period x facility"
     diffs = [
@@ -75,7 +58,7 @@ def test_the_faulted_system_exercises_every_kpi(truth) -> None:
         assert any(_d(r[column]) for r in truth), f"ground truth has no {column}"
 
 
-def test_ratios_are_their_numerator_over_denominator(con) -> None:
+def test_ratios_are_their_numerator_over_denominator(built_con) -> None:
     """On every row the stored measures add up as documented and the ratio is numerator / denominator."""
     columns = [
         "net_ar_amount",
@@ -93,7 +76,7 @@ def test_ratios_are_their_numerator_over_denominator(con) -> None:
         "bad_debt_amount",
         "charity_amount",
     ]
-    for key, r in _mart(con, columns).items():
+    for key, r in _mart(built_con, columns).items():
         assert r["cash_collected_amount"] == r["payment_amount"] + r["patient_payment_amount"], key
         assert r["net_revenue_amount"] == (
             r["gross_charge_amount"]
