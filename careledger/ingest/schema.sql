@@ -339,9 +339,16 @@ create table if not exists raw_billing.remit_payments (
     payer_name varchar,
     payee_name varchar,
     payee_npi varchar,
+    payee_id_qualifier varchar,
+    payee_id varchar,
+    payee_tax_id varchar,
     claim_count integer,
     {lineage}
 );
+-- payee ids added after the first release: a warehouse created before gains them here
+alter table raw_billing.remit_payments add column if not exists payee_id_qualifier varchar;
+alter table raw_billing.remit_payments add column if not exists payee_id varchar;
+alter table raw_billing.remit_payments add column if not exists payee_tax_id varchar;
 
 create table if not exists raw_billing.remit_claims (
     interchange_control_number varchar,

@@ -858,6 +858,16 @@ def _write_ground_truth(
     journals = gt.journal_totals(measures, net.facilities)
     balances = gt.gl_balances(measures, net.facilities, erp.periods)
 
+    # the payee each facility's 835s name (N1*PE*..*XX*npi, REF*TJ tax id): what a payee crosswalk maps
+    _write_csv(
+        g / "payees.csv",
+        net.facilities.select(
+            "facility_id",
+            "legal_entity_id",
+            payee_npi=pl.col("npi"),
+            payee_tax_id=pl.col("tax_id").str.replace("-", ""),
+        ).sort("facility_id"),
+    )
     _write_csv(
         g / "daily_reimbursement.csv",
         daily.select(

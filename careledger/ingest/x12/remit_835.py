@@ -55,6 +55,8 @@ from careledger.ingest.x12.segments import (
     MAX_FINDINGS_PER_RULE,
     NUMERIC_ELEMENTS,
     ORPHAN_SEGMENTS,
+    PAYEE_NPI_QUALIFIER,
+    PAYEE_TAX_ID_QUALIFIER,
     READ_SEGMENTS,
     REMARK_POSITIONS,
     REQUIRED_BY_SEGMENT,
@@ -575,7 +577,9 @@ class _Tables:
 
         for txn, b in bpr.items():
             c, h = self.ctx[txn], head.get(txn, {})
-            pe_npi = el(h, "N1*PE", 4) if el(h, "N1*PE", 3) == "XX" else None
+            pe_qualifier, pe_id, ref_tj = el(h, "N1*PE", 3), el(h, "N1*PE", 4), el(h, "REF*TJ", 2)
+            pe_npi = pe_id if pe_qualifier == PAYEE_NPI_QUALIFIER else None
+            pe_tax_id = ref_tj if ref_tj is not None else pe_id if pe_qualifier == PAYEE_TAX_ID_QUALIFIER else None
             rows["payments"].append(
                 (
                     c["icn"],
@@ -595,6 +599,9 @@ class _Tables:
                     el(h, "N1*PR", 2),
                     el(h, "N1*PE", 2),
                     pe_npi,
+                    pe_qualifier,
+                    pe_id,
+                    pe_tax_id,
                     claim_count[txn],
                     b.seg_no,
                     c["record_hash"],

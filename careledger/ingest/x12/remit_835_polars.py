@@ -20,6 +20,8 @@ from careledger.ingest.x12.segments import (
     MAX_FINDINGS_PER_RULE,
     NUMERIC_ELEMENTS,
     ORPHAN_SEGMENTS,
+    PAYEE_NPI_QUALIFIER,
+    PAYEE_TAX_ID_QUALIFIER,
     READ_SEGMENTS,
     REQUIRED_BY_SEGMENT,
     Delimiters,
@@ -527,8 +529,16 @@ class _Parser(ParserBase):
         dtm = self._first("DTM", head & (q == "405"), ["txn"], production_date=_date(_el(2)))
         pr = self._first("N1", head & (q == "PR"), ["txn"], payer_name=_el(2), n1_payer_id=_el(4))
         ref2u = self._first("REF", head & (q == "2U"), ["txn"], ref_payer_id=_el(2))
+        reftj = self._first("REF", head & (q == "TJ"), ["txn"], ref_tax_id=_el(2))
         pe = self._first(
-            "N1", head & (q == "PE"), ["txn"], payee_name=_el(2), payee_npi=pl.when(_el(3) == "XX").then(_el(4))
+            "N1",
+            head & (q == "PE"),
+            ["txn"],
+            payee_name=_el(2),
+            payee_npi=pl.when(_el(3) == PAYEE_NPI_QUALIFIER).then(_el(4)),
+            payee_id_qualifier=_el(3),
+            payee_id=_el(4),
+            n1_tax_id=pl.when(_el(3) == PAYEE_TAX_ID_QUALIFIER).then(_el(4)),
         )
         claims = self.part("CLP").group_by("txn").agg(claim_count=pl.len().cast(pl.Int32))
         repeated = ctx.filter(pl.col("trace_number").is_not_null() & pl.col("trace_number").is_duplicated())
@@ -562,6 +572,7 @@ class _Parser(ParserBase):
             .join(dtm, on="txn", how="left")
             .join(pr, on="txn", how="left")
             .join(ref2u, on="txn", how="left")
+            .join(reftj, on="txn", how="left")
             .join(pe, on="txn", how="left")
             .join(claims, on="txn", how="left")
             .sort("seg_no")
@@ -584,6 +595,9 @@ class _Parser(ParserBase):
             payer_name=pl.col("payer_name"),
             payee_name=pl.col("payee_name"),
             payee_npi=pl.col("payee_npi"),
+            payee_id_qualifier=pl.col("payee_id_qualifier"),
+            payee_id=pl.col("payee_id"),
+            payee_tax_id=pl.coalesce("ref_tax_id", "n1_tax_id"),
             claim_count=pl.col("claim_count").fill_null(0),
             _source_record=pl.col("seg_no"),
             _record_hash=pl.col("record_hash"),

@@ -117,7 +117,10 @@ NUMERIC_ELEMENTS = {
     "CAS": tuple(3 + 3 * k for k in range(6)) + tuple(4 + 3 * k for k in range(6)),
     "PLB": tuple(4 + 2 * k for k in range(6)),
 }
-HEAD_QUALIFIERS = {("DTM", "405"), ("N1", "PR"), ("REF", "2U"), ("N1", "PE")}
+# Payee (loop 1000B): N1*PE name and id (N103 XX = NPI, FI = federal tax id), REF*TJ tax id.
+PAYEE_NPI_QUALIFIER = "XX"
+PAYEE_TAX_ID_QUALIFIER = "FI"
+HEAD_QUALIFIERS = {("DTM", "405"), ("N1", "PR"), ("REF", "2U"), ("N1", "PE"), ("REF", "TJ")}
 CLAIM_QUALIFIERS = {
     ("NM1", "QC"),
     ("NM1", "IL"),
@@ -148,6 +151,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "payer_name",
         "payee_name",
         "payee_npi",
+        "payee_id_qualifier",
+        "payee_id",
+        "payee_tax_id",
         "claim_count",
     ),
     "claims": (

@@ -131,6 +131,45 @@ def test_payment_header_fields(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("parser", ["single_pass", "polars"])
+def test_payee_npi_and_tax_id_land_for_the_facility_crosswalk(parser: str) -> None:
+    """N1*PE N103/N104 land as qualifier and id (the NPI when XX); the tax id comes from REF*TJ,
+    else from N1*PE when its qualifier is FI (as 4010 payers send it)."""
+    from careledger.ingest.x12.remit_835_polars import parse_835_text_polars
+
+    parse = parse_835_text if parser == "single_pass" else parse_835_text_polars
+    fx = fixture_builder()
+    payee_fi = [
+        seg.replace("*XX*1234567893", "*FI*987654321") if seg.startswith("N1*PE") else seg for seg in fx.HEADER_2
+    ]
+    text = fx.build_835([fx.basic_transactions()[0], fx.transaction("0002", payee_fi + fx.CLAIMS_2)])
+    payments = parse(text, "payee.835").tables["payments"]
+    assert payments.select("payee_name", "payee_npi", "payee_id_qualifier", "payee_id", "payee_tax_id").rows() == [
+        ("CARELEDGER GENERAL HOSPITAL", "1234567893", "XX", "1234567893", "123456789"),
+        ("CARELEDGER GENERAL HOSPITAL", None, "FI", "987654321", "987654321"),
+    ]
+
+
+def test_a_warehouse_from_before_the_payee_ids_gains_their_columns(tmp_path: Path) -> None:
+    """ensure_schema adds the payee id columns to a remit_payments table created without them."""
+    from careledger.ingest.landing import ensure_schema
+
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    con.execute("create schema raw_billing")
+    con.execute("create table raw_billing.remit_payments (payee_npi varchar, claim_count integer)")
+    ensure_schema(con)
+    columns = {
+        c
+        for (c,) in con.execute(
+            "select column_name from information_schema.columns where table_name = 'remit_payments'"
+        ).fetchall()
+    }
+    assert {"payee_id_qualifier", "payee_id", "payee_tax_id"} <= columns
+    con.close()
+    _, (result,) = land(tmp_path, BASIC)
+    assert result.status == "landed"
+
+
 def test_claim_fields_and_reversal(tmp_path: Path) -> None:
     con, _ = land(tmp_path, BASIC)
     claims = con.execute("""

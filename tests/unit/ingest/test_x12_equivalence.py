@@ -11,6 +11,7 @@ delimiters.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import duckdb
@@ -94,6 +95,13 @@ def test_simulated_folder_lands_the_same_rows(tmp_path: Path, monkeypatch: pytes
     new, old = _land_both(tmp_path, files, monkeypatch)
     assert len(new["remit_claims"]) > 100 and new["quarantine"], "the folder should have faults to compare"
     _assert_same(new, old)
+    # every landed payment names its facility's payee NPI and tax id as the simulator wrote them
+    with (tmp_path / "l" / "ground_truth" / "payees.csv").open() as f:
+        payees = {(row["payee_npi"], row["payee_tax_id"]) for row in csv.DictReader(f)}
+    con = duckdb.connect(str(tmp_path / "new.duckdb"), read_only=True)
+    landed = con.execute("select distinct payee_npi, payee_tax_id from raw_billing.remit_payments").fetchall()
+    con.close()
+    assert landed and set(landed) <= payees, (landed, payees)
 
 
 def test_size_dispatch_uses_both_parsers_and_lands_the_same_rows(
