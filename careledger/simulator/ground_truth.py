@@ -137,10 +137,12 @@ def claim_reserves(claims: pl.DataFrame, landed_lines: pl.DataFrame, dims: pl.Da
 def reserve_events(landed_instances: pl.DataFrame, claims: pl.DataFrame, reserves: pl.DataFrame) -> pl.DataFrame:
     """Per 835 instance (CLP): the reserve it releases and the true-up (section 2 of the policy).
 
-    A chain's reserve stands released while its running count of adjudications (+1) and
-    reversals (-1), in remit-date order with reversals first on a day, is at least one; each
-    CLP releases the change of that (clamped) state times the chain's reserve. The true-up is
-    the CLP's contractual adjustment minus what it released."""
+    A chain's reserve stands released while an adjudication stands: a running count of
+    adjudications (+1) and reversals (-1), in remit-date order with reversals first on a day,
+    floored at 0 (a reversal with nothing standing re-establishes nothing), is at least one;
+    each CLP releases the change of that state times the chain's reserve. The same rule as
+    ``ar_subledger``, so the journals and the subledger release the same amounts. The true-up
+    is the CLP's contractual adjustment minus what it released."""
     x = (
         landed_instances.select("inst_id", "claim_idx", "kind", "remit_date", "contractual")
         .join(_chain_roots(claims).select("claim_idx", "root_idx"), on="claim_idx", how="left", maintain_order="left")
@@ -150,7 +152,9 @@ def reserve_events(landed_instances: pl.DataFrame, claims: pl.DataFrame, reserve
             _ko=pl.when(pl.col("kind") == "reversal").then(0).otherwise(1),
         )
         .sort("root_idx", "remit_date", "_ko", "inst_id", maintain_order=True)
-        .with_columns(state=pl.col("step").cum_sum().over("root_idx").clip(0, 1))
+        .with_columns(running=pl.col("step").cum_sum().over("root_idx"))
+        .with_columns(lowest=pl.col("running").cum_min().over("root_idx").clip(upper_bound=0))
+        .with_columns(state=((pl.col("running") - pl.col("lowest")) >= 1).cast(pl.Int64))
         .with_columns(delta=pl.col("state") - pl.col("state").shift(1, fill_value=0).over("root_idx"))
         .with_columns(release=pl.col("delta") * pl.col("reserve").fill_null(0))
         .with_columns(true_up=pl.col("contractual") - pl.col("release"))

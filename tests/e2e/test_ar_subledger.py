@@ -191,3 +191,69 @@ def test_subledger_carries_no_patient_level_data(con) -> None:
     }
     phi = {"patient_key", "patient_mrn", "mrn", "member_id", "patient_control_number", "birth_date", "encounter_id"}
     assert columns and not columns & phi
+
+
+def test_subledger_equals_gl_ar_at_every_period_end(con) -> None:
+    """The A/R subledger ties to the GL at every period end, per facility, to the cent: the net
+    debit of the payer_ar and contractual_reserve accounts in the journals posted on or before
+    the period end = the subledger's net (gross - reserve) + what the subledger does not carry
+    at claim level, each of them visible elsewhere: PLB recoupments (provider-level, against
+    payer A/R), 835 CLPs that match no claim (REMIT_NO_CLAIM) and claims that cannot be placed
+    (AR_UNPLACED). Patient A/R (1210) is not in the claim subledger. The journals release the
+    reserve by the subledger's rule (fct_contractual_reserve_events reads
+    fct_ar_claim_transactions), so a difference here is a second release rule or a lost row."""
+    rows = con.execute(
+        """
+        with periods as (
+            select period_id, period_end_date from core.dim_accounting_period
+        ),
+        gl as (
+            select journal_lines.facility_id, periods.period_id,
+                sum(journal_lines.debit_amount - journal_lines.credit_amount) as amount
+            from marts.mart_erp_journal_lines as journal_lines
+            inner join reference.account_roles as roles on roles.account_id = journal_lines.account_id
+            inner join periods on journal_lines.posting_date <= periods.period_end_date
+            where roles.role in ('payer_ar', 'contractual_reserve')
+            group by 1, 2
+        ),
+        subledger as (
+            select facility_id, period_id, sum(net_balance_amount) as amount
+            from marts.mart_ar_subledger group by 1, 2
+        ),
+        outside as (
+            select movements.facility_id, movements.movement_date as posting_date, movements.net_change_amount as amount
+            from core.fct_ar_rollforward_movements as movements
+            where movements.movement_source = 'plb_recoupment'
+                or (movements.movement_source = 'remittance' and movements.source_id in (
+                    select remit_claim_key from core.fct_remittance_claims where not is_matched
+                ))
+            union all
+            select facility_id, posting_date, gross_change_amount - reserve_change_amount as amount
+            from core.fct_ar_claim_transactions where not is_placed
+        ),
+        outside_to_date as (
+            select outside.facility_id, periods.period_id, sum(outside.amount) as amount
+            from outside inner join periods on outside.posting_date <= periods.period_end_date
+            group by 1, 2
+        )
+        select
+            coalesce(gl.facility_id, subledger.facility_id) as facility_id,
+            coalesce(gl.period_id, subledger.period_id) as period_id,
+            coalesce(gl.amount, 0) as gl_amount,
+            coalesce(subledger.amount, 0) as subledger_amount,
+            coalesce(outside_to_date.amount, 0) as outside_amount
+        from gl
+        full join subledger on subledger.facility_id = gl.facility_id and subledger.period_id = gl.period_id
+        left join outside_to_date
+            on outside_to_date.facility_id = coalesce(gl.facility_id, subledger.facility_id)
+            and outside_to_date.period_id = coalesce(gl.period_id, subledger.period_id)
+        order by 1, 2
+        """
+    ).fetchall()
+    assert len({r[1] for r in rows}) >= 3, "expected the simulated system to span at least three period ends"
+    assert sum(1 for r in rows if r[3] != 0) >= 10, "expected subledger balances at several facility-period ends"
+    breaks = [r for r in rows if r[2] != r[3] + r[4]]
+    assert not breaks, (
+        "GL A/R (payer_ar + contractual_reserve) != subledger net + PLB/unmatched/unplaced: "
+        + "; ".join(f"{f} {p}: GL {gl} vs subledger {sub} + {out}" for f, p, gl, sub, out in breaks)
+    )

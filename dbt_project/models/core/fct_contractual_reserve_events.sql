@@ -1,9 +1,11 @@
 -- Contractual allowance reserve per claim chain (docs/accounting_policy.md sections 1 and 2):
 --   reserve_booked   at the period end of the claim's charges: gross charges - expected
 --                    reimbursement of the current, non-voided version of the chain;
---   reserve_released on the 835 CLP that adjudicates the chain: the chain's reserve, once
---                    (a reversal CLP re-establishes it, the next adjudication releases it
---                    again, a second adjudication without a reversal releases nothing);
+--   reserve_released on the 835 CLP that adjudicates the chain: the chain's reserve, once,
+--                    as fct_ar_claim_transactions releases it (one rule for the journals and
+--                    the A/R subledger: released while an adjudication stands; a reversal
+--                    that leaves none standing re-establishes it, a reversal with nothing
+--                    standing re-establishes nothing, a second adjudication releases nothing);
 --   true_up          on every CLP: its contractual adjustment - the reserve it released.
 -- A CLP that matches no claim has no reserve: its whole contractual adjustment is true-up.
 with
@@ -23,6 +25,13 @@ remits as (
 
 periods as (
     select * from {{ ref('dim_accounting_period') }}
+),
+
+ar_releases as (
+    -- the subledger's release of each matched CLP: one rule for the journals and the A/R
+    -- subledger
+    select * from {{ ref('fct_ar_claim_transactions') }}
+    where transaction_type = 'remittance'
 ),
 
 claim_charges as (
@@ -88,46 +97,12 @@ clps as (
     left join claims on claims.claim_id = remits.claim_id
 ),
 
-adjudication_state as (
-    -- running count of adjudications (+1) and reversals (-1) per chain, reversals first on a
-    -- day: the chain's reserve stands released while the count is >= 1 (so an original and its
-    -- reversal on the same day release nothing)
-    select
-        clps.*,
-        sum(case when is_reversal then -1 else 1 end) over (
-            partition by root_claim_id
-            order by remit_date, case when is_reversal then 0 else 1 end, remit_claim_key
-            rows between unbounded preceding and current row
-        ) as adjudication_count
-    from clps
-    where root_claim_id is not null
-),
-
-clamped_state as (
-    select
-        *,
-        case when adjudication_count >= 1 then 1 else 0 end as released_state
-    from adjudication_state
-),
-
-release_steps as (
-    select
-        clamped_state.remit_claim_key,
-        clamped_state.released_state - coalesce(lag(clamped_state.released_state) over (
-            partition by clamped_state.root_claim_id
-            order by clamped_state.remit_date, case when clamped_state.is_reversal then 0 else 1 end,
-                clamped_state.remit_claim_key
-        ), 0) as release_step
-    from clamped_state
-),
-
 clp_releases as (
     select
         clps.*,
-        {{ money('coalesce(release_steps.release_step * chain_reserves.reserve_amount, 0)') }} as release_amount
+        {{ money('coalesce(ar_releases.reserve_released_amount, 0)') }} as release_amount
     from clps
-    left join release_steps on release_steps.remit_claim_key = clps.remit_claim_key
-    left join chain_reserves on chain_reserves.root_claim_id = clps.root_claim_id
+    left join ar_releases on ar_releases.remit_claim_key = clps.remit_claim_key
 ),
 
 released as (

@@ -2,35 +2,19 @@
 -- docs/accounting_policy.md): net A/R = payer A/R - contractual reserve + patient A/R.
 --   beginning + gross charges - payments - contractual adjustments - denials - write-offs
 --   - PLB recoupments - reserve change = ending
--- The movements sum the facts (charges, 835 CLPs, reserve events, PLB, patient transactions);
--- the GL balance sums the journal lines on the accounts with roles payer_ar,
--- contractual_reserve and patient_ar that can post (no UNMAPPED legal entity, facility or
+-- The movements are core.fct_ar_rollforward_movements (charges, 835 CLPs, reserve events, PLB
+-- recoupments, patient transactions), each placed in the period its journal posts to; one that
+-- no period can take is an AR_MOVEMENT_UNPLACED exception with its amount. The GL balance
+-- sums the journal lines on the accounts with roles payer_ar, contractual_reserve and
+-- patient_ar that can post (no UNMAPPED legal entity, facility or
 -- account in their journal). Both are placed in the period a journal posts to: its own period
 -- when open, else the next open period (the posting ledger's rule), so the GL balance is the
 -- ERP's. A difference is a break (is_tied false, with its reason; mart_reconciliation_exceptions
 -- carries it as AR_ROLLFORWARD_BREAK).
 with
 
-charges as (
-    select * from {{ ref('fct_charges') }}
-),
-
-remits as (
-    select * from {{ ref('fct_remittance_claims') }}
-    where remit_date is not null
-),
-
-reserve_events as (
-    select * from {{ ref('fct_contractual_reserve_events') }}
-),
-
-provider_adjustments as (
-    select * from {{ ref('fct_provider_adjustments') }}
-    where remit_date is not null
-),
-
-patient_transactions as (
-    select * from {{ ref('fct_patient_transactions') }}
+movements as (
+    select * from {{ ref('fct_ar_rollforward_movements') }}
 ),
 
 journal_lines as (
@@ -49,11 +33,6 @@ facilities as (
     select * from {{ ref('dim_facility') }}
 ),
 
-recoupment_codes as (
-    select * from {{ ref('plb_reason_codes') }}
-    where measure = 'plb_recoupment_amount'
-),
-
 placement as (
     -- each period -> the period its journals post to (itself when open, else the next open)
     select
@@ -69,96 +48,20 @@ placement as (
     from periods
 ),
 
-dated_movements as (
-    select
-        charges.facility_id,
-        periods.period_end_date as movement_date,
-        charges.charge_amount as gross_charge_amount,
-        0 as payment_amount,
-        0 as contractual_adjustment_amount,
-        0 as denial_amount,
-        0 as write_off_amount,
-        0 as plb_recoupment_amount,
-        0 as reserve_change_amount
-    from charges
-    inner join periods on periods.period_id = charges.period_id
-    union all
-    select
-        facility_id,
-        remit_date as movement_date,
-        0 as gross_charge_amount,
-        payment_amount,
-        contractual_adjustment_amount,
-        denial_amount,
-        0 as write_off_amount,
-        0 as plb_recoupment_amount,
-        0 as reserve_change_amount
-    from remits
-    union all
-    select
-        facility_id,
-        event_date as movement_date,
-        0 as gross_charge_amount,
-        0 as payment_amount,
-        0 as contractual_adjustment_amount,
-        0 as denial_amount,
-        0 as write_off_amount,
-        0 as plb_recoupment_amount,
-        case event_type
-            when 'reserve_booked' then amount
-            when 'reserve_released' then -amount
-            else 0
-        end as reserve_change_amount
-    from reserve_events
-    where event_type in ('reserve_booked', 'reserve_released')
-    union all
-    -- a recoupment's cash effect is what it credits to payer A/R
-    select
-        provider_adjustments.facility_id,
-        provider_adjustments.remit_date as movement_date,
-        0 as gross_charge_amount,
-        0 as payment_amount,
-        0 as contractual_adjustment_amount,
-        0 as denial_amount,
-        0 as write_off_amount,
-        provider_adjustments.cash_effect_amount as plb_recoupment_amount,
-        0 as reserve_change_amount
-    from provider_adjustments
-    where provider_adjustments.reason_code in (select recoupment_codes.reason_code from recoupment_codes)
-    union all
-    select
-        facility_id,
-        transaction_date as movement_date,
-        0 as gross_charge_amount,
-        case measure
-            when 'patient_payment_amount' then amount
-            when 'patient_refund_amount' then -amount
-            else 0
-        end as payment_amount,
-        0 as contractual_adjustment_amount,
-        0 as denial_amount,
-        case when measure in ('bad_debt_amount', 'charity_amount') then amount else 0 end as write_off_amount,
-        0 as plb_recoupment_amount,
-        0 as reserve_change_amount
-    from patient_transactions
-),
-
 placed_movements as (
+    -- movements that no period can take are AR_MOVEMENT_UNPLACED exceptions, with their amount
     select
-        dated_movements.facility_id,
-        placement.period_id,
-        sum(dated_movements.gross_charge_amount) as gross_charge_amount,
-        sum(dated_movements.payment_amount) as payment_amount,
-        sum(dated_movements.contractual_adjustment_amount) as contractual_adjustment_amount,
-        sum(dated_movements.denial_amount) as denial_amount,
-        sum(dated_movements.write_off_amount) as write_off_amount,
-        sum(dated_movements.plb_recoupment_amount) as plb_recoupment_amount,
-        sum(dated_movements.reserve_change_amount) as reserve_change_amount
-    from dated_movements
-    inner join periods
-        on dated_movements.movement_date >= periods.period_start_date
-        and dated_movements.movement_date <= periods.period_end_date
-    inner join placement on placement.source_period_id = periods.period_id
+        facility_id,
+        period_id,
+        sum(gross_charge_amount) as gross_charge_amount,
+        sum(payment_amount) as payment_amount,
+        sum(contractual_adjustment_amount) as contractual_adjustment_amount,
+        sum(denial_amount) as denial_amount,
+        sum(write_off_amount) as write_off_amount,
+        sum(plb_recoupment_amount) as plb_recoupment_amount,
+        sum(reserve_change_amount) as reserve_change_amount
+    from movements
+    where period_id is not null
     group by 1, 2
 ),
 

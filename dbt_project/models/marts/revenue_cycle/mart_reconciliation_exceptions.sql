@@ -15,6 +15,11 @@
       AR_UNPLACED          claim A/R that mart_ar_subledger cannot place (facility or legal
                            entity unmapped, or a posting date outside every accounting period):
                            its payer A/R change as the amount
+      AR_MOVEMENT_UNPLACED a movement of net A/R (charge, 835 CLP, reserve event, PLB
+                           recoupment, patient transaction) that no accounting period can take
+                           (core.fct_ar_rollforward_movements): its net A/R change as the amount
+      PLB_NO_DATE          an 835 PLB adjustment whose ERA has no payment date: no journal can
+                           post it; its cash effect as the amount
 
     The as-of date is the latest remit or submission date in the warehouse, so a rebuild on
     the same data gives the same rows. No patient-level identifiers: ids are encounter,
@@ -49,6 +54,14 @@ ar_transactions as (
 
 ar_rollforward as (
     select * from {{ ref('mart_ar_rollforward') }}
+),
+
+ar_movements as (
+    select * from {{ ref('fct_ar_rollforward_movements') }}
+),
+
+provider_adjustments as (
+    select * from {{ ref('fct_provider_adjustments') }}
 ),
 
 as_of as (
@@ -195,8 +208,47 @@ ar_rollforward_break as (
     where not is_tied
 ),
 
+ar_movement_unplaced as (
+    select
+        'AR_MOVEMENT_UNPLACED' as reason_code,
+        'gl' as checkpoint,
+        facility_id,
+        movement_date as exception_date,
+        movement_source as source_entity,
+        source_id,
+        net_change_amount as amount,
+        movement_source || ' moves net A/R by ' || cast(net_change_amount as {{ dbt.type_string() }})
+        || case
+            when movement_date is null then ' and has no date'
+            when source_period_id is null then ' on a date outside every accounting period'
+            else ' in a closed period with no open period after it'
+        end
+        || ': not in mart_ar_rollforward' as detail
+    from ar_movements
+    where period_id is null
+),
+
+plb_no_date as (
+    select
+        'PLB_NO_DATE' as reason_code,
+        'journal' as checkpoint,
+        facility_id,
+        cast(null as date) as exception_date,
+        'provider_adjustment' as source_entity,
+        provider_adjustment_key as source_id,
+        cash_effect_amount as amount,
+        '835 PLB ' || coalesce(reason_code, '?') || ' (trace ' || coalesce(trace_number, '?')
+        || ') has no payment date: no remittance_plb journal or A/R roll-forward carries it' as detail
+    from provider_adjustments
+    where remit_date is null
+),
+
 exceptions as (
     select * from encounter_no_charge
+    union all
+    select * from ar_movement_unplaced
+    union all
+    select * from plb_no_date
     union all
     select * from ar_unplaced
     union all
