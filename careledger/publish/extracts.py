@@ -14,6 +14,10 @@ read-only, from the warehouse) and writes these sheets:
 - ``ar_aging``                 A/R at the period end by aging basis (discharge, bill) x payer
                                class in the buckets 0-30 .. over 180 and unbilled, with HFMA AR-2
                                per payer class and AR-1 over all payers (mart_ar_aging)
+- ``ar_rollforward``           net A/R rolled forward per legal entity x facility for the period
+                               (beginning + gross - payments - contractual - denials - write-offs
+                               - PLB recoupments - reserve change = ending) with the GL balance of
+                               the A/R accounts and the break, if any (mart_ar_rollforward)
 - ``cash_reconciliation``      835 payments and lockbox cash against the bank deposits per legal
                                entity x deposit day (mart_cash_reconciliation_daily)
 - ``cash_exceptions``          the period's cash breaks with both sides' amounts and the reason
@@ -65,6 +69,7 @@ SHEET_TITLES: dict[str, str] = {
     "denial_summary": "Denial summary",
     "journal_summary": "Journal summary",
     "ar_aging": "AR aging",
+    "ar_rollforward": "AR roll-forward",
     "cash_reconciliation": "Cash reconciliation",
     "cash_exceptions": "Cash exceptions",
     "reconciliation_summary": "Reconciliation summary",
@@ -381,6 +386,55 @@ def _ar_aging(src: _Source, period: str) -> Sheet:
     return Sheet("ar_aging", cols, rows, (), notes)
 
 
+#: mart_ar_rollforward's money columns in roll-forward order (contract columns).
+_ROLLFORWARD_MONEY = (
+    "beginning_balance_amount",
+    "gross_charge_amount",
+    "payment_amount",
+    "contractual_adjustment_amount",
+    "denial_amount",
+    "write_off_amount",
+    "plb_recoupment_amount",
+    "reserve_change_amount",
+    "ending_balance_amount",
+    "gl_balance_amount",
+    "difference_amount",
+)
+
+#: The account roles whose GL balance is net A/R (the roll-forward's gl_balance_amount).
+AR_ROLES = ("payer_ar", "contractual_reserve", "patient_ar")
+
+
+def _ar_rollforward(src: _Source, period: str) -> Sheet:
+    """The period's roll-forward rows. A closed period has none: its movements roll forward in
+    the next open period, the one its journals post to."""
+    cols, rows = _fetch(
+        src,
+        f"""
+        select legal_entity_id, facility_id, period_id, period_end_date, {", ".join(_ROLLFORWARD_MONEY)},
+               is_tied, break_reason
+        from {src.mart("mart_ar_rollforward")}
+        where strftime(period_end_date, '%Y-%m') = ?
+        order by legal_entity_id, facility_id
+        """,
+        [period],
+    )
+    notes = (
+        "beginning + gross charges - payments - contractual adjustments - denials - write-offs "
+        "- PLB recoupments - reserve change = ending; net A/R = payer A/R - contractual reserve "
+        "+ patient A/R; gl_balance: the A/R accounts in the journals that post (no UNMAPPED "
+        "legal entity, facility or account), cumulative to the period end",
+        *(
+            ()
+            if rows
+            else (
+                f"no roll-forward rows for {period}: a closed period's movements roll forward in the next open period",
+            )
+        ),
+    )
+    return Sheet("ar_rollforward", cols, rows, _ROLLFORWARD_MONEY, notes)
+
+
 def _cash_reconciliation(src: _Source, start: dt.date, end: dt.date) -> Sheet:
     cols, rows = _fetch(
         src,
@@ -594,7 +648,7 @@ def role_accounts(seed: Path | None = None) -> dict[str, str]:
     for row in rows:
         accounts.setdefault(row["role"].strip(), []).append(row["account_id"].strip())
     out: dict[str, str] = {}
-    for role in dict.fromkeys(role for rule in TIEOUT_RULES for role in rule[4].split("+")):
+    for role in dict.fromkeys([*(role for rule in TIEOUT_RULES for role in rule[4].split("+")), *AR_ROLES]):
         found = accounts.get(role, [])
         if len(found) != 1:
             raise ExtractError(
@@ -624,6 +678,7 @@ def _tieouts(src: _Source, sheets: dict[str, Sheet], start: dt.date, end: dt.dat
             )
         )
     out.extend(_cash_tieouts(sheets))
+    out.extend(_rollforward_tieouts(src, sheets, accounts, start, end))
     journal = sheets["journal_summary"]
     out.extend(_ledger_tieouts(src, journal.total("debit_amount"), start, end))
     out.append(
@@ -688,6 +743,60 @@ def _cash_tieouts(sheets: dict[str, Sheet]) -> list[TieOut]:
                     ZERO,
                 )
             ).quantize(CENT),
+        ),
+    ]
+
+
+def _rollforward_tieouts(
+    src: _Source, sheets: dict[str, Sheet], accounts: dict[str, str], start: dt.date, end: dt.date
+) -> list[TieOut]:
+    """The roll-forward's GL column equals the journals: the net debit of the A/R accounts
+    (payer A/R, contractual reserve, patient A/R) in the journals that post, through the period
+    end; and ending - GL (difference) equals the period's AR_ROLLFORWARD_BREAK exceptions, so
+    every cent that does not tie is an exception. A closed period has no roll-forward rows and
+    no roll-forward tie-out."""
+    sheet = sheets["ar_rollforward"]
+    if not sheet.rows:
+        return []
+    ar_accounts = [accounts[role] for role in AR_ROLES]
+    journals = src.mart("mart_erp_journal_lines")
+    (gl,) = src.con.execute(
+        f"""
+        select coalesce(sum(debit_amount - credit_amount), 0)
+        from {journals}
+        where posting_date <= ? and account_id in ({", ".join("?" for _ in ar_accounts)})
+            and journal_id not in (
+                select journal_id from {journals}
+                where legal_entity_id = 'UNMAPPED' or facility_id = 'UNMAPPED' or account_id = 'UNMAPPED'
+            )
+        """,
+        [end, *ar_accounts],
+    ).fetchone()
+    (breaks,) = src.con.execute(
+        f"""
+        select coalesce(sum(amount), 0) from {src.mart("mart_reconciliation_exceptions")}
+        where reason_code = 'AR_ROLLFORWARD_BREAK' and exception_date between ? and ?
+        """,
+        [start, end],
+    ).fetchone()
+    return [
+        TieOut(
+            check="A/R roll-forward: GL balance = A/R accounts in the journals",
+            sheet="ar_rollforward",
+            measure="gl_balance_amount",
+            sheet_total=sheet.total("gl_balance_amount"),
+            journal_source="journals that post, to the period end",
+            journal_account="+".join(ar_accounts),
+            journal_total=Decimal(gl).quantize(CENT),
+        ),
+        TieOut(
+            check="A/R roll-forward: ending - GL = breaks",
+            sheet="ar_rollforward",
+            measure="difference_amount",
+            sheet_total=sheet.total("difference_amount"),
+            journal_source="reconciliation_exceptions",
+            journal_account="AR_ROLLFORWARD_BREAK",
+            journal_total=Decimal(breaks).quantize(CENT),
         ),
     ]
 
@@ -937,6 +1046,7 @@ def write_extract(warehouse_or_serving: Path, period: str, fmt: str, out_dir: Pa
             _denials(src, period),
             _journals(src, start, end),
             _ar_aging(src, period),
+            _ar_rollforward(src, period),
             _cash_reconciliation(src, start, end),
             _cash_exceptions(src, start, end),
             _reconciliation(src, start, end),

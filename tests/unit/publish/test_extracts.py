@@ -120,6 +120,7 @@ def test_xlsx_workbook_shows_the_tie_out(warehouse: Path, tmp_path: Path, period
         "Denial summary",
         "Journal summary",
         "AR aging",
+        "AR roll-forward",
         "Cash reconciliation",
         "Cash exceptions",
         "Reconciliation summary",
