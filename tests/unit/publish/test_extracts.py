@@ -77,6 +77,7 @@ def test_csv_extract_ties_to_journals_to_the_cent(warehouse: Path, tmp_path: Pat
             "denial_summary.csv",
             "journal_summary.csv",
             "ar_aging.csv",
+            "ar_rollforward.csv",
             "cash_reconciliation.csv",
             "cash_exceptions.csv",
             "reconciliation_summary.csv",
