@@ -422,6 +422,7 @@ def test_tie_out_accounts_follow_the_account_roles_seed(
         "Gross charges accrued",
         "Journal checkpoint = A/R credits (reconciliation)",
         "Remitted = posted (reconciliation)",
+        "A/R roll-forward: GL balance = A/R accounts in the journals",
     }
     seed = tmp_path / "account_roles.csv"
     seed.write_text(extracts.ACCOUNT_ROLES_SEED.read_text().replace("\n1200,payer_ar,", "\n1299,payer_ar,"))
