@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import subprocess
 import sys
 import time
 from datetime import date
@@ -25,8 +24,47 @@ from careledger.orchestration.jobs import (
 
 log = logging.getLogger("careledger")
 
+# --------------------------------------------------------------------------- exit codes
 
-# --------------------------------------------------------------------------- helpers
+#: Every exit code of ``careledger`` (README, "Exit codes"; docs/runbook.md). An expected failure
+#: is one sentence on stderr saying what to do next, never a traceback.
+EXIT_OK = 0
+EXIT_BREAK = 1  # the command ran and found a break (an extract tie-out, a rejected delivery)
+EXIT_USAGE = 2  # bad arguments or input (a period that is not YYYY-MM, --date with --from)
+EXIT_JOURNALS_HELD = 3  # publish erp: the other journals were written, some were held back
+EXIT_NOTHING_LANDED = 4  # no exports in the landing folder / no warehouse yet
+EXIT_NOT_BUILT = 5  # the warehouse has no marts yet (dbt build has not run)
+EXIT_BUSY = 6  # another careledger process is writing the warehouse
+EXIT_PORT_IN_USE = 7  # the dashboard's or UI's port is taken
+EXIT_NO_SNAPSHOT = 8  # no serving snapshot yet (publish serving / refresh)
+EXIT_NO_PERIODS = 9  # the period asked for has no journals, or no period has any
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "done",
+    EXIT_BREAK: "ran, and found a break (extract tie-out BREAK, journals rejected by the ERP)",
+    EXIT_USAGE: "bad arguments or input",
+    EXIT_JOURNALS_HELD: "publish erp: some journals held back (listed; see publish.held_journals)",
+    EXIT_NOTHING_LANDED: "nothing landed yet: no exports in the landing folder or no warehouse",
+    EXIT_NOT_BUILT: "the warehouse has no marts yet: run `careledger refresh`",
+    EXIT_BUSY: "another careledger process is writing the warehouse: run again when it has finished",
+    EXIT_PORT_IN_USE: "the port is in use: pick another with --port",
+    EXIT_NO_SNAPSHOT: "no serving snapshot yet: run `careledger publish serving` (or `refresh`)",
+    EXIT_NO_PERIODS: "no journals for the period asked (the message lists the periods that have some)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+}
+
+
+class CliFailure(Exception):
+    """An expected failure: one sentence with what to do next, and its exit code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+#: ``--json``: stdout carries only JSON; human output and logs go to stderr.
+_JSON = {"on": False}
 
 
 def _console():
@@ -34,18 +72,93 @@ def _console():
 
     from rich.console import Console
 
+    if _JSON["on"]:
+        return Console(stderr=True, highlight=False)
     width = None if sys.stdout.isatty() else max(160, _shutil.get_terminal_size((160, 40)).columns)
     return Console(stderr=False, highlight=False, width=width)
+
+
+def _emit(payload: dict) -> bool:
+    """With ``--json``, print ``payload`` as the only thing on stdout and say so (True)."""
+    if not _JSON["on"]:
+        return False
+    print(json.dumps(payload, indent=2, default=str))
+    return True
+
+
+def _require_warehouse(home: Home) -> None:
+    if not home.warehouse.exists():
+        raise CliFailure(
+            f"nothing has landed yet (no warehouse at {home.warehouse}): put your exports in {home.landing} "
+            "and run `careledger refresh`, or try `careledger demo`",
+            EXIT_NOTHING_LANDED,
+        )
+
+
+def _require_marts(home: Home, mart: str = "mart_erp_journal_lines") -> None:
+    """The warehouse exists and dbt has built ``mart``."""
+    _require_warehouse(home)
+    with _read_only(home) as con:
+        built = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = ?", [mart]
+        ).fetchone()[0]
+    if not built:
+        raise CliFailure(
+            f"the warehouse {home.warehouse} has no marts yet (no marts.{mart}): run `careledger refresh` first",
+            EXIT_NOT_BUILT,
+        )
+
+
+def _read_only(home: Home):
+    """A read-only connection to the warehouse; a writer holding it is :data:`EXIT_BUSY`."""
+    import duckdb
+
+    try:
+        return duckdb.connect(str(home.warehouse), read_only=True)
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        raise CliFailure(_busy_sentence(home), EXIT_BUSY) from None
+
+
+def _busy_sentence(home: Home) -> str:
+    from careledger.orchestration.locking import _read_holder
+
+    holder = _read_holder(Path(str(home.warehouse) + ".lock"))
+    return (
+        f"the warehouse {home.warehouse} is being written by {holder}: "
+        "run this again when it has finished (`careledger status` shows it)"
+    )
+
+
+def _port_free(host: str, port: int) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            raise CliFailure(
+                f"port {port} on {host} is in use (another dashboard or UI?): stop it or pick another with --port",
+                EXIT_PORT_IN_USE,
+            ) from None
 
 
 def _setup_logging(verbose: bool, home: Home | None = None) -> None:
     level = logging.DEBUG if verbose else logging.INFO
     handlers: list[logging.Handler] = []
+    from rich.console import Console
     from rich.logging import RichHandler
 
+    # logs go to stderr, so stdout carries only the summary (or, with --json, only JSON)
     handlers.append(
         RichHandler(
-            level=logging.INFO if verbose else logging.WARNING, show_path=False, rich_tracebacks=False, markup=False
+            console=Console(stderr=True),
+            level=logging.INFO if verbose else logging.WARNING,
+            show_path=False,
+            rich_tracebacks=False,
+            markup=False,
         )
     )
     if home is not None:
@@ -154,51 +267,113 @@ def _short(path: str) -> str:
     return str(Path(*p.parts[-3:])) if len(p.parts) > 3 else path
 
 
+def _landing_files(landing: Path) -> list[Path]:
+    return [p for p in landing.rglob("*") if p.is_file() and not p.name.startswith(".")] if landing.is_dir() else []
+
+
 def cmd_refresh(args: argparse.Namespace) -> int:
     home = _home(args)
+    landing = Path(args.landing).resolve() if args.landing else home.landing
+    if not _landing_files(landing) and not home.warehouse.exists():
+        raise CliFailure(
+            f"nothing to refresh: the landing folder {landing} has no files and nothing has landed yet; "
+            "copy your exports there (README, 'Your own exports, step by step') or run `careledger demo`",
+            EXIT_NOTHING_LANDED,
+        )
     started = time.perf_counter()
-    result = run_job(home, "refresh", landing=Path(args.landing).resolve() if args.landing else None)
-    _print_materializations(result)
-    _console().print(f"refresh done in {time.perf_counter() - started:.1f}s; warehouse {home.warehouse}")
-    return 0
-
-
-def _print_materializations(result) -> None:
+    result = run_job(home, "refresh", landing=landing if args.landing else None)
+    seconds = time.perf_counter() - started
     meta = materialization_meta(result)
-    console = _console()
+    if _emit({"command": "refresh", "seconds": round(seconds, 1), "warehouse": home.warehouse, "assets": meta}):
+        return EXIT_OK
+    _print_materializations(meta)
+    _console().print(f"refresh done in {seconds:.1f}s; warehouse {home.warehouse}; serving snapshot {home.serving}")
+    return EXIT_OK
+
+
+#: The figures of each asset a person reads in the summary, with their labels.
+_SUMMARY_FIGURES = (
+    ("files_landed", "files landed"),
+    ("records_accepted", "records accepted"),
+    ("records_quarantined", "quarantined"),
+    ("journals", "journals"),
+    ("lines", "lines"),
+    ("debit_total", "debits"),
+    ("file_count", "files"),
+    ("tables", "tables"),
+    ("rows", "rows"),
+)
+
+
+def _print_materializations(meta: dict[str, dict]) -> None:
+    """One table row per raw or publish asset with its figures (no dicts)."""
+    from rich.table import Table
+
+    rows = []
     for key, m in sorted(meta.items()):
-        if key.startswith(("raw_", "publish/")):
-            shown = {
-                k: v
-                for k, v in m.items()
-                if k
-                in (
-                    "files_landed",
-                    "records_accepted",
-                    "records_quarantined",
-                    "journals",
-                    "lines",
-                    "file_count",
-                    "tables",
-                    "rows",
+        if not key.startswith(("raw_", "publish/")):
+            continue
+        figures = []
+        for name, label in _SUMMARY_FIGURES:
+            if name in m:
+                value = m[name]
+                text = (
+                    f"{value:,.2f}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else value
                 )
-            }
-            if shown:
-                console.print(f"  {key}: {shown}")
+                figures.append(f"{label} {text}")
+        if figures:
+            rows.append((key, ", ".join(figures)))
+    if not rows:
+        return
+    t = Table(show_header=True, box=None)
+    t.add_column("asset")
+    t.add_column("result")
+    for row in rows:
+        t.add_row(*row)
+    _console().print(t)
+
+
+def _refresh_serving(home: Home) -> None:
+    """Publish the serving snapshot again after a posting, so BI and the dashboard see the
+    posting ledger and the held journals as they stand (not as they stood before posting)."""
+    from careledger.orchestration.locking import warehouse_writer
+    from careledger.publish.serving import SnapshotError, publish_serving_snapshot
+
+    try:
+        with warehouse_writer(home.warehouse, "publish serving (after posting)"):
+            publish_serving_snapshot(home.warehouse, home.serving)
+    except SnapshotError as exc:
+        log.warning("serving snapshot not refreshed after posting: %s", exc)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     home = _home(args)
     if args.date_to < args.date_from:
-        raise SystemExit("--to is before --from")
+        raise CliFailure(f"--to {args.date_to} is before --from {args.date_from}", EXIT_USAGE)
+    _require_marts(home)
     started = time.perf_counter()
     result = backfill(home, args.date_from, args.date_to)
-    _print_materializations(result)
+    _refresh_serving(home)
+    seconds = time.perf_counter() - started
+    meta = materialization_meta(result)
+    held = _held_rows(home, None, args.date_from, args.date_to)
+    payload = {
+        "command": "backfill",
+        "from": args.date_from,
+        "to": args.date_to,
+        "seconds": round(seconds, 1),
+        "assets": meta,
+        "held_journals": [dict(zip(_HELD_COLUMNS, r)) for r in held],
+        "erp_folder": home.erp_exports,
+    }
+    if _emit(payload):
+        return EXIT_JOURNALS_HELD if held else EXIT_OK
+    _print_materializations(meta)
     _console().print(
-        f"backfill {args.date_from}..{args.date_to} done in one run "
-        f"({time.perf_counter() - started:.1f}s); files under {home.exports / 'erp'}"
+        f"backfill {args.date_from}..{args.date_to} done in one run ({seconds:.1f}s); files under {home.erp_exports}; "
+        "serving snapshot refreshed"
     )
-    return 0
+    return _print_held(held)
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -206,16 +381,36 @@ def cmd_publish(args: argparse.Namespace) -> int:
     console = _console()
     if args.what == "serving":
         from careledger.orchestration.locking import warehouse_writer
-        from careledger.publish.serving import publish_serving_snapshot
+        from careledger.publish.serving import NoMartsError, publish_serving_snapshot
 
-        with warehouse_writer(home.warehouse, "publish serving"):
-            result = publish_serving_snapshot(home.warehouse, home.serving)
-        console.print(f"serving snapshot: {result}")
-        return 0
-    if not home.warehouse.exists():
-        console.print(f"[red]error:[/red] warehouse {home.warehouse} does not exist; run `careledger refresh` first")
-        return 2
+        _require_warehouse(home)
+        try:
+            with warehouse_writer(home.warehouse, "publish serving", wait_seconds=args.wait):
+                result = publish_serving_snapshot(home.warehouse, home.serving)
+        except NoMartsError as exc:
+            raise CliFailure(str(exc), EXIT_NOT_BUILT) from None
+        payload = {
+            "command": "publish serving",
+            "path": result.path,
+            "version": result.version,
+            "tables": result.tables,
+            "rows": result.rows,
+            "bytes": result.bytes,
+            "missing_marts": list(result.missing_marts),
+        }
+        if _emit(payload):
+            return EXIT_OK
+        console.print(
+            f"serving snapshot {result.version}: {len(result.tables)} tables, {result.rows:,} rows, "
+            f"{result.bytes / 1e6:.1f} MB at {home.serving / 'serving.duckdb'} (Parquet in {home.serving / 'parquet'})"
+        )
+        if result.missing_marts:
+            console.print(f"not in the warehouse, so not published: {', '.join(result.missing_marts)}")
+        return EXIT_OK
+    _require_marts(home)
     date_from, date_to = _date_window(args, home)
+    if args.resend:
+        return _resend(home, args.target, date_from, date_to, Path(args.out).resolve())
     partition_start = config.partition_start()
     before_partitions = date_from < date.fromisoformat(partition_start)
     if args.out or before_partitions:
@@ -225,8 +420,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
             # archived data (an 835 from 2004) predates the daily partitions: the same function
             # the asset runs, called directly for the whole window, into the asset's folder
             console.print(
-                f"journals from {date_from} predate the daily partitions ({partition_start}, "
-                "CARELEDGER_PARTITION_START): publishing the window directly"
+                f"journals from {date_from} predate the daily partitions ({partition_start}): "
+                "publishing the window directly"
             )
         from careledger.publish.erp.base import ExportValidationError
         from careledger.publish.posting import PostingError
@@ -235,10 +430,13 @@ def cmd_publish(args: argparse.Namespace) -> int:
         try:
             result = post_erp(home, args.target, date_from, date_to, out_dir=out)
         except (PostingError, ExportValidationError, ValueError) as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            return 2
-        console.print(_describe_publish(result))
-        return _held_back(home, args.target, date_from, date_to)
+            raise CliFailure(str(exc), EXIT_USAGE) from None
+        _refresh_serving(home)
+        held = _held_rows(home, args.target, date_from, date_to)
+        if _emit(_publish_payload(result, held)):
+            return EXIT_JOURNALS_HELD if held else EXIT_OK
+        console.print(_describe_publish(result, out or home.erp_exports))
+        return _print_held(held)
     # default: the same Dagster asset the daily job runs, for this target only
     tags = date_range_tags(date_from, date_to)
     from dagster import AssetKey
@@ -246,82 +444,206 @@ def cmd_publish(args: argparse.Namespace) -> int:
     result = run_job(
         home, "daily_finance", tags=tags, asset_selection=[AssetKey(["publish", f"erp_journals_{args.target}"])]
     )
-    _print_materializations(result)
-    console.print(f"ERP files under {home.exports / 'erp' / args.target}")
-    return _held_back(home, args.target, date_from, date_to)
+    _refresh_serving(home)
+    meta = materialization_meta(result)
+    held = _held_rows(home, args.target, date_from, date_to)
+    if _emit({"command": "publish erp", "target": args.target, "assets": meta, "held_journals": _held_dicts(held)}):
+        return EXIT_JOURNALS_HELD if held else EXIT_OK
+    m = meta.get(f"publish/erp_journals_{args.target}", {})
+    if m.get("file_count", 0) == 0:
+        console.print(
+            f"0 files written: every journal of {date_from}..{date_to} was already posted to {args.target} as it "
+            f"stands (re-send them with `--resend --out DIR`)"
+        )
+    else:
+        _print_materializations(meta)
+    console.print(f"ERP files under {home.erp_exports / args.target}")
+    return _print_held(held)
 
 
-# exit code of `careledger publish erp` when the other journals were written but some were held back
-EXIT_JOURNALS_HELD = 3
+_HELD_COLUMNS = ("target", "posting_date", "journal_label", "reason_code", "message", "debit_total")
 
 
-def _held_back(home: Home, target: str, date_from: date, date_to: date) -> int:
-    """Name the journals this publish held back (publish.held_journals) and say so in the exit code."""
+def _held_rows(home: Home, target: str | None, date_from: date, date_to: date) -> list[tuple]:
+    """The journals a posting held back (publish.held_journals) in the window."""
     import duckdb
 
-    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+    with _read_only(home) as con:
         try:
-            rows = con.execute(
-                "select reason_code, message, debit_total from publish.held_journals "
-                "where target = ? and posting_date between ? and ? order by posting_date, journal_label",
-                [target, date_from, date_to],
+            return con.execute(
+                f"select {', '.join(_HELD_COLUMNS)} from publish.held_journals "
+                "where (? is null or target = ?) and posting_date between ? and ? "
+                "order by target, posting_date, journal_label",
+                [target, target, date_from, date_to],
             ).fetchall()
         except duckdb.CatalogException:
-            return 0
+            return []
+
+
+def _held_dicts(rows: list[tuple]) -> list[dict]:
+    return [dict(zip(_HELD_COLUMNS, r)) for r in rows]
+
+
+def _print_held(rows: list[tuple]) -> int:
+    """Name the held journals (per target, then the first few reasons) and say so in the exit
+    code (:data:`EXIT_JOURNALS_HELD`)."""
     if not rows:
-        return 0
+        return EXIT_OK
     console = _console()
+    by_target: dict[str, list[tuple]] = {}
+    for r in rows:
+        by_target.setdefault(r[0], []).append(r)
     console.print(
-        f"{len(rows)} journal(s) held back, the others were written (exception rows in publish.held_journals):"
+        f"{len(rows)} journal(s) held back, the others were written (map the codes, rebuild, then post again; "
+        "rows in publish.held_journals, and the extract's Held journals sheet):"
     )
-    for reason, message, debit in rows[:10]:
-        console.print(f"  {reason}: {message} (debits {debit})")
-    if len(rows) > 10:
-        console.print(f"  ... and {len(rows) - 10} more")
+    for target, held in by_target.items():
+        console.print(f"  {target}: {len(held)} journal(s), debits {sum(r[5] for r in held):,.2f}")
+    seen: dict[str, tuple] = {}
+    for r in rows:
+        seen.setdefault(r[2], r)
+    for *_, reason, message, debit in list(seen.values())[:5]:
+        console.print(f"  {reason}: {message} (debits {debit:,.2f})")
+    if len(seen) > 5:
+        console.print(f"  ... and {len(seen) - 5} more journal(s)")
     return EXIT_JOURNALS_HELD
 
 
-def _describe_publish(result) -> str:
-    files = getattr(result, "files", [])
+def _publish_payload(result, held: list[tuple]) -> dict:
+    return {
+        "command": "publish erp",
+        "target": result.target,
+        "files": [str(f) for f in result.files],
+        "journals": result.journals,
+        "lines": result.lines,
+        "debit_total": result.debit_total,
+        "credit_total": result.credit_total,
+        "unchanged_journals": result.unchanged_journals,
+        "held_journals": _held_dicts(held),
+    }
+
+
+def _describe_publish(result, folder: Path) -> str:
+    if not result.files:
+        return (
+            f"0 files written to {folder}: all {result.unchanged_journals} journals of the window were already posted "
+            f"to {result.target} as they stand; to send those files again use "
+            f"`careledger publish erp --target {result.target} --resend --out DIR`"
+        )
     return (
-        f"{len(files)} file(s) written, journals={getattr(result, 'journals', '?')}, "
-        f"lines={getattr(result, 'lines', '?')}, debit={getattr(result, 'debit_total', '?')}, "
-        f"credit={getattr(result, 'credit_total', '?')}" + "".join(f"\n  {f}" for f in files)
+        f"{len(result.files)} file(s) written: {result.journals} journals, {result.lines} lines, "
+        f"debits {result.debit_total:,.2f} = credits {result.credit_total:,.2f}"
+        + "".join(f"\n  {f}" for f in result.files)
     )
+
+
+def _resend(home: Home, target: str, date_from: date, date_to: date, out: Path) -> int:
+    """Copy the files already posted for the window (the posting ledger's file names) into
+    ``out``, unchanged: for an ERP import that was lost or must be loaded again. The ledger is not
+    touched: these journals stay posted once."""
+    import shutil
+
+    import duckdb
+
+    with _read_only(home) as con:
+        try:
+            names = [
+                r[0]
+                for r in con.execute(
+                    "select distinct file_name from publish.posting_ledger "
+                    "where target = ? and posting_date between ? and ? order by 1",
+                    [target, date_from, date_to],
+                ).fetchall()
+            ]
+        except duckdb.CatalogException:
+            names = []
+    if not names:
+        raise CliFailure(
+            f"nothing was posted to {target} for {date_from}..{date_to}, so there is nothing to re-send: "
+            f"post it first with `careledger publish erp --target {target}`",
+            EXIT_NO_PERIODS,
+        )
+    folder = home.erp_exports / target
+    found = {p.name: p for p in folder.rglob("*") if p.is_file()} if folder.is_dir() else {}
+    missing = [n for n in names if Path(n).name not in found]
+    if missing:
+        raise CliFailure(
+            f"{len(missing)} posted file(s) are no longer under {folder} (first: {missing[0]}): "
+            "restore them from your backup; the posting ledger still lists them",
+            EXIT_USAGE,
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for n in names:
+        dest = out / Path(n).name
+        shutil.copy2(found[Path(n).name], dest)
+        copied.append(dest)
+    if _emit({"command": "publish erp --resend", "target": target, "files": copied}):
+        return EXIT_OK
+    _console().print(
+        f"re-sent {len(copied)} already posted file(s) of {target} for {date_from}..{date_to} to {out} "
+        "(unchanged; the posting ledger is not touched):" + "".join(f"\n  {f}" for f in copied)
+    )
+    return EXIT_OK
 
 
 def _date_window(args: argparse.Namespace, home: Home) -> tuple[date, date]:
     if args.date and (args.date_from or args.date_to):
-        raise SystemExit("use either --date or --from/--to, not both")
+        raise CliFailure("use either --date or --from/--to, not both", EXIT_USAGE)
     if args.date:
         return args.date, args.date
     if args.date_from or args.date_to:
         if not (args.date_from and args.date_to):
-            raise SystemExit("give both --from and --to, or --date")
+            raise CliFailure("give both --from and --to, or --date", EXIT_USAGE)
         return args.date_from, args.date_to
-    import duckdb
-
-    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+    with _read_only(home) as con:
         lo, hi = con.execute("select min(posting_date), max(posting_date) from marts.mart_erp_journal_lines").fetchone()
     if lo is None:
-        raise SystemExit("no journal lines in the warehouse yet; run `careledger refresh` first")
+        raise CliFailure(
+            "the warehouse has no journal lines yet (nothing dated has landed): land your exports and run "
+            "`careledger refresh`",
+            EXIT_NO_PERIODS,
+        )
     return lo, hi
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from careledger.publish.extracts import ExtractError, write_extract
+    from careledger.publish.extracts import ExtractError, default_source, write_extract
 
     home = _home(args)
-    console = _console()
-    out = Path(args.out).resolve() if args.out else home.exports / "extracts"
+    _require_warehouse(home)
+    out = Path(args.out).resolve() if args.out else home.extracts
     try:
-        result = write_extract(home.serving, args.period, args.format, out)
+        source = default_source(home)
+        if source == home.warehouse:
+            _require_marts(home)
+        result = write_extract(source, args.period, args.format, out)
     except ExtractError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        return 2
+        raise CliFailure(str(exc), _EXTRACT_CODES.get(exc.kind, EXIT_USAGE)) from None
+    payload = {
+        "command": "extract",
+        "period": args.period,
+        "source": result.source,
+        "paths": result.paths,
+        "sheets": result.sheets,
+        "all_tied": result.all_tied,
+        "tieouts": [
+            {
+                "check": t.check,
+                "sheet_total": t.sheet_total,
+                "journal_total": t.journal_total,
+                "difference": t.difference,
+                "tied": t.tied,
+            }
+            for t in result.tieouts
+        ],
+    }
+    if _emit(payload):
+        return EXIT_OK if result.all_tied else EXIT_BREAK
     from rich.table import Table
 
-    t = Table(title=f"finance extract {args.period}: tie-out to posted journals")
+    console = _console()
+    t = Table(title=f"finance extract {args.period}: tie-out to posted journals (source {result.source})")
     for c in ("check", "sheet total", "journal total", "difference", ""):
         t.add_column(c, justify="right" if c not in ("check", "") else "left")
     for tie in result.tieouts:
@@ -333,32 +655,54 @@ def cmd_extract(args: argparse.Namespace) -> int:
             "tied" if tie.tied else "[red]BREAK[/red]",
         )
     console.print(t)
+    held = result.sheets.get("held_journals", 0)
+    if held:
+        console.print(f"{held} journal(s) of {args.period} held back from posting: see the Held journals sheet")
     for p in result.paths:
         console.print(f"wrote {p}")
-    return 0 if result.all_tied else 1
+    return EXIT_OK if result.all_tied else EXIT_BREAK
+
+
+#: ExtractError.kind -> exit code
+_EXTRACT_CODES = {
+    "usage": EXIT_USAGE,
+    "no_build": EXIT_NOT_BUILT,
+    "no_period": EXIT_NO_PERIODS,
+    "busy": EXIT_BUSY,
+    "nothing_landed": EXIT_NOTHING_LANDED,
+}
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from careledger.dashboard.app import serve
 
     home = _home(args)
+    if not (home.serving / "current").exists():
+        raise CliFailure(
+            f"no serving snapshot under {home.serving} yet: run `careledger refresh` (or `careledger publish serving` "
+            "after a build), then start the dashboard",
+            EXIT_NO_SNAPSHOT,
+        )
+    _port_free(args.host, args.port)
     _console().print(
         f"executive dashboard on http://{args.host}:{args.port}/ (serving snapshot {home.serving}); Ctrl-C stops it"
     )
     serve(home.serving, host=args.host, port=args.port)
-    return 0
+    return EXIT_OK
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    from careledger.orchestration.ui import run_ui
+
     home = _home(args)
+    _port_free(args.host, args.port)
     write_dagster_yaml(home)
     env = home.child_env(Path(args.landing).resolve() if args.landing else None)
-    dagster = Path(sys.executable).parent / "dagster"
-    cmd = [str(dagster), "dev", "-m", "careledger.orchestration.definitions", "-h", args.host, "-p", str(args.port)]
     _console().print(
-        f"Dagster UI (webserver + daemon) on http://{args.host}:{args.port}/  DAGSTER_HOME={home.dagster_home}"
+        f"Dagster UI (webserver + daemon) on http://{args.host}:{args.port}/  DAGSTER_HOME={home.dagster_home}; "
+        "Ctrl-C or SIGTERM stops both"
     )
-    return subprocess.call(cmd, env=env, cwd=str(REPO_ROOT))
+    return run_ui(args.host, args.port, env=env, cwd=REPO_ROOT)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -385,54 +729,156 @@ def cmd_deliver(args: argparse.Namespace) -> int:
     return 0 if not (result.rejected or result.failed) else 1
 
 
-def _delivery_status(con, console) -> None:
-    """The latest delivery attempt of each journal not accepted yet, with the ERP's message."""
+def _status_data(home: Home) -> dict:
+    """What has landed (batches with ids), what failed, files not landed, open exceptions,
+    held journals, deliveries not accepted and recent alerts; read-only."""
     import duckdb
 
-    try:
-        rows = con.execute(
-            "select a.target, a.journal_id, l.facility_id, l.posting_date, a.outcome, a.http_status, a.message "
-            "from publish.delivery_attempts a join publish.posting_ledger l using (target, journal_id) "
-            "qualify row_number() over (partition by a.target, a.journal_id order by a.started_at desc, a.attempt desc) = 1 "
-            "and a.outcome <> 'accepted' order by l.posting_date, l.facility_id limit 20"
-        ).fetchall()
-    except duckdb.CatalogException:  # nothing delivered yet
-        return
-    for r in rows:
-        console.print(f"[yellow]not posted[/yellow] {r[0]} {r[1]} {r[2]} {r[3]}: {r[4]} (HTTP {r[5]}) {r[6] or ''}")
+    out: dict = {"warehouse": home.warehouse, "landing": home.landing}
+    with _read_only(home) as con:
+
+        def q(sql: str, params: list | None = None) -> list[tuple]:
+            try:
+                return con.execute(sql, params or []).fetchall()
+            except duckdb.CatalogException:  # that part has not been built or written yet
+                return []
+
+        cols = ("format", "files", "read", "accepted", "quarantined", "last_loaded")
+        out["by_format"] = [
+            dict(zip(cols, r))
+            for r in q(
+                "select format, count(*), sum(rows_read), sum(rows_accepted), sum(rows_quarantined), max(finished_at) "
+                "from raw_meta.batches where status = 'landed' group by 1 order by 1"
+            )
+        ]
+        cols = ("batch_id", "status", "format", "file_name", "accepted", "quarantined", "finished_at", "message")
+        out["batches"] = [
+            dict(zip(cols, r))
+            for r in q(
+                f"select {', '.join(c if c != 'accepted' and c != 'quarantined' else 'rows_' + c for c in cols)} "
+                "from raw_meta.batches order by coalesce(finished_at, started_at) desc limit 15"
+            )
+        ]
+        out["failed_batches"] = [
+            dict(zip(cols, r))
+            for r in q(
+                f"select {', '.join(c if c != 'accepted' and c != 'quarantined' else 'rows_' + c for c in cols)} "
+                "from raw_meta.batches where status = 'failed' order by started_at desc"
+            )
+        ]
+        landed_paths = {r[0] for r in q("select distinct source_file from raw_meta.batches")}
+        out["files_not_landed"] = [
+            str(f)
+            for f in _landing_files(home.landing)
+            if str(f) not in landed_paths and str(f.resolve()) not in landed_paths
+        ]
+        out["open_exceptions"] = [
+            dict(zip(("reason_code", "rows", "amount"), r))
+            for r in q(
+                "select reason_code, count(*), sum(amount) from marts.mart_reconciliation_exceptions "
+                "group by 1 order by 2 desc"
+            )
+        ]
+        out["held_journals"] = [
+            dict(zip(("target", "reason_code", "journals", "debit_total"), r))
+            for r in q(
+                "select target, reason_code, count(*), sum(debit_total) from publish.held_journals "
+                "group by 1, 2 order by 1, 2"
+            )
+        ]
+        out["deliveries_not_accepted"] = [
+            dict(zip(("target", "journal_id", "facility_id", "posting_date", "outcome", "http_status", "message"), r))
+            for r in q(
+                "select a.target, a.journal_id, l.facility_id, l.posting_date, a.outcome, a.http_status, a.message "
+                "from publish.delivery_attempts a join publish.posting_ledger l using (target, journal_id) "
+                "qualify row_number() over (partition by a.target, a.journal_id "
+                "order by a.started_at desc, a.attempt desc) = 1 "
+                "and a.outcome <> 'accepted' order by l.posting_date, l.facility_id limit 20"
+            )
+        ]
+    ops = home.root / "ops.duckdb"
+    out["alerts"] = []
+    if ops.exists():
+        with duckdb.connect(str(ops), read_only=True) as con:
+            out["alerts"] = [
+                dict(zip(("raised_at", "alert_type", "message"), r))
+                for r in con.execute(
+                    "select raised_at, alert_type, message from alerts order by raised_at desc limit 5"
+                ).fetchall()
+            ]
+    return out
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    import duckdb
-
     home = _home(args)
     console = _console()
     if not home.warehouse.exists():
-        console.print(f"no warehouse yet at {home.warehouse}; run `careledger demo` or `careledger ingest`")
-        return 0
-    with duckdb.connect(str(home.warehouse), read_only=True) as con:
-        rows = con.execute(
-            "select format, count(*) files, sum(rows_read), sum(rows_accepted), sum(rows_quarantined), max(finished_at) "
-            "from raw_meta.batches where status = 'landed' group by 1 order by 1"
-        ).fetchall()
-        _delivery_status(con, console)
+        files = len(_landing_files(home.landing))
+        if _emit({"warehouse": None, "landing": home.landing, "files_in_landing": files}):
+            return EXIT_OK
+        console.print(
+            f"nothing has landed yet (no warehouse at {home.warehouse}); {files} file(s) in {home.landing}: "
+            "run `careledger refresh` to land and build them, or `careledger demo`"
+        )
+        return EXIT_OK
+    data = _status_data(home)
+    if _emit(data):
+        return EXIT_OK
     from rich.table import Table
 
-    t = Table(title=f"batches in {home.warehouse}")
-    for c in ("format", "files", "read", "accepted", "quarantined", "last loaded"):
-        t.add_column(c)
-    for r in rows:
-        t.add_row(*[str(x) for x in r])
-    console.print(t)
-    ops = home.root / "ops.duckdb"
-    if ops.exists():
-        with duckdb.connect(str(ops), read_only=True) as con:
-            alerts = con.execute(
-                "select raised_at, alert_type, message from alerts order by raised_at desc limit 5"
-            ).fetchall()
-        for a in alerts:
-            console.print(f"[red]alert[/red] {a[0]} {a[1]}: {a[2]}")
-    return 0
+    def table(title: str, rows: list[dict], columns: tuple[str, ...]) -> None:
+        t = Table(title=title, title_justify="left")
+        for c in columns:
+            t.add_column(c.replace("_", " "))
+        for r in rows:
+            t.add_row(
+                *["" if r[c] is None else f"{r[c]:,.2f}" if hasattr(r[c], "quantize") else str(r[c]) for c in columns]
+            )
+        console.print(t)
+
+    table(
+        f"landed in {home.warehouse}",
+        data["by_format"],
+        ("format", "files", "read", "accepted", "quarantined", "last_loaded"),
+    )
+    table(
+        "latest batches (ids for `careledger replay --batch`)",
+        data["batches"],
+        ("batch_id", "status", "format", "file_name", "accepted", "quarantined", "finished_at"),
+    )
+    if data["failed_batches"]:
+        table("failed batches", data["failed_batches"], ("batch_id", "format", "file_name", "message"))
+    else:
+        console.print("failed batches: none")
+    if data["files_not_landed"]:
+        console.print(
+            f"{len(data['files_not_landed'])} file(s) in {home.landing} not landed (unknown format, or not ingested "
+            "yet; `careledger ingest FILE` says which):"
+        )
+        for f in data["files_not_landed"][:10]:
+            console.print(f"  {f}")
+    else:
+        console.print("files not landed: none")
+    if data["open_exceptions"]:
+        table("open reconciliation exceptions", data["open_exceptions"], ("reason_code", "rows", "amount"))
+    else:
+        console.print("open reconciliation exceptions: none")
+    if data["held_journals"]:
+        table(
+            "journals held back from posting (publish.held_journals)",
+            data["held_journals"],
+            ("target", "reason_code", "journals", "debit_total"),
+        )
+    else:
+        console.print("held journals: none")
+    for r in data["deliveries_not_accepted"]:
+        console.print(
+            f"[yellow]not posted[/yellow] {r['target']} {r['journal_id']} {r['facility_id']} {r['posting_date']}: "
+            f"{r['outcome']} (HTTP {r['http_status']}) {r['message'] or ''}"
+        )
+    for a in data["alerts"]:
+        console.print(f"[red]alert[/red] {a['raised_at']} {a['alert_type']}: {a['message']}")
+    return EXIT_OK
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -561,8 +1007,14 @@ def build_parser() -> argparse.ArgumentParser:
     pe.add_argument("--from", dest="date_from", type=_parse_date)
     pe.add_argument("--to", dest="date_to", type=_parse_date)
     pe.add_argument("--out", help="output folder (default: $CARELEDGER_HOME/exports/erp, via the Dagster job)")
+    pe.add_argument(
+        "--resend",
+        action="store_true",
+        help="copy the files already posted for the window into --out, unchanged (the ledger is not touched)",
+    )
     pe.set_defaults(func=cmd_publish)
     ps = psub.add_parser("serving", help="publish serving.duckdb + Parquet for BI tools and the dashboard")
+    ps.add_argument("--wait", type=float, default=60.0, help="seconds to wait for another writer (default 60)")
     ps.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("deliver", help="send published ERP journals over an API (exactly once per journal)")
@@ -612,7 +1064,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench_args(p)
     p.set_defaults(func=cmd_bench)
+    _add_json_flags(sub)
     return parser
+
+
+#: Commands that serve until stopped or print their own report; --json does not apply.
+_NO_JSON = {"listen", "dashboard", "ui", "bench", "synth", "demo"}
+
+
+def _add_json_flags(sub: argparse._SubParsersAction) -> None:
+    """``--json`` on every command with a summary (ingest has its own)."""
+    for name, parser in sub.choices.items():
+        if name in _NO_JSON:
+            continue
+        nested = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if nested:
+            _add_json_flags(nested[0])
+        elif not any("--json" in a.option_strings for a in parser._actions):
+            parser.add_argument("--json", action="store_true", help="print only JSON on stdout (logs on stderr)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -623,11 +1092,26 @@ def main(argv: list[str] | None = None) -> int:
         config.set_home(home.root)
     if args.verbose:
         config.set_verbose()
+    _JSON["on"] = bool(getattr(args, "json", False))
     _setup_logging(args.verbose, home if args.command not in ("synth",) else None)
+    from careledger.orchestration.locking import WarehouseLocked
+
     try:
         return int(args.func(args) or 0)
+    except CliFailure as exc:
+        return _fail(str(exc), exc.code)
+    except WarehouseLocked as exc:
+        return _fail(str(exc), EXIT_BUSY)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
+
+
+def _fail(message: str, code: int) -> int:
+    """One sentence on stderr (and, with --json, an error object on stdout) and the exit code."""
+    print(f"error: {message}", file=sys.stderr)
+    if _JSON["on"]:
+        print(json.dumps({"error": message, "exit_code": code}))
+    return code
 
 
 if __name__ == "__main__":

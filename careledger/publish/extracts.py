@@ -1,8 +1,10 @@
 """Reconciled, PHI-free finance extracts per accounting period (XLSX workbook or CSV set).
 
 ``careledger extract --period YYYY-MM --format xlsx|csv [--out DIR]`` calls
-:func:`write_extract`. The extract reads the public marts only (from the serving snapshot or,
-read-only, from the warehouse) and writes these sheets:
+:func:`write_extract`. The extract reads the public marts only, with the posting ledger and the
+held journals, from the state it reports on: by default the warehouse itself, read-only
+(:func:`default_source`), so a posting made a minute ago is in it; the serving snapshot only
+when a writer holds the warehouse and the snapshot is newer than the last posting. Sheets:
 
 - ``pnl_by_service_line``      P&L by facility x service line (mart_service_line_margin_monthly)
 - ``reimbursement_summary``    remittances of the period by facility x payer class x service
@@ -25,6 +27,8 @@ read-only, from the warehouse) and writes these sheets:
 - ``reconciliation_summary``   checkpoint counts and amounts (mart_reconciliation_daily), open
                                exceptions (mart_reconciliation_exceptions) and the cash
                                reconciliation's reconciled / not reconciled days and breaks
+- ``held_journals``            every journal of the period an ERP posting held back (unmapped
+                               codes, no open period, a pre-validation rule) with its amounts
 - ``tieout``                   each sheet total against the journal total it must equal, with a
                                difference column that must be 0.00
 
@@ -33,7 +37,14 @@ contracted columns; a source that lacks one of them is an :class:`ExtractError` 
 
 Amounts are Decimal end to end (DuckDB DECIMAL -> Python Decimal -> CSV text); the workbook
 stores them as numbers with a money format and writes totals and differences as formulas with
-their exact cached values, so the workbook shows how each figure ties out.
+their exact cached values, so the workbook shows how each figure ties out. The tie-out always
+has the posted-vs-mart checks: per ERP target, posted = the mart's debits and posted + held =
+the mart's debits; with nothing of the period posted anywhere, one check says so (a break).
+
+Safe and print-ready: text cells are written as strings (a payer named ``=HYPERLINK(...)``
+stays text), CSV cells that start with a formula character are escaped (OWASP), workbook
+headers are words, the header row is frozen and filtered, every sheet prints landscape one page
+wide, and each total is a workbook name (``total_<sheet>_<column>``) the Tie-out refers to.
 """
 
 from __future__ import annotations
@@ -41,6 +52,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import json
 import logging
 import os
 import re
@@ -54,7 +66,7 @@ import duckdb
 
 from careledger.config import SEEDS_DIR, Home
 from careledger.publish.contracts import ContractError, exposure_marts, require_marts
-from careledger.publish.serving import PHI_COLUMN_NAMES, SERVING_DB_NAME, current_snapshot_path
+from careledger.publish.serving import PHI_COLUMN_NAMES, current_snapshot_path, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +85,18 @@ SHEET_TITLES: dict[str, str] = {
     "cash_reconciliation": "Cash reconciliation",
     "cash_exceptions": "Cash exceptions",
     "reconciliation_summary": "Reconciliation summary",
+    "held_journals": "Held journals",
     "tieout": "Tie-out",
 }
 
 
 class ExtractError(RuntimeError):
-    """The extract could not be written (bad period, missing marts, PHI)."""
+    """The extract could not be written (bad period, missing marts, PHI). ``kind`` says which
+    expected failure it is (the CLI's exit code): usage, nothing_landed, no_build, no_period, busy."""
+
+    def __init__(self, message: str, kind: str = "usage") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 #: The marts the extract reads: the ones its dbt exposure depends on.
@@ -157,6 +175,7 @@ class _Source:
     path: Path
     marts_prefix: str  # "marts." in the warehouse, "" in the serving snapshot
     ledger: str | None  # relation name of the posting ledger, if any
+    held: str | None  # relation name of the held journals (publish.held_journals), if any
 
     def mart(self, name: str) -> str:
         return f"{self.marts_prefix}{name}"
@@ -188,13 +207,62 @@ def _open_source(path: Path) -> _Source:
         )
     except ContractError as exc:
         con.close()
-        raise ExtractError(str(exc)) from None
-    ledger = None
-    if ("publish", "posting_ledger") in tables:
-        ledger = "publish.posting_ledger"
-    elif ("main", "posting_ledger") in tables:
-        ledger = "posting_ledger"
-    return _Source(con=con, path=db, marts_prefix=prefix, ledger=ledger)
+        raise ExtractError(str(exc), "no_build") from None
+
+    def relation(name: str) -> str | None:
+        if ("publish", name) in tables:
+            return f"publish.{name}"
+        return name if ("main", name) in tables else None
+
+    return _Source(
+        con=con, path=db, marts_prefix=prefix, ledger=relation("posting_ledger"), held=relation("held_journals")
+    )
+
+
+def default_source(home: Home) -> Path:
+    """The state an extract must report on: the warehouse itself (read-only), which holds the
+    marts, the posting ledger and the held journals as they stand now. When a writer holds the
+    warehouse, the serving snapshot, but only if it was published after the last ERP posting
+    (else it would report journals as unposted, or posted, that are not); otherwise an
+    :class:`ExtractError` saying to wait."""
+    warehouse = home.warehouse
+    if not warehouse.is_file():
+        raise ExtractError(
+            f"no warehouse at {warehouse}: land your exports and build first "
+            "(`careledger ingest PATH`, then `careledger refresh`)",
+            "nothing_landed",
+        )
+    try:
+        duckdb.connect(str(warehouse), read_only=True).close()
+        return warehouse
+    except duckdb.IOException:
+        pass
+    busy = f"the warehouse {warehouse} is being written by another careledger process"
+    try:
+        published = dt.datetime.fromisoformat(str(read_manifest(home.serving)["published_at"]))
+    except FileNotFoundError:
+        raise ExtractError(
+            f"{busy} and there is no serving snapshot: run the extract when it has finished", "busy"
+        ) from None
+    last_posting = _last_posting(home)
+    if last_posting is not None and last_posting > published:
+        raise ExtractError(
+            f"{busy} and the serving snapshot ({published:%Y-%m-%d %H:%M} UTC) predates the last ERP posting "
+            f"({last_posting:%Y-%m-%d %H:%M} UTC): run the extract when the writer has finished",
+            "busy",
+        )
+    log.warning("%s; extracting from the serving snapshot published %s", busy, published.isoformat())
+    return home.serving
+
+
+def _last_posting(home: Home) -> dt.datetime | None:
+    """When an ERP posting last wrote the ledger (exports/posting_status.json, which the
+    posting step writes without the warehouse)."""
+    path = home.exports / "posting_status.json"
+    if not path.exists():
+        return None
+    stamps = [v.get("updated_at") for v in json.loads(path.read_text()).values() if isinstance(v, dict)]
+    return max((dt.datetime.fromisoformat(t) for t in stamps if t), default=None)
 
 
 def _period_bounds(period: str) -> tuple[dt.date, dt.date]:
@@ -321,6 +389,37 @@ def _journals(src: _Source, start: dt.date, end: dt.date) -> Sheet:
         [start, end],
     )
     return Sheet("journal_summary", cols, rows, ("line_count", "debit_amount", "credit_amount", "net_debit_amount"))
+
+
+def _held(src: _Source, start: dt.date, end: dt.date) -> Sheet:
+    """Every journal of the period an ERP posting held back (unmapped codes, no open period, a
+    pre-validation rule), per target, with its amounts: the money the posting tie-outs miss."""
+    cols = [
+        "target",
+        "posting_date",
+        "journal_label",
+        "journal_source",
+        "legal_entity_id",
+        "facility_id",
+        "reason_code",
+        "message",
+        "line_count",
+        "debit_amount",
+        "credit_amount",
+    ]
+    rows: list[tuple] = []
+    if src.held is not None:
+        rows = src.con.execute(
+            f"""
+            select target, posting_date, journal_label, journal_source, legal_entity_id, facility_id,
+                   reason_code, message, line_count, debit_total, credit_total
+            from {src.held} where posting_date between ? and ?
+            order by target, posting_date, journal_label
+            """,
+            [start, end],
+        ).fetchall()
+    notes = ("journals not posted: map the codes or open the period, then post again (`careledger backfill`)",)
+    return Sheet("held_journals", cols, rows, ("line_count", "debit_amount", "credit_amount"), notes)
 
 
 #: mart_ar_aging's buckets in the order finance reads them (contract columns).
@@ -680,7 +779,7 @@ def _tieouts(src: _Source, sheets: dict[str, Sheet], start: dt.date, end: dt.dat
     out.extend(_cash_tieouts(sheets))
     out.extend(_rollforward_tieouts(src, sheets, accounts, start, end))
     journal = sheets["journal_summary"]
-    out.extend(_ledger_tieouts(src, journal.total("debit_amount"), start, end))
+    out.extend(_ledger_tieouts(src, journal.total("debit_amount"), sheets["held_journals"], start, end))
     out.append(
         TieOut(
             check="Journals balance (debits = credits)",
@@ -801,33 +900,66 @@ def _rollforward_tieouts(
     ]
 
 
-def _ledger_tieouts(src: _Source, mart_debits: Decimal, start: dt.date, end: dt.date) -> list[TieOut]:
-    """Per ERP target in the posting ledger: the journals of the period that stand posted
-    (originals and replacements, not reversed) carry exactly the mart's debits."""
-    if src.ledger is None:
-        return []
-    rows = src.con.execute(
-        f"""
-        select target, coalesce(sum(debit_total) filter (where status = 'posted'
-               and posting_type <> 'reversal'), 0)
-        from {src.ledger}
-        where posting_date between ? and ?
-        group by target order by target
-        """,
-        [start, end],
-    ).fetchall()
-    return [
-        TieOut(
-            check=f"Posted to {target} (posting ledger)",
-            sheet="journal_summary",
-            measure="debit_amount",
-            sheet_total=mart_debits,
-            journal_source=f"ledger:{target}",
-            journal_account="all debits",
-            journal_total=Decimal(posted).quantize(CENT),
+def _ledger_tieouts(src: _Source, mart_debits: Decimal, held: Sheet, start: dt.date, end: dt.date) -> list[TieOut]:
+    """Per ERP target that posted or held a journal of the period: the journals that stand posted
+    (originals and replacements, not reversed) carry exactly the mart's debits, and posted +
+    held = the mart (so every unposted cent is a listed held journal). When nothing of the
+    period was posted anywhere, one check says so: the journals are not in any ERP."""
+    posted: dict[str, Decimal] = {}
+    if src.ledger is not None:
+        for target, amount in src.con.execute(
+            f"""
+            select target, coalesce(sum(debit_total) filter (where status = 'posted'
+                   and posting_type <> 'reversal'), 0)
+            from {src.ledger}
+            where posting_date between ? and ?
+            group by target
+            """,
+            [start, end],
+        ).fetchall():
+            posted[target] = Decimal(amount).quantize(CENT)
+    t_col, d_col = held.columns.index("target"), held.columns.index("debit_amount")
+    held_by_target: dict[str, Decimal] = {}
+    for r in held.rows:
+        held_by_target[r[t_col]] = held_by_target.get(r[t_col], ZERO) + Decimal(r[d_col] or 0)
+    targets = sorted(set(posted) | set(held_by_target))
+    if not targets:
+        return [
+            TieOut(
+                check="Posted to an ERP (nothing of the period is posted)",
+                sheet="journal_summary",
+                measure="debit_amount",
+                sheet_total=mart_debits,
+                journal_source="ledger",
+                journal_account="all debits",
+                journal_total=ZERO,
+            )
+        ]
+    out: list[TieOut] = []
+    for target in targets:
+        out.append(
+            TieOut(
+                check=f"Posted to {target} (posting ledger)",
+                sheet="journal_summary",
+                measure="debit_amount",
+                sheet_total=mart_debits,
+                journal_source=f"ledger:{target}",
+                journal_account="all debits",
+                journal_total=posted.get(target, ZERO),
+            )
         )
-        for target, posted in rows
-    ]
+        out.append(
+            TieOut(
+                check=f"Posted + held for {target}",
+                sheet="journal_summary",
+                measure="debit_amount",
+                sheet_total=mart_debits,
+                journal_source=f"ledger+held:{target}",
+                journal_account="all debits",
+                journal_total=(posted.get(target, ZERO) + held_by_target.get(target, ZERO)).quantize(CENT),
+            )
+        )
+    return out
 
 
 def _tieout_sheet(tieouts: list[TieOut]) -> Sheet:
@@ -879,6 +1011,20 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+#: What a spreadsheet takes for the start of a formula (OWASP CSV injection): =, +, -, @, tab, CR.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+def csv_safe(value: object) -> str:
+    """A CSV cell that a spreadsheet cannot run: text starting with a formula character gets a
+    leading ``'`` (OWASP); numbers, including negative amounts, are left as they are."""
+    text = _cell(value)
+    if isinstance(value, str) and text.startswith(FORMULA_STARTS) and not _NUMBER.match(text):
+        return "'" + text
+    return text
+
+
 def _write_csv(sheets: list[Sheet], folder: Path) -> list[Path]:
     tmp = folder.with_name(f".{folder.name}.{uuid.uuid4().hex}.tmp")
     tmp.mkdir(parents=True)
@@ -888,7 +1034,7 @@ def _write_csv(sheets: list[Sheet], folder: Path) -> list[Path]:
         with p.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(s.columns)
-            w.writerows([_cell(v) for v in r] for r in s.rows)
+            w.writerows([csv_safe(v) for v in r] for r in s.rows)
         paths.append(folder / p.name)
     if folder.exists():
         old = folder.with_name(f".{folder.name}.{uuid.uuid4().hex}.old")
@@ -911,11 +1057,83 @@ def _col_letter(i: int) -> str:
     return s
 
 
+#: Workbook headers people read; a column not listed gets its name in words ("_amount" -> "($)").
+HEADERS: dict[str, str] = {
+    "facility_id": "Facility",
+    "facility_name": "Facility name",
+    "service_line_code": "Service line",
+    "service_line_name": "Service line name",
+    "payer_class": "Payer class",
+    "payer_code": "Payer",
+    "payer_name": "Payer name",
+    "legal_entity_id": "Legal entity",
+    "account_id": "GL account",
+    "journal_source": "Journal source",
+    "gross_charge_amount": "Gross charges ($)",
+    "expected_reimbursement_amount": "Expected reimbursement ($)",
+    "contractual_adjustment_amount": "Contractual adjustments ($)",
+    "patient_responsibility_amount": "Patient responsibility ($)",
+    "margin_pct": "Margin %",
+    "overturn_rate": "Overturn rate",
+    "aged_over_90_pct": "Aged over 90 days %",
+    "map_key": "HFMA MAP key",
+    "ar_0_30_amount": "A/R 0-30 days ($)",
+    "ar_31_60_amount": "A/R 31-60 days ($)",
+    "ar_61_90_amount": "A/R 61-90 days ($)",
+    "ar_91_120_amount": "A/R 91-120 days ($)",
+    "ar_121_180_amount": "A/R 121-180 days ($)",
+    "ar_over_180_amount": "A/R over 180 days ($)",
+    "ar_unbilled_amount": "A/R unbilled ($)",
+    "billed_ar_amount": "Billed A/R ($)",
+    "billed_ar_over_90_amount": "Billed A/R over 90 days ($)",
+    "is_reconciled": "Reconciled",
+    "reason_code": "Reason",
+    "sheet_total": "Sheet total ($)",
+    "journal_total": "Journal total ($)",
+    "difference": "Difference ($)",
+}
+
+
+def header(column: str) -> str:
+    """The workbook header of a column: ``HEADERS``, else its words (``denied_claim_count`` ->
+    ``Denied claim count``, ``payment_amount`` -> ``Payment ($)``)."""
+    if column in HEADERS:
+        return HEADERS[column]
+    words = column.split("_")
+    suffix = ""
+    if words[-1] == "amount" and len(words) > 1:
+        words, suffix = words[:-1], " ($)"
+    elif words[-1] == "pct":
+        words, suffix = words[:-1], " %"
+    text = " ".join("ID" if w == "id" else w for w in words)
+    return text[:1].upper() + text[1:] + suffix
+
+
+def total_name(sheet: str, column: str) -> str:
+    """The workbook-level defined name of a sheet's total (``total_pnl_by_service_line_gross_charge_amount``)."""
+    return f"total_{sheet}_{column}"
+
+
+def _page_setup(ws, header_row: int, title: str) -> None:
+    """Landscape, one page wide, the header row repeated on every page, title and page numbers."""
+    ws.set_landscape()
+    ws.set_paper(9)  # A4; Letter users' printers scale
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(header_row)
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.set_header(f"&L{title.replace('&', '&&')}&Rcareledger")
+    ws.set_footer("&LPHI-free aggregates&RPage &P of &N")
+
+
 def _write_xlsx(sheets: list[Sheet], tieouts: list[TieOut], path: Path, period: str, source: Path) -> None:
     import xlsxwriter
 
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False})
+    # every text cell goes through write_string; the options make sure nothing else turns a
+    # payer named "=HYPERLINK(...)" into a formula or a URL
+    wb = xlsxwriter.Workbook(
+        str(tmp), {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
+    )
     f_title = wb.add_format({"bold": True, "font_size": 14})
     f_head = wb.add_format(
         {"bold": True, "bg_color": "#1f3a5f", "font_color": "white", "text_wrap": True, "valign": "top"}
@@ -925,57 +1143,66 @@ def _write_xlsx(sheets: list[Sheet], tieouts: list[TieOut], path: Path, period: 
     f_int = wb.add_format({"num_format": "#,##0"})
     f_int_b = wb.add_format({"num_format": "#,##0", "bold": True, "top": 1})
     f_pct = wb.add_format({"num_format": "0.0%"})
+    f_date = wb.add_format({"num_format": "yyyy-mm-dd"})
     f_bold = wb.add_format({"bold": True, "top": 1})
     f_ok = wb.add_format({"bold": True, "font_color": "#1a7f37"})
     f_bad = wb.add_format({"bold": True, "font_color": "#b42318"})
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    total_cells: dict[tuple[str, str], str] = {}
     header_row = 3
 
     for s in sheets:
         if s.name == "tieout":
             continue
-        ws = wb.add_worksheet(SHEET_TITLES[s.name][:31])
-        ws.write(0, 0, f"{SHEET_TITLES[s.name]} - period {period}", f_title)
-        ws.write(
+        title = SHEET_TITLES[s.name][:31]
+        ws = wb.add_worksheet(title)
+        ws.write_string(0, 0, f"{SHEET_TITLES[s.name]} - period {period}", f_title)
+        ws.write_string(
             1,
             0,
             f"careledger extract, generated {generated}; PHI-free aggregates"
             + ("; " + "; ".join(s.notes) if s.notes else ""),
         )
         for j, c in enumerate(s.columns):
-            ws.write(header_row, j, c, f_head)
-            ws.set_column(j, j, max(12, min(len(c) + 2, 28)))
+            ws.write_string(header_row, j, header(c), f_head)
+            ws.set_column(j, j, max(11, min(len(header(c)) + 2, 24 if c != "message" else 60)))
         first = header_row + 1
         for i, r in enumerate(s.rows):
             for j, (c, v) in enumerate(zip(s.columns, r)):
                 if v is None:
                     continue
-                if c.endswith("_amount") or c == "amount":
+                if isinstance(v, bool):
+                    ws.write_string(first + i, j, "yes" if v else "no")
+                elif c.endswith("_amount") or c == "amount":
                     ws.write_number(first + i, j, float(v), f_money)
                 elif c.endswith(("_pct", "_rate")):
                     ws.write_number(first + i, j, float(v), f_pct)
-                elif isinstance(v, (int, Decimal)) and not isinstance(v, bool):
+                elif isinstance(v, (int, Decimal)):
                     ws.write_number(first + i, j, float(v), f_int)
+                elif isinstance(v, dt.datetime):
+                    ws.write_datetime(first + i, j, v.replace(tzinfo=None), f_date)
+                elif isinstance(v, dt.date):
+                    ws.write_datetime(first + i, j, dt.datetime(v.year, v.month, v.day), f_date)
                 else:
-                    ws.write(first + i, j, _cell(v))
+                    ws.write_string(first + i, j, _cell(v))
         last = first + len(s.rows) - 1
         total_row = first + len(s.rows)
+        ws.autofilter(header_row, 0, max(last, header_row), len(s.columns) - 1)
         if s.total_columns:
-            ws.write(total_row, 0, "Total", f_bold)
+            ws.write_string(total_row, 0, "Total", f_bold)
             for c in s.total_columns:
                 j = s.columns.index(c)
                 col = _col_letter(j)
                 formula = f"=SUM({col}{first + 1}:{col}{last + 1})" if s.rows else "=0"
                 fmt = f_money_b if c.endswith("_amount") else f_int_b
                 ws.write_formula(total_row, j, formula, fmt, float(s.total(c)))
-                total_cells[(s.name, c)] = f"'{SHEET_TITLES[s.name][:31]}'!${col}${total_row + 1}"
+                wb.define_name(total_name(s.name, c), f"='{title}'!${col}${total_row + 1}")
         ws.freeze_panes(header_row + 1, 0)
+        _page_setup(ws, header_row, f"{SHEET_TITLES[s.name]} - period {period}")
 
     ws = wb.add_worksheet(SHEET_TITLES["tieout"])
-    ws.write(0, 0, f"Tie-out to posted journal totals - period {period}", f_title)
+    ws.write_string(0, 0, f"Tie-out to posted journal totals - period {period}", f_title)
     all_tied = all(t.tied for t in tieouts)
-    ws.write(
+    ws.write_string(
         1,
         0,
         "All sheets tie to the journals (difference 0.00)"
@@ -985,24 +1212,29 @@ def _write_xlsx(sheets: list[Sheet], tieouts: list[TieOut], path: Path, period: 
     )
     tie_cols = _tieout_sheet(tieouts).columns
     for j, c in enumerate(tie_cols):
-        ws.write(header_row, j, c, f_head)
-        ws.set_column(j, j, 18 if j else 36)
+        ws.write_string(header_row, j, header(c), f_head)
+        ws.set_column(j, j, 18 if j else 40)
+    sheet_names = {s.name for s in sheets}
     for i, t in enumerate(tieouts):
         r = header_row + 1 + i
-        ws.write(r, 0, t.check)
-        ws.write(r, 1, SHEET_TITLES[t.sheet])
-        ws.write(r, 2, t.measure_label)
-        ref = total_cells.get((t.sheet, t.measure))
-        if ref:
-            ws.write_formula(r, 3, f"={ref}", f_money, float(t.sheet_total))
+        ws.write_string(r, 0, t.check)
+        ws.write_string(r, 1, SHEET_TITLES[t.sheet])
+        ws.write_string(r, 2, t.measure_label)
+        sheet = next(s for s in sheets if s.name == t.sheet) if t.sheet in sheet_names else None
+        if sheet is not None and t.measure in sheet.total_columns:
+            ws.write_formula(r, 3, f"={total_name(t.sheet, t.measure)}", f_money, float(t.sheet_total))
         else:
             ws.write_number(r, 3, float(t.sheet_total), f_money)
-        ws.write(r, 4, t.journal_source)
-        ws.write(r, 5, t.journal_account)
+        ws.write_string(r, 4, t.journal_source)
+        ws.write_string(r, 5, t.journal_account)
         ws.write_number(r, 6, float(t.journal_total), f_money)
         ws.write_formula(r, 7, f"=ROUND(D{r + 1}-G{r + 1},2)", f_money, float(t.difference))
-        ws.write(r, 8, "tied" if t.tied else "BREAK", f_ok if t.tied else f_bad)
-    ws.write(header_row + len(tieouts) + 2, 0, f"Source: {source.name} (serving snapshot / warehouse marts, read-only)")
+        ws.write_string(r, 8, "tied" if t.tied else "BREAK", f_ok if t.tied else f_bad)
+    last = header_row + len(tieouts)
+    ws.autofilter(header_row, 0, max(last, header_row), len(tie_cols) - 1)
+    ws.write_string(last + 2, 0, f"Source: {source.name} (warehouse or serving snapshot, read-only)")
+    ws.freeze_panes(header_row + 1, 0)
+    _page_setup(ws, header_row, f"Tie-out - period {period}")
     ws.activate()
     wb.close()
     os.replace(tmp, path)
@@ -1038,7 +1270,8 @@ def write_extract(warehouse_or_serving: Path, period: str, fmt: str, out_dir: Pa
             ]
             raise ExtractError(
                 f"no journal lines for period {period} in {src.path}; periods with journals: "
-                f"{', '.join(periods) or 'none'}"
+                f"{', '.join(periods) or 'none'}",
+                "no_period",
             )
         data = [
             _pnl(src, period),
@@ -1050,6 +1283,7 @@ def write_extract(warehouse_or_serving: Path, period: str, fmt: str, out_dir: Pa
             _cash_reconciliation(src, start, end),
             _cash_exceptions(src, start, end),
             _reconciliation(src, start, end),
+            _held(src, start, end),
         ]
         by_name = {s.name: s for s in data}
         tieouts = _tieouts(src, by_name, start, end)
@@ -1076,7 +1310,7 @@ def write_extract(warehouse_or_serving: Path, period: str, fmt: str, out_dir: Pa
     )
     breaks = [t for t in tieouts if not t.tied]
     for t in breaks:
-        log.error(
+        log.info(
             "tie-out break in %s: %s %s sheet %s vs journal %s (difference %s)",
             period,
             t.check,
@@ -1111,16 +1345,13 @@ def main(argv: list[str] | None = None) -> int:
         "--source",
         type=Path,
         default=None,
-        help="serving folder or DuckDB file (default: the serving snapshot under $CARELEDGER_HOME, else its warehouse)",
+        help="serving folder or DuckDB file (default: the warehouse under $CARELEDGER_HOME, read-only)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     home = Home.from_env()
-    source = args.source
-    if source is None:
-        serving = home.serving
-        source = serving if (serving / "current" / SERVING_DB_NAME).exists() else home.warehouse
     try:
+        source = args.source or default_source(home)
         result = write_extract(source, args.period, args.fmt, args.out or home.extracts)
     except ExtractError as exc:
         print(f"error: {exc}", file=sys.stderr)

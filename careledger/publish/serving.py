@@ -95,6 +95,10 @@ class SnapshotError(RuntimeError):
     """The snapshot could not be built; the current snapshot is left untouched."""
 
 
+class NoMartsError(SnapshotError):
+    """The warehouse has none of the public marts (dbt build has not run): nothing to publish."""
+
+
 @dataclass(frozen=True)
 class SnapshotResult:
     """What one publish wrote."""
@@ -178,6 +182,11 @@ def _copy_marts(con: duckdb.DuckDBPyConnection) -> tuple[list[str], tuple[str, .
     and the others are published."""
     built = set(_relations(con, "marts"))
     available = [m for m in public_mart_names() if m in built]
+    if not available:
+        raise NoMartsError(
+            "the warehouse has none of the public marts yet, so there is nothing to publish: "
+            "build them first (`careledger refresh`); the current snapshot was left in place"
+        )
     for table in available:
         con.execute(f"create table {_quote(table)} as select * from wh.marts.{_quote(table)}")
         _check_no_phi(con, table)
@@ -233,6 +242,44 @@ def _copy_posting_ledger(con: duckdb.DuckDBPyConnection) -> bool:
     con.execute("create table posting_ledger as select * from wh.publish.posting_ledger")
     _check_no_phi(con, "posting_ledger")
     return True
+
+
+#: The held journals as BI and the dashboard read them (contract of the ``held_journals`` table):
+#: one row per target x journal an ERP posting held back, with its reason and amounts.
+HELD_JOURNAL_COLUMNS = (
+    "target",
+    "journal_label",
+    "journal_source",
+    "legal_entity_id",
+    "facility_id",
+    "posting_date",
+    "reason_code",
+    "message",
+    "line_count",
+    "debit_total",
+    "credit_total",
+    "held_at",
+)
+
+
+def _copy_held_journals(con: duckdb.DuckDBPyConnection) -> None:
+    """``held_journals``: always present (empty before any posting), so a reader can say "held
+    $0.00" only when nothing is held."""
+    if "held_journals" in _relations(con, "publish"):
+        con.execute(
+            f"create table held_journals as select {', '.join(HELD_JOURNAL_COLUMNS)} from wh.publish.held_journals"
+        )
+    else:
+        con.execute(
+            """
+            create table held_journals (
+                target varchar, journal_label varchar, journal_source varchar, legal_entity_id varchar,
+                facility_id varchar, posting_date date, reason_code varchar, message varchar,
+                line_count integer, debit_total decimal(18, 2), credit_total decimal(18, 2), held_at timestamp
+            )
+            """
+        )
+    _check_no_phi(con, "held_journals")
 
 
 def _write_parquet(con: duckdb.DuckDBPyConnection, table: str, rows: int, out: Path, partition_min_rows: int) -> str:
@@ -345,8 +392,9 @@ def publish_serving_snapshot(
             marts, missing = _copy_marts(con)
             has_freshness = _copy_freshness(con, published_at)
             has_ledger = _copy_posting_ledger(con)
+            _copy_held_journals(con)
             con.execute("detach wh")
-            tables = [*marts, "source_freshness"] + (["posting_ledger"] if has_ledger else [])
+            tables = [*marts, "source_freshness", "held_journals"] + (["posting_ledger"] if has_ledger else [])
             counts = {t: int(con.execute(f"select count(*) from {_quote(t)}").fetchone()[0]) for t in tables}
             con.execute(
                 """

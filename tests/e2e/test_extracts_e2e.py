@@ -86,8 +86,9 @@ def test_every_period_ties_to_the_journals_and_to_ground_truth(built, serving: P
             truth[month][col] += Decimal(row[col] or "0")
     for period in periods:
         result = write_extract(serving, period, "csv", tmp_path)
+        # nothing is posted in this build: that one check breaks, every other one ties
         breaks = [(t.check, t.sheet_total, t.journal_total) for t in result.tieouts if not t.tied]
-        assert not breaks, (period, breaks)
+        assert [b[0] for b in breaks] == ["Posted to an ERP (nothing of the period is posted)"], (period, breaks)
         folder = tmp_path / f"careledger_extract_{period}"
         reimb = _read(folder / "reimbursement_summary.csv")
         for col in ("payment_amount", "denial_amount", "contractual_adjustment_amount"):

@@ -99,11 +99,11 @@ def serving_snapshot(context: AssetExecutionContext, careledger: CareledgerResou
     description="Reconciled month-end finance extract (P&L by service line, reimbursement, denials, tie-outs).",
 )
 def finance_extract(context: AssetExecutionContext, careledger: CareledgerResource) -> MaterializeResult:
-    from careledger.publish.extracts import write_extract
+    from careledger.publish.extracts import default_source, write_extract
 
     home = careledger.home_paths
     period = context.partition_key[:7]
-    result = write_extract(home.serving, period, "xlsx", home.exports / "extracts")
+    result = write_extract(default_source(home), period, "xlsx", home.extracts)
     breaks = [t for t in result.tieouts if not t.tied]
     meta = {
         "period": period,

@@ -29,22 +29,23 @@ def test_cli_posts_then_reports_nothing_new(tmp_path: Path, capsys: pytest.Captu
     args = ["--target", "oracle", "--out", str(out), "--from", "2025-02-01", "--to", "2025-02-28"]
     assert _publish(home, *args) == 0
     printed = capsys.readouterr().out
-    assert "2 file(s) written, journals=4" in printed and "debit=" in printed
+    assert "2 file(s) written: 4 journals" in printed and "debits " in printed
     assert sorted(p.suffix for p in (out / "oracle").iterdir()) == [".csv", ".zip"]
     status = json.loads((home / "exports" / "posting_status.json").read_text())
     assert status["oracle"]["last_posted_date"] == "2025-02-28"
     assert _publish(home, *args) == 0
-    assert "0 file(s) written, journals=0" in capsys.readouterr().out
+    again = capsys.readouterr().out
+    assert "0 files written" in again and "already posted" in again and "--resend" in again
 
 
 def test_cli_errors_are_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert _publish(tmp_path / "empty", "--target", "json", "--out", str(tmp_path / "out")) == 2
-    printed = capsys.readouterr().out
-    assert "does not exist" in printed and "Traceback" not in printed
+    assert _publish(tmp_path / "empty", "--target", "json", "--out", str(tmp_path / "out")) == 4
+    printed = capsys.readouterr().err
+    assert "nothing has landed yet" in printed and "Traceback" not in printed
     home = tmp_path / "home"
     _warehouse(home)
-    with pytest.raises(SystemExit, match="use either --date or --from/--to"):
-        _publish(home, "--target", "json", "--date", "2025-02-03", "--from", "2025-02-01", "--to", "2025-02-03")
+    assert _publish(home, "--target", "json", "--date", "2025-02-03", "--from", "2025-02-01", "--to", "2025-02-03") == 2
+    assert "use either --date or --from/--to" in capsys.readouterr().err
 
 
 def test_cli_exit_code_says_a_journal_was_held(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,6 +18,14 @@ from careledger.publish.serving import PHI_COLUMN_NAMES, publish_serving_snapsho
 
 PHI_VALUE = re.compile(r"\b(MRN\d{8}|PCN\d{10}|P\d{7}|\d{3}-\d{2}-\d{4})\b")
 
+#: The check a period with journals but no posting gets (the built warehouse posts nothing).
+NOTHING_POSTED = "Posted to an ERP (nothing of the period is posted)"
+
+
+def _breaks(result) -> dict[str, Decimal]:
+    """The breaks other than 'nothing posted', which every unposted period has."""
+    return {t.check: t.difference for t in result.tieouts if not t.tied and t.check != NOTHING_POSTED}
+
 
 def _periods(warehouse: Path) -> list[str]:
     con = duckdb.connect(str(warehouse), read_only=True)
@@ -81,13 +89,17 @@ def test_csv_extract_ties_to_journals_to_the_cent(warehouse: Path, tmp_path: Pat
             "cash_reconciliation.csv",
             "cash_exceptions.csv",
             "reconciliation_summary.csv",
+            "held_journals.csv",
             "tieout.csv",
         ]
     )
-    assert result.all_tied and len(result.tieouts) >= 8
+    assert not _breaks(result) and len(result.tieouts) >= 8
     tie = _read_csv(folder / "tieout.csv")
-    assert {r["status"] for r in tie} == {"tied"}
-    assert {r["difference"] for r in tie} == {"0.00"}
+    assert {r["status"] for r in tie if r["check"] != NOTHING_POSTED} == {"tied"}
+    assert {r["difference"] for r in tie if r["check"] != NOTHING_POSTED} == {"0.00"}
+    # nothing of the period is posted: the extract says so, as a break
+    assert [r["status"] for r in tie if r["check"] == NOTHING_POSTED] == ["BREAK"]
+    assert not result.all_tied
 
     # independent check: sum the CSV text as Decimal, compare with the journal lines
     reimb = _read_csv(folder / "reimbursement_summary.csv")
@@ -125,36 +137,41 @@ def test_xlsx_workbook_shows_the_tie_out(warehouse: Path, tmp_path: Path, period
         "Cash reconciliation",
         "Cash exceptions",
         "Reconciliation summary",
+        "Held journals",
         "Tie-out",
     ]
     ws = wb["Tie-out"]
     header = [c.value for c in ws[4]]
     assert header[:8] == [
-        "check",
-        "sheet",
-        "measure",
-        "sheet_total",
-        "journal_source",
-        "journal_account",
-        "journal_total",
-        "difference",
+        "Check",
+        "Sheet",
+        "Measure",
+        "Sheet total ($)",
+        "Journal source",
+        "Journal account",
+        "Journal total ($)",
+        "Difference ($)",
     ]
     data = [r for r in ws.iter_rows(min_row=5, values_only=True) if r[0] and r[8]]
     assert len(data) == len(result.tieouts)
     for row, tie in zip(data, result.tieouts):
         assert Decimal(str(row[3])).quantize(Decimal("0.01")) == tie.sheet_total
         assert Decimal(str(row[6])).quantize(Decimal("0.01")) == tie.journal_total
-        assert row[7] == 0 and row[8] == "tied"
-    assert "All sheets tie" in ws["A2"].value
-    # the tie-out's sheet totals are formulas pointing at the sheets' Total rows
-    formulas = openpyxl.load_workbook(path)["Tie-out"]
-    assert str(formulas["D5"].value).startswith("='P&L by service line'!")
+        assert row[8] == ("tied" if tie.tied else "BREAK")
+        assert (row[7] == 0) == tie.tied
+    assert "BREAK" in ws["A2"].value  # nothing of the period is posted yet
+    # the tie-out's sheet totals are formulas on the sheets' named Total cells
+    book = openpyxl.load_workbook(path)
+    formulas = book["Tie-out"]
+    assert formulas["D5"].value == "=total_pnl_by_service_line_gross_charge_amount"
     assert str(formulas["H5"].value).startswith("=ROUND(D5-G5")
+    name = book.defined_names["total_pnl_by_service_line_gross_charge_amount"]
+    assert name.attr_text.startswith("'P&L by service line'!$")
     # the Total row of the reimbursement sheet equals the posted cash
     reimb = wb["Reimbursement summary"]
     heads = [c.value for c in reimb[4]]
     total_row = next(r for r in reimb.iter_rows(min_row=5, values_only=True) if r[0] == "Total")
-    paid = Decimal(str(total_row[heads.index("payment_amount")])).quantize(Decimal("0.01"))
+    paid = Decimal(str(total_row[heads.index("Payment ($)")])).quantize(Decimal("0.01"))
     assert paid == _journal(warehouse, "1010", "daily_reimbursement", period)
 
 
@@ -272,8 +289,7 @@ def test_a_cash_break_without_an_exception_row_is_a_break(warehouse: Path, tmp_p
     )
     con.close()
     result = write_extract(warehouse, period, "csv", tmp_path)
-    broken = {t.check: t.difference for t in result.tieouts if not t.tied}
-    assert broken == {"Cash: deposits - expected = breaks": Decimal("5.00")}
+    assert _breaks(result) == {"Cash: deposits - expected = breaks": Decimal("5.00")}
 
 
 def test_serving_snapshot_and_warehouse_give_the_same_extract(warehouse: Path, tmp_path: Path, period: str) -> None:
@@ -301,7 +317,7 @@ def test_a_journal_that_does_not_match_is_a_break(warehouse: Path, tmp_path: Pat
     )
     con.close()
     result = write_extract(warehouse, period, "csv", tmp_path)
-    broken = {t.check: t.difference for t in result.tieouts if not t.tied}
+    broken = _breaks(result)
     assert set(broken) == {"Payer payments", "Journals balance (debits = credits)"}
     assert broken["Payer payments"] < 0
     rc = main(["--period", period, "--format", "csv", "--out", str(tmp_path / "cli"), "--source", str(warehouse)])
@@ -384,7 +400,7 @@ def test_erp_period_ids_in_any_format_use_period_start_date(warehouse: Path, tmp
         )
     con.close()
     after = write_extract(warehouse, period, "csv", tmp_path / "after")
-    assert after.all_tied and after.tieouts == before.tieouts
+    assert not _breaks(after) and after.tieouts == before.tieouts
     assert after.sheets == before.sheets
 
 
@@ -407,7 +423,7 @@ def test_tie_out_accounts_follow_the_account_roles_seed(
     from careledger.publish import extracts
 
     before = write_extract(warehouse, period, "csv", tmp_path / "before")
-    assert before.all_tied and {t.journal_account for t in before.tieouts} >= {
+    assert not _breaks(before) and {t.journal_account for t in before.tieouts} >= {
         "1200",
         "1010",
         "1290+4950",
@@ -418,7 +434,7 @@ def test_tie_out_accounts_follow_the_account_roles_seed(
     con.execute("update marts.mart_erp_journal_lines set account_id = '1299' where account_id = '1200'")
     con.close()
     stale = write_extract(warehouse, period, "csv", tmp_path / "stale")
-    assert {t.check for t in stale.tieouts if not t.tied} == {
+    assert set(_breaks(stale)) == {
         "Gross charges accrued",
         "Journal checkpoint = A/R credits (reconciliation)",
         "Remitted = posted (reconciliation)",
@@ -428,7 +444,7 @@ def test_tie_out_accounts_follow_the_account_roles_seed(
     seed.write_text(extracts.ACCOUNT_ROLES_SEED.read_text().replace("\n1200,payer_ar,", "\n1299,payer_ar,"))
     monkeypatch.setattr(extracts, "ACCOUNT_ROLES_SEED", seed)
     after = write_extract(warehouse, period, "csv", tmp_path / "after")
-    assert after.all_tied
+    assert not _breaks(after)
     assert [t.sheet_total for t in after.tieouts] == [t.sheet_total for t in before.tieouts]
     assert {t.journal_account for t in after.tieouts if t.check == "Gross charges accrued"} == {"1299"}
 
@@ -443,3 +459,135 @@ def test_a_role_without_one_account_is_one_sentence(
     monkeypatch.setattr(extracts, "ACCOUNT_ROLES_SEED", seed)
     with pytest.raises(ExtractError, match=r"has 2 accounts for role cash \(1010, 1011\); a tie-out needs exactly one"):
         write_extract(warehouse, period, "csv", tmp_path / "out")
+
+
+def _post_all_but_one(warehouse: Path, period: str, *, hold: bool) -> tuple[str, Decimal]:
+    """A json posting ledger with every journal but one of ``period`` posted; with ``hold``,
+    that one is a held journal (as an UNMAPPED code leaves it). Returns its id and debits."""
+    con = duckdb.connect(str(warehouse))
+    journal_id, debits = con.execute(
+        """
+        select journal_id, sum(debit_amount) from marts.mart_erp_journal_lines
+        where strftime(posting_date, '%Y-%m') = ? group by journal_id order by journal_id limit 1
+        """,
+        [period],
+    ).fetchone()
+    con.execute(
+        """
+        create schema publish;
+        create table publish.posting_ledger as
+        select 'json' as target, 'X-' || journal_id as journal_id, journal_id as source_journal_id,
+               'original' as posting_type, 'posted' as status, any_value(posting_date) as posting_date,
+               sum(debit_amount) as debit_total, sum(credit_amount) as credit_total
+        from marts.mart_erp_journal_lines where journal_id <> ? group by journal_id
+        """,
+        [journal_id],
+    )
+    con.execute(
+        """
+        create table publish.held_journals (
+            target varchar, journal_key varchar, journal_label varchar, journal_source varchar,
+            legal_entity_id varchar, facility_id varchar, posting_date date, reason_code varchar,
+            message varchar, line_count integer, debit_total decimal(18, 2), credit_total decimal(18, 2),
+            held_at timestamp)
+        """
+    )
+    if hold:
+        con.execute(
+            """
+            insert into publish.held_journals
+            select 'json', journal_id, 'held ' || journal_id, any_value(journal_source),
+                   any_value(legal_entity_id), any_value(facility_id), any_value(posting_date), 'UNMAPPED',
+                   'account UNMAPPED: add the mapping', count(*), sum(debit_amount), sum(credit_amount), now()
+            from marts.mart_erp_journal_lines where journal_id = ? group by journal_id
+            """,
+            [journal_id],
+        )
+    con.close()
+    return journal_id, debits
+
+
+@pytest.mark.parametrize("hold", [True, False], ids=["held", "missing"])
+def test_held_journals_are_listed_and_the_posting_break_shows(
+    warehouse: Path, tmp_path: Path, period: str, hold: bool
+) -> None:
+    """A journal not posted breaks 'Posted to json' by its debits; held, it is on the Held
+    journals sheet with its amounts and 'Posted + held' ties; not held, that breaks too."""
+    _, debits = _post_all_but_one(warehouse, period, hold=hold)
+    result = write_extract(warehouse, period, "csv", tmp_path)
+    ties = {t.check: t for t in result.tieouts}
+    assert ties["Posted to json (posting ledger)"].difference == debits
+    assert ties["Posted + held for json"].tied is hold
+    assert NOTHING_POSTED not in ties and not result.all_tied
+    held = _read_csv(tmp_path / f"careledger_extract_{period}" / "held_journals.csv")
+    assert [Decimal(r["debit_amount"]) for r in held] == ([debits] if hold else [])
+    if hold:
+        assert held[0]["reason_code"] == "UNMAPPED" and held[0]["target"] == "json"
+    assert (
+        main(["--period", period, "--format", "csv", "--out", str(tmp_path / "cli"), "--source", str(warehouse)]) == 1
+    )
+
+
+def test_workbook_is_print_ready(warehouse: Path, tmp_path: Path, period: str) -> None:
+    """Human headers, frozen and filtered header row, landscape one page wide, header row
+    repeated on each page, a named cell for every total."""
+    write_extract(warehouse, period, "xlsx", tmp_path)
+    book = openpyxl.load_workbook(tmp_path / f"careledger_extract_{period}.xlsx")
+    for ws in book.worksheets:
+        headers = [c.value for c in ws[4] if c.value]
+        assert headers and not [h for h in headers if "_" in h], (ws.title, headers)
+        assert ws.freeze_panes == "A5", ws.title
+        assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A4:"), ws.title
+        assert ws.page_setup.orientation == "landscape", ws.title
+        # OOXML: an absent fitToWidth is 1 (one page wide); fitToHeight 0 = as many pages down as needed
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and (ws.page_setup.fitToWidth or 1) == 1, ws.title
+        assert ws.page_setup.fitToHeight == 0, ws.title
+        assert ws.print_title_rows == "$4:$4", ws.title
+    pnl = book["P&L by service line"]
+    assert [c.value for c in pnl[4]][:3] == ["Facility", "Facility name", "Service line"]
+    assert "Gross charges ($)" in [c.value for c in pnl[4]]
+    names = set(book.defined_names)
+    assert {"total_pnl_by_service_line_gross_charge_amount", "total_reimbursement_summary_payment_amount"} <= names
+
+
+def test_text_that_looks_like_a_formula_stays_text(warehouse: Path, tmp_path: Path, period: str) -> None:
+    """A payer named =HYPERLINK(...) is a string cell in the workbook and an escaped CSV cell
+    (OWASP); negative amounts in the CSV are untouched numbers."""
+    evil = '=HYPERLINK("http://example.invalid/x","click")'
+    con = duckdb.connect(str(warehouse))
+    con.execute(
+        "update marts.mart_denial_trends_monthly set payer_name = ? where strftime(period_start_date, '%Y-%m') = ?",
+        [evil, period],
+    )
+    con.close()
+    write_extract(warehouse, period, "xlsx", tmp_path)
+    write_extract(warehouse, period, "csv", tmp_path)
+    ws = openpyxl.load_workbook(tmp_path / f"careledger_extract_{period}.xlsx")["Denial summary"]
+    col = [c.value for c in ws[4]].index("Payer name") + 1
+    cells = [ws.cell(row=r, column=col) for r in range(5, ws.max_row + 1) if ws.cell(row=r, column=col).value]
+    assert cells and all(c.value == evil and c.data_type == "s" for c in cells)
+    rows = _read_csv(tmp_path / f"careledger_extract_{period}" / "denial_summary.csv")
+    assert {r["payer_name"] for r in rows} == {"'" + evil}
+    cash = _read_csv(tmp_path / f"careledger_extract_{period}" / "tieout.csv")
+    assert any(r["sheet_total"].startswith("-") for r in cash)  # a negative number is left as it is
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("=1+2", "'=1+2"),
+        ("+SUM(A1)", "'+SUM(A1)"),
+        ("-cmd|' /C calc'!A0", "'-cmd|' /C calc'!A0"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("-12.50", "-12.50"),
+        (Decimal("-12.50"), "-12.50"),
+        (-3, "-3"),
+        ("Aetna", "Aetna"),
+    ],
+)
+def test_csv_cells_are_escaped_per_owasp(value: object, cell: str) -> None:
+    from careledger.publish.extracts import csv_safe
+
+    assert csv_safe(value) == cell

@@ -75,8 +75,8 @@ def test_snapshot_holds_every_public_mart_with_same_rows_and_types(warehouse: Pa
         wh.close()
         snap.close()
     assert read_manifest(serving)["version"] == result.version
-    # only the public marts (and the two aggregate tables) are published
-    assert set(result.tables) == {*PUBLIC_MARTS, "source_freshness"}
+    # only the public marts (and the aggregate tables) are published
+    assert set(result.tables) == {*PUBLIC_MARTS, "source_freshness", "held_journals"}
     # stable paths for BI tools follow the current version
     assert (serving / "serving.duckdb").resolve() == current_snapshot_path(serving)
     assert (serving / "parquet").resolve() == result.version_dir / "parquet"
