@@ -32,6 +32,7 @@ EXIT_OK = 0
 EXIT_BREAK = 1  # the command ran and found a break (an extract tie-out, a rejected delivery)
 EXIT_USAGE = 2  # bad arguments or input (a period that is not YYYY-MM, --date with --from)
 EXIT_JOURNALS_HELD = 3  # publish erp: the other journals were written, some were held back
+EXIT_OUTPUTS_HELD = 3  # refresh: a failing invariant held some marts back, the rest was published
 EXIT_NOTHING_LANDED = 4  # no exports in the landing folder / no warehouse yet
 EXIT_NOT_BUILT = 5  # the warehouse has no marts yet (dbt build has not run)
 EXIT_BUSY = 6  # another careledger process is writing the warehouse
@@ -288,7 +289,31 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         return EXIT_OK
     _print_materializations(meta)
     _console().print(f"refresh done in {seconds:.1f}s; warehouse {home.warehouse}; serving snapshot {home.serving}")
-    return EXIT_OK
+    return _report_build_status(home)
+
+
+def _report_build_status(home) -> int:
+    """Exit 3 (and say what and why) when the dbt build held outputs back; 0 otherwise."""
+    from careledger.publish.build_status import BuildStatus
+    from careledger.publish.contracts import public_mart_names
+
+    status = BuildStatus.read(home.build_status)
+    if status.is_clean:
+        return EXIT_OK
+    console = _console()
+    held = status.held_back(public_mart_names())
+    console.print(
+        f"[yellow]held back:[/yellow] {len(status.blocked_models)} model(s) not rebuilt and "
+        f"{len(held)} public mart(s) left out of the serving snapshot; everything else was published."
+    )
+    for line in status.summary().splitlines():
+        console.print(f"  {line}")
+    for mart, why in held.items():
+        console.print(f"  not published: {mart} ({why})")
+    console.print(
+        "  fix the failing invariant (see `dbt build` output in the logs folder), then run `careledger refresh`."
+    )
+    return EXIT_OUTPUTS_HELD
 
 
 #: The figures of each asset a person reads in the summary, with their labels.

@@ -206,6 +206,11 @@ class Home:
     def dagster_home(self) -> Path:
         return self.root / "dagster"
 
+    @property
+    def build_status(self) -> Path:
+        """What the last dbt build held back (careledger.publish.build_status)."""
+        return self.root / "dbt_build_status.json"
+
     def ensure(self) -> Home:
         for p in (self.root, self.landing, self.exports, self.serving, self.logs, self.dagster_home):
             p.mkdir(parents=True, exist_ok=True)

@@ -34,11 +34,13 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
+from careledger.publish.build_status import BuildStatus
 from careledger.publish.contracts import public_mart_names
 
 log = logging.getLogger(__name__)
@@ -110,6 +112,7 @@ class SnapshotResult:
     bytes: int  # bytes of the whole version folder (duckdb + parquet)
     published_at: dt.datetime
     missing_marts: tuple[str, ...] = field(default_factory=tuple)
+    held_back_marts: dict[str, str] = field(default_factory=dict)  # mart -> why the build held it back
     parquet_layout: dict[str, str] = field(default_factory=dict)  # table -> single|period|period_id
 
     @property
@@ -177,11 +180,11 @@ def _check_no_phi(con: duckdb.DuckDBPyConnection, table: str) -> None:
         )
 
 
-def _copy_marts(con: duckdb.DuckDBPyConnection) -> tuple[list[str], tuple[str, ...]]:
-    """Copy every public mart the warehouse has; a missing one (its build failed) is reported
-    and the others are published."""
+def _copy_marts(con: duckdb.DuckDBPyConnection, held_back: Mapping[str, str]) -> tuple[list[str], tuple[str, ...]]:
+    """Copy every public mart the warehouse has, except those the last build held back; a
+    missing one (its build failed) is reported and the others are published."""
     built = set(_relations(con, "marts"))
-    available = [m for m in public_mart_names() if m in built]
+    available = [m for m in public_mart_names() if m in built and m not in held_back]
     if not available:
         raise NoMartsError(
             "the warehouse has none of the public marts yet, so there is nothing to publish: "
@@ -190,10 +193,32 @@ def _copy_marts(con: duckdb.DuckDBPyConnection) -> tuple[list[str], tuple[str, .
     for table in available:
         con.execute(f"create table {_quote(table)} as select * from wh.marts.{_quote(table)}")
         _check_no_phi(con, table)
-    missing = tuple(m for m in public_mart_names() if m not in built)
+    missing = tuple(m for m in public_mart_names() if m not in built and m not in held_back)
+    for mart, reason in held_back.items():
+        log.warning("left %s out of the serving snapshot: %s", mart, reason)
     if missing:
         log.warning("warehouse has no %s; published the marts it has", ", ".join(missing))
     return available, missing
+
+
+def _add_invariant_rows(con: duckdb.DuckDBPyConnection, status: BuildStatus, marts: list[str]) -> None:
+    """One row per failing invariant test in the snapshot's mart_data_quality_status (which dbt
+    builds from the source data-quality checks), so the dashboard banner shows both."""
+    if not status.failed_tests or "mart_data_quality_status" not in marts:
+        return
+    con.executemany(
+        "insert into mart_data_quality_status values (?, 'error', ?, 'fail', ?, 0, ?)",
+        [
+            (
+                test.name,
+                ", ".join(test.models),
+                test.failures,
+                f"invariant test failed on {', '.join(test.models) or '?'}: what depends on it is held "
+                f"back from this snapshot ({test.message})",
+            )
+            for test in status.failed_tests
+        ],
+    )
 
 
 def _copy_freshness(con: duckdb.DuckDBPyConnection, published_at: dt.datetime) -> bool:
@@ -358,6 +383,7 @@ def publish_serving_snapshot(
     keep: int = 2,
     partition_min_rows: int = 100_000,
     now: dt.datetime | None = None,
+    build_status: BuildStatus | None = None,
 ) -> SnapshotResult:
     """Publish the public marts of ``warehouse`` as a new serving snapshot, atomically.
 
@@ -366,7 +392,13 @@ def publish_serving_snapshot(
     ``serving_dir/versions/<ts>-<hash>`` and swaps the ``current`` symlink. Keeps the last
     ``keep`` versions. Raises ``SnapshotError`` (leaving the current snapshot untouched) if the
     warehouse is missing or a table carries PHI columns.
+
+    ``build_status`` (what the last dbt build held back, ``careledger.publish.build_status``)
+    leaves out the marts that a failing invariant test blocked, and adds one row per failing
+    test to ``mart_data_quality_status``; the other marts are published as usual.
     """
+    status = build_status or BuildStatus()
+    held_back = status.held_back(public_mart_names())
     warehouse = Path(warehouse).resolve()
     serving_dir = Path(serving_dir).resolve()
     if not warehouse.is_file():
@@ -389,7 +421,8 @@ def publish_serving_snapshot(
                     f"cannot open {warehouse} read-only ({exc}); a build or ingest probably "
                     "holds the writer lock: publish after it finishes"
                 ) from exc
-            marts, missing = _copy_marts(con)
+            marts, missing = _copy_marts(con, held_back)
+            _add_invariant_rows(con, status, marts)
             has_freshness = _copy_freshness(con, published_at)
             has_ledger = _copy_posting_ledger(con)
             _copy_held_journals(con)
@@ -425,6 +458,7 @@ def publish_serving_snapshot(
             "tables": counts,
             "parquet_layout": layout,
             "missing_marts": list(missing),
+            "held_back_marts": dict(sorted(held_back.items())),
             "has_source_freshness": has_freshness,
             "has_posting_ledger": has_ledger,
         }
@@ -454,5 +488,6 @@ def publish_serving_snapshot(
         bytes=size,
         published_at=published_at,
         missing_marts=missing,
+        held_back_marts=dict(held_back),
         parquet_layout=layout,
     )

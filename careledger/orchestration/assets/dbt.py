@@ -12,6 +12,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from careledger.config import DBT_PROFILES_DIR, DBT_PROJECT_DIR, Home, dbt_executable
 from careledger.orchestration.locking import warehouse_writer
 from careledger.orchestration.resources import CareledgerResource
+from careledger.publish.build_status import BuildStatus, from_artifacts
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,13 @@ class CareledgerDbtTranslator(DagsterDbtTranslator):
         layer = fqn[1] if len(fqn) > 2 else "models"
         return AssetKey([layer, dbt_resource_props["name"]])
 
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        """dbt tests as asset checks, never blocking: a failing error-severity test must hold
+        back only what depends on it, and dbt's build already skips those nodes. A blocking
+        check would fail the whole dbt step and so skip every publish step after it."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        return spec._replace(blocking=False) if spec is not None else None
+
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         rtype = dbt_resource_props["resource_type"]
         if rtype == "seed":
@@ -101,10 +109,34 @@ translator = CareledgerDbtTranslator(settings=DagsterDbtTranslatorSettings(enabl
 def careledger_dbt_assets(
     context: AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource, careledger: CareledgerResource
 ):
-    careledger.home_paths.export_env()
+    home = careledger.home_paths
+    home.export_env()
     args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
     with warehouse_writer(careledger.warehouse, "dbt build"):
-        yield from dbt.cli(args, context=context).stream()
+        # run to the end even when a test fails: dbt skips what depends on the failure, the
+        # rest is materialized and published (docs/data_contracts.md, never-stop policy)
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
+        yield from invocation.stream()
+    status = _build_status(invocation)
+    if status is None:
+        # no run results: dbt could not parse or compile the project; nothing was built
+        raise invocation.get_error() or RuntimeError("dbt build failed before it ran any node")
+    status.write(home.build_status)
+    if not status.is_clean:
+        context.log.warning(
+            "dbt build held back %d model(s) behind failing invariants:\n%s",
+            len(status.blocked_models),
+            status.summary(),
+        )
+
+
+def _build_status(invocation) -> BuildStatus | None:
+    try:
+        run_results = invocation.get_artifact("run_results.json")
+        manifest = invocation.get_artifact("manifest.json")
+    except (FileNotFoundError, ValueError):
+        return None
+    return from_artifacts(run_results, manifest)
 
 
 def dbt_resource() -> DbtCliResource:

@@ -66,11 +66,14 @@ erp_assets = [_erp_asset(t) for t in ERP_TARGETS]
     description="serving.duckdb + Parquet copies of the public marts, swapped in atomically for BI and the dashboard.",
 )
 def serving_snapshot(context: AssetExecutionContext, careledger: CareledgerResource) -> MaterializeResult:
+    from careledger.publish.build_status import BuildStatus
     from careledger.publish.serving import publish_serving_snapshot
 
     home = careledger.home_paths
     with warehouse_writer(home.warehouse, "serving snapshot"):
-        result = publish_serving_snapshot(home.warehouse, home.serving)
+        result = publish_serving_snapshot(
+            home.warehouse, home.serving, build_status=BuildStatus.read(home.build_status)
+        )
     meta = {
         "path": str(result.path),
         "version": result.version,
@@ -78,6 +81,7 @@ def serving_snapshot(context: AssetExecutionContext, careledger: CareledgerResou
         "rows": result.rows,
         "bytes": result.bytes,
         "missing_marts": ", ".join(result.missing_marts) or "none",
+        "held_back_marts": "\n".join(f"{m}: {why}" for m, why in result.held_back_marts.items()) or "none",
         "rows_by_table": "\n".join(f"{t}: {n:,}" for t, n in sorted(result.tables.items())),
     }
     return MaterializeResult(metadata=meta)

@@ -11,7 +11,11 @@ fhir_encounters as (
 ),
 
 fhir_patients as (
-    select * from {{ ref('stg_ehr__fhir_patients') }}
+    select * from {{ ref('int_patients__fhir_mrns') }}
+),
+
+mrn_systems as (
+    select distinct identifier_system from {{ ref('fhir_mrn_identifier_systems') }}
 ),
 
 adt as (
@@ -36,12 +40,13 @@ fhir_events as (
         coalesce(fhir_encounters.last_updated_at, fhir_encounters.period_start_at) as source_at,
         fhir_encounters._loaded_at,
         fhir_encounters._batch_id,
-        -- a literal subject finds its Patient's MRN; a conditional one on the MRN system
+        -- a literal subject finds its Patient's MRN (int_patients__fhir_mrns); a conditional
+        -- one on an MRN system of seeds/fhir_mrn_identifier_systems.csv
         -- (Patient?identifier=urn:careledger:mrn|MRN...) names the MRN itself
         coalesce(
             patient_mrns.patient_mrn,
             case
-                when fhir_encounters.patient_identifier_system = 'urn:careledger:mrn'
+                when mrn_systems.identifier_system is not null
                     then fhir_encounters.patient_identifier_value
             end
         ) as patient_mrn,
@@ -63,6 +68,7 @@ fhir_events as (
         fhir_encounters.status
     from fhir_encounters
     left join patient_mrns on patient_mrns.patient_id = fhir_encounters.patient_id
+    left join mrn_systems on mrn_systems.identifier_system = fhir_encounters.patient_identifier_system
     where fhir_encounters.encounter_id is not null
 ),
 

@@ -7,7 +7,7 @@
 with
 
 fhir_patients as (
-    select * from {{ ref('stg_ehr__fhir_patients') }}
+    select * from {{ ref('int_patients__fhir_mrns') }}
 ),
 
 adt as (

@@ -273,3 +273,49 @@ def test_warehouse_locked_by_a_writer_is_an_actionable_error(warehouse: Path, tm
         assert not [p for p in (tmp_path / "serving" / "versions").iterdir()]
     finally:
         holder.communicate("")
+
+
+def test_marts_a_failing_invariant_held_back_are_left_out_and_named(warehouse: Path, tmp_path: Path) -> None:
+    """A build status with a failing invariant on one public mart and a skipped dependent:
+    both are left out, every other mart is published, and the data-quality table says why."""
+    from careledger.publish.build_status import BuildStatus, FailedTest, from_artifacts
+
+    manifest = {
+        "nodes": {
+            "test.careledger.unique_mart_ar_aging_key.1": {
+                "name": "unique_mart_ar_aging_key",
+                "attached_node": "model.careledger.mart_ar_aging",
+            },
+            "model.careledger.mart_ar_aging": {"name": "mart_ar_aging"},
+            "model.careledger.mart_ar_rollforward": {"name": "mart_ar_rollforward"},
+        },
+        "parent_map": {"test.careledger.unique_mart_ar_aging_key.1": ["model.careledger.mart_ar_aging"]},
+    }
+    run_results = {
+        "results": [
+            {"unique_id": "model.careledger.mart_ar_aging", "status": "success"},
+            {
+                "unique_id": "test.careledger.unique_mart_ar_aging_key.1",
+                "status": "fail",
+                "failures": 2,
+                "message": "Got 2 results",
+            },
+            {"unique_id": "model.careledger.mart_ar_rollforward", "status": "skipped"},
+        ]
+    }
+    status = from_artifacts(run_results, manifest)
+    assert status.failed_tests == (FailedTest("unique_mart_ar_aging_key", ("mart_ar_aging",), 2, "Got 2 results"),)
+    assert status.blocked_models == ("mart_ar_rollforward",)
+    status.write(tmp_path / "status.json")
+    assert BuildStatus.read(tmp_path / "status.json") == status
+
+    result = publish_serving_snapshot(warehouse, tmp_path / "serving", build_status=status)
+    assert set(result.held_back_marts) == {"mart_ar_aging", "mart_ar_rollforward"}
+    assert set(PUBLIC_MARTS) - set(result.tables) == {"mart_ar_aging", "mart_ar_rollforward"}
+    assert read_manifest(tmp_path / "serving")["held_back_marts"] == result.held_back_marts
+    with open_serving(tmp_path / "serving") as snap:
+        rows = snap.execute(
+            "select severity, status, source, failing_row_count from mart_data_quality_status where check_name = ?",
+            ["unique_mart_ar_aging_key"],
+        ).fetchall()
+    assert rows == [("error", "fail", "mart_ar_aging", 2)]

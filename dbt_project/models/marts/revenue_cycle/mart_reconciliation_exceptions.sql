@@ -20,6 +20,11 @@
                            (core.fct_ar_rollforward_movements): its net A/R change as the amount
       PLB_NO_DATE          an 835 PLB adjustment whose ERA has no payment date: no journal can
                            post it; its cash effect as the amount
+      REMIT_NO_DATE, REMIT_ADJUSTMENT_NO_DATE, DATE_OUT_OF_RANGE, PATIENT_NO_MRN,
+      ENCOUNTER_NO_PATIENT
+                           a source record a data-quality check found wrong
+                           (core.fct_data_quality_exceptions), with the amount it carries
+                           (its PLB_NO_DATE rows are the plb_no_date arm above, by cash effect)
 
     The as-of date is the latest remit or submission date in the warehouse, so a rebuild on
     the same data gives the same rows. No patient-level identifiers: ids are encounter,
@@ -62,6 +67,10 @@ ar_movements as (
 
 provider_adjustments as (
     select * from {{ ref('fct_provider_adjustments') }}
+),
+
+data_quality_exceptions as (
+    select * from {{ ref('fct_data_quality_exceptions') }}
 ),
 
 as_of as (
@@ -243,6 +252,21 @@ plb_no_date as (
     where remit_date is null
 ),
 
+data_quality as (
+    select
+        check_name as reason_code,
+        'data_quality' as checkpoint,
+        facility_id,
+        exception_date,
+        source_entity,
+        record_key as source_id,
+        amount,
+        detail
+    from data_quality_exceptions
+    -- the same PLB records are the plb_no_date arm (signed by their cash effect)
+    where check_name <> 'PLB_NO_DATE'
+),
+
 exceptions as (
     select * from encounter_no_charge
     union all
@@ -261,6 +285,8 @@ exceptions as (
     select * from journal_not_posted
     union all
     select * from ar_rollforward_break
+    union all
+    select * from data_quality
 ),
 
 final as (

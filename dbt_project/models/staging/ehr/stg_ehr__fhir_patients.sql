@@ -1,3 +1,20 @@
+{#- Patient.identifier is a list whose order means nothing: the MRN can be in any position and
+    under any system (Synthea puts it second, typed v2-0203 MR, under its own system).
+    Staging lifts the first `identifier_slots` identifiers with their type codings;
+    int_patients__fhir_mrns picks the MRN among them. -#}
+{%- set identifier_slots = 8 -%}
+{%- set identifier_fields = [] -%}
+{%- for i in range(identifier_slots) -%}
+    {%- do identifier_fields.extend([
+        ['identifier_' ~ i ~ '_system', '$.identifier[' ~ i ~ '].system'],
+        ['identifier_' ~ i ~ '_value', '$.identifier[' ~ i ~ '].value'],
+        ['identifier_' ~ i ~ '_type_0_system', '$.identifier[' ~ i ~ '].type.coding[0].system'],
+        ['identifier_' ~ i ~ '_type_0_code', '$.identifier[' ~ i ~ '].type.coding[0].code'],
+        ['identifier_' ~ i ~ '_type_1_system', '$.identifier[' ~ i ~ '].type.coding[1].system'],
+        ['identifier_' ~ i ~ '_type_1_code', '$.identifier[' ~ i ~ '].type.coding[1].code'],
+    ]) -%}
+{%- endfor -%}
+
 with
 
 source as (
@@ -7,11 +24,8 @@ source as (
 
 -- each JSON path parsed once per resource (json_fields is dispatched per engine)
 fields as (
-    {{ json_fields('source', 'resource', [
-        ['identifier_0_system', '$.identifier[0].system'],
-        ['identifier_0_value', '$.identifier[0].value'],
-        ['identifier_1_system', '$.identifier[1].system'],
-        ['identifier_1_value', '$.identifier[1].value'],
+    {{ json_fields('source', 'resource', identifier_fields + [
+        ['meta_source_text', '$.meta.source'],
         ['family_name_text', '$.name[0].family'],
         ['given_name_text', '$.name[0].given[0]'],
         ['birth_date_text', '$.birthDate'],
@@ -25,10 +39,15 @@ renamed as (
         resource_id as patient_id,
         version_id,
         last_updated as last_updated_at,
-        case
-            when identifier_0_system = 'urn:careledger:mrn' then identifier_0_value
-            when identifier_1_system = 'urn:careledger:mrn' then identifier_1_value
-        end as patient_mrn,
+        meta_source_text as sending_system,
+        {%- for i in range(identifier_slots) %}
+        identifier_{{ i }}_system,
+        identifier_{{ i }}_value,
+        identifier_{{ i }}_type_0_system,
+        identifier_{{ i }}_type_0_code,
+        identifier_{{ i }}_type_1_system,
+        identifier_{{ i }}_type_1_code,
+        {%- endfor %}
         family_name_text as patient_family_name,
         given_name_text as patient_given_name,
         {{ dbt.safe_cast('birth_date_text', api.Column.translate_type('date')) }} as birth_date,

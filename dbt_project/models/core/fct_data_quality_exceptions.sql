@@ -1,0 +1,223 @@
+{#-
+    One row per source record that a data-quality check (seeds/data_quality_checks.csv) finds
+    wrong, with the amount it carries: the rows that the warn-severity dbt tests would report,
+    kept as data so that nothing a check finds vanishes (docs/data_contracts.md, "Data
+    conditions never stop the pipeline"). Each row names its source, the record (a warehouse
+    key, never a patient identifier) and the batch it landed in (raw_meta.batches names the
+    file). mart_reconciliation_exceptions carries every row; mart_data_quality_status counts
+    them per check.
+
+      REMIT_NO_DATE             835 CLP of an ERA with no payment date: CLP04 as the amount
+      REMIT_ADJUSTMENT_NO_DATE  its CAS adjustments: each adjustment amount
+      PLB_NO_DATE               PLB of an ERA with no payment date: the PLB amount
+      DATE_OUT_OF_RANGE         an encounter, remittance or charge date outside dim_date
+                                (before 1900 or after 2100); the charge or CLP04 as the amount
+      PATIENT_NO_MRN            the latest version of a FHIR Patient has no MRN (no identifier
+                                typed v2-0203 MR, none of a system in
+                                seeds/fhir_mrn_identifier_systems.csv): its encounters cannot
+                                link; the record key is batch:record, never the patient's ids
+      ENCOUNTER_NO_PATIENT      a finalized encounter with no patient_key (no MRN reached it)
+-#}
+
+with
+
+remit_claims as (
+    select * from {{ ref('fct_remittance_claims') }}
+),
+
+adjustments as (
+    select * from {{ ref('fct_adjustments') }}
+),
+
+provider_adjustments as (
+    select * from {{ ref('fct_provider_adjustments') }}
+),
+
+encounters as (
+    select * from {{ ref('fct_encounters') }}
+),
+
+charges as (
+    select * from {{ ref('fct_charges') }}
+),
+
+dates as (
+    select * from {{ ref('dim_date') }}
+),
+
+fhir_patient_versions as (
+    select patient_id, has_mrn, last_updated_at, sending_system, _batch_id, _source_record, _loaded_at
+    from {{ ref('int_patients__fhir_mrns') }}
+),
+
+fhir_patients as (
+    {{ deduplicate('fhir_patient_versions', 'patient_id', 'last_updated_at desc, _loaded_at desc') }}
+),
+
+patient_no_mrn as (
+    select
+        'PATIENT_NO_MRN' as check_name,
+        'fhir_patients' as source,
+        'fhir_patient' as source_entity,
+        _batch_id || ':' || cast(_source_record as {{ dbt.type_string() }}) as record_key,
+        'UNMAPPED' as facility_id,
+        cast(null as date) as exception_date,
+        cast(0 as decimal(18, 2)) as amount,
+        'FHIR Patient (sender ' || coalesce(sending_system, 'unknown')
+        || ') has no identifier typed v2-0203 MR and none of a system in seeds/fhir_mrn_identifier_systems.csv:'
+        || ' add its MRN system there' as detail,
+        _batch_id
+    from fhir_patients
+    where not has_mrn
+),
+
+encounter_no_patient as (
+    select
+        'ENCOUNTER_NO_PATIENT' as check_name,
+        'encounters' as source,
+        'encounter' as source_entity,
+        encounter_id as record_key,
+        facility_id,
+        encounter_date as exception_date,
+        cast(0 as decimal(18, 2)) as amount,
+        'encounter has no patient: its subject names no Patient with an MRN (see PATIENT_NO_MRN)' as detail,
+        cast(null as {{ dbt.type_string() }}) as _batch_id
+    from encounters
+    where patient_key is null
+),
+
+remit_no_date as (
+    select
+        'REMIT_NO_DATE' as check_name,
+        '835_claim_payment' as source,
+        'remittance_claim' as source_entity,
+        remit_claim_key as record_key,
+        facility_id,
+        cast(null as date) as exception_date,
+        payment_amount as amount,
+        '835 claim payment (trace ' || coalesce(trace_number, '?')
+        || ') has no payment date: fix BPR16 or DTM*405 at the payer and re-send the 835' as detail,
+        _batch_id
+    from remit_claims
+    where remit_date is null
+),
+
+adjustment_no_date as (
+    select
+        'REMIT_ADJUSTMENT_NO_DATE' as check_name,
+        '835_adjustment' as source,
+        'remittance_adjustment' as source_entity,
+        adjustment_key as record_key,
+        facility_id,
+        cast(null as date) as exception_date,
+        amount,
+        'CAS ' || group_code || '-' || carc_code
+        || ' of an 835 claim with no payment date: it posts when the 835 is re-sent with a date' as detail,
+        _batch_id
+    from adjustments
+    where remit_date is null
+),
+
+plb_no_date as (
+    select
+        'PLB_NO_DATE' as check_name,
+        '835_plb' as source,
+        'provider_adjustment' as source_entity,
+        provider_adjustment_key as record_key,
+        facility_id,
+        cast(null as date) as exception_date,
+        plb_amount as amount,
+        'PLB ' || coalesce(reason_code, '?') || ' (trace ' || coalesce(trace_number, '?')
+        || ') of an ERA with no payment date: it posts when the 835 is re-sent with a date' as detail,
+        _batch_id
+    from provider_adjustments
+    where remit_date is null
+),
+
+encounter_date_out_of_range as (
+    select
+        'DATE_OUT_OF_RANGE' as check_name,
+        'encounters' as source,
+        'encounter' as source_entity,
+        encounters.encounter_id as record_key,
+        encounters.facility_id,
+        encounters.encounter_date as exception_date,
+        cast(0 as decimal(18, 2)) as amount,
+        'encounter date ' || cast(encounters.encounter_date as {{ dbt.type_string() }})
+        || ' is outside the date dimension (before 1900 or after 2100): correct it in the EHR' as detail,
+        cast(null as {{ dbt.type_string() }}) as _batch_id
+    from encounters
+    left join dates on dates.date_day = encounters.encounter_date
+    where encounters.encounter_date is not null and dates.date_day is null
+),
+
+remit_date_out_of_range as (
+    select
+        'DATE_OUT_OF_RANGE' as check_name,
+        '835_claim_payment' as source,
+        'remittance_claim' as source_entity,
+        remit_claims.remit_claim_key as record_key,
+        remit_claims.facility_id,
+        remit_claims.remit_date as exception_date,
+        remit_claims.payment_amount as amount,
+        '835 payment date ' || cast(remit_claims.remit_date as {{ dbt.type_string() }})
+        || ' is outside the date dimension (before 1900 or after 2100): ask the payer to correct BPR16'
+            as detail,
+        remit_claims._batch_id
+    from remit_claims
+    left join dates on dates.date_day = remit_claims.remit_date
+    where remit_claims.remit_date is not null and dates.date_day is null
+),
+
+charge_date_out_of_range as (
+    select
+        'DATE_OUT_OF_RANGE' as check_name,
+        'claim_charges' as source,
+        'claim_line' as source_entity,
+        charges.charge_key as record_key,
+        charges.facility_id,
+        charges.charge_date as exception_date,
+        charges.charge_amount as amount,
+        'charge date ' || cast(charges.charge_date as {{ dbt.type_string() }})
+        || ' is outside the date dimension (before 1900 or after 2100): correct the claim in billing'
+            as detail,
+        charges._batch_id
+    from charges
+    left join dates on dates.date_day = charges.charge_date
+    where charges.charge_date is not null and dates.date_day is null
+),
+
+exceptions as (
+    select * from remit_no_date
+    union all
+    select * from adjustment_no_date
+    union all
+    select * from plb_no_date
+    union all
+    select * from encounter_date_out_of_range
+    union all
+    select * from remit_date_out_of_range
+    union all
+    select * from charge_date_out_of_range
+    union all
+    select * from patient_no_mrn
+    union all
+    select * from encounter_no_patient
+),
+
+final as (
+    select
+        {{ surrogate_key(['check_name', 'source_entity', 'record_key']) }} as data_quality_exception_key,
+        check_name,
+        source,
+        source_entity,
+        record_key,
+        coalesce(facility_id, 'UNMAPPED') as facility_id,
+        exception_date,
+        {{ money('amount') }} as amount,
+        detail,
+        _batch_id
+    from exceptions
+)
+
+select * from final
