@@ -801,6 +801,8 @@ CASH_EXCEPTION_SIGN = {
     "REMITTANCE_NO_DEPOSIT": -1,
     "DEPOSIT_PLB_DIFFERENCE": 1,
     "DEPOSIT_AMOUNT_MISMATCH": 1,
+    # a mapping break (the deposit's account has no legal entity): beside the match, no effect
+    "DEPOSIT_ACCOUNT_UNMAPPED": 0,
 }
 
 

@@ -10,14 +10,22 @@
                              provider-level adjustments; amount = deposit - BPR02
       DEPOSIT_AMOUNT_MISMATCH the deposit differs from its receipt by anything else;
                              amount = deposit - expected
+      DEPOSIT_ACCOUNT_UNMAPPED a bank deposit on an account with no bank_account crosswalk
+                             row (so on no legal entity of its own), matched or not; amount =
+                             the deposit. It is a mapping break beside the match: it does not
+                             move deposits - expected
 
     No patient-level identifiers: references are 835 trace numbers and lockbox batches.
 -#}
 
 with
 
-items as (
+all_items as (
     select * from {{ ref('fct_cash_reconciliation_items') }}
+),
+
+items as (
+    select * from all_items
     where match_status <> 'matched'
 ),
 
@@ -33,22 +41,20 @@ classified as (
     from items
 ),
 
-final as (
+match_breaks as (
     select
-        {{ dbt.hash("reason_code || '|' || item_key") }} as exception_key,
         reason_code,
         case when match_status = 'deposit_without_remittance' then 'remittance' else 'bank' end as checkpoint,
+        item_key,
         legal_entity_id,
-        deposit_date as exception_date,
+        deposit_date,
         receipt_source,
         reference,
-        cast(
-            case
-                when match_status = 'remittance_without_deposit' then remittance_amount
-                when match_status = 'deposit_without_remittance' then deposit_amount
-                else difference_amount
-            end as decimal(18, 2)
-        ) as amount,
+        case
+            when match_status = 'remittance_without_deposit' then remittance_amount
+            when match_status = 'deposit_without_remittance' then deposit_amount
+            else difference_amount
+        end as amount,
         remittance_amount,
         deposit_amount,
         plb_amount,
@@ -68,6 +74,49 @@ final as (
             else 'deposit for ' || coalesce(reference, '?') || ' differs from the expected amount'
         end as detail
     from classified
+),
+
+unmapped_accounts as (
+    select
+        'DEPOSIT_ACCOUNT_UNMAPPED' as reason_code,
+        'mapping' as checkpoint,
+        item_key,
+        legal_entity_id,
+        deposit_date,
+        receipt_source,
+        reference,
+        deposit_amount as amount,
+        remittance_amount,
+        deposit_amount,
+        plb_amount,
+        'bank deposit on account ending ' || right(coalesce(bank_account_number, '????'), 4)
+        || ' (' || coalesce(deposit_source_file, '?') || ') maps to no legal entity: add the account'
+        || ' to erp/crosswalks.csv (entity bank_account)' as detail
+    from all_items
+    where deposit_key is not null and deposit_legal_entity_id = 'UNMAPPED'
+),
+
+breaks as (
+    select * from match_breaks
+    union all
+    select * from unmapped_accounts
+),
+
+final as (
+    select
+        {{ dbt.hash("reason_code || '|' || item_key") }} as exception_key,
+        reason_code,
+        checkpoint,
+        legal_entity_id,
+        deposit_date as exception_date,
+        receipt_source,
+        reference,
+        cast(amount as decimal(18, 2)) as amount,
+        remittance_amount,
+        deposit_amount,
+        plb_amount,
+        detail
+    from breaks
 )
 
 select * from final
