@@ -15,7 +15,7 @@ import duckdb
 import openpyxl
 import pytest
 
-from careledger.publish.extracts import write_extract
+from careledger.publish.extracts import header, write_extract
 
 MONEY = (
     "beginning_balance_amount",
@@ -120,8 +120,8 @@ def test_xlsx_sheet_carries_the_mart_and_its_total_formulas(warehouse: Path, tmp
     period = next(p for p, status in _periods(warehouse).items() if status == "open")
     result = write_extract(warehouse, period, "xlsx", tmp_path)
     ws = openpyxl.load_workbook(result.paths[0], data_only=True)["AR roll-forward"]
-    header = [c.value for c in ws[4]]
-    facility, ending = header.index("facility_id"), header.index("ending_balance_amount")
+    headers = [c.value for c in ws[4]]
+    facility, ending = headers.index(header("facility_id")), headers.index(header("ending_balance_amount"))
     want = _mart_rows(warehouse, period)
     body = [r for r in ws.iter_rows(min_row=5, values_only=True) if r[0] not in (None, "Total")]
     assert {r[facility]: Decimal(str(r[ending])).quantize(Decimal("0.01")) for r in body} == {
