@@ -38,11 +38,24 @@ def test_835_claim_payments(wh):
 def test_835_adjustments(wh):
     raw = wh("select sum(amount) from raw_billing.remit_adjustments")
     mart = wh(
-        "select sum(contractual_adjustment_amount + patient_responsibility_amount + denial_amount)"
-        " from marts.mart_daily_reimbursement"
+        "select sum(contractual_adjustment_amount + patient_responsibility_amount + denial_amount"
+        " + unclassified_adjustment_amount) from marts.mart_daily_reimbursement"
     )
     assert raw > 0
     assert raw == mart + _exceptions(wh, "REMIT_ADJUSTMENT_NO_DATE")
+
+
+def test_835_claims_balance_with_suspense(wh):
+    """charge = payment + every CAS bucket + the suspense of out-of-balance CLPs, in the mart."""
+    raw = wh("select sum(total_charge_amount) from raw_billing.remit_claims")
+    mart = wh(
+        "select sum(payment_amount + contractual_adjustment_amount + patient_responsibility_amount"
+        " + denial_amount + unclassified_adjustment_amount + out_of_balance_amount)"
+        " from marts.mart_daily_reimbursement"
+    )
+    undated = wh("select sum(charge_amount) from core.fct_remittance_claims where remit_date is null")
+    assert raw > 0
+    assert raw == mart + undated
 
 
 def test_835_plb(wh):

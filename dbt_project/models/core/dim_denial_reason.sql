@@ -1,6 +1,7 @@
 -- Conformed denial reason: (CAS group code, CARC) -> reporting category and the
--- adjustment bucket used by the measures. Pairs seen on 835s without a seed row are
--- added with category `other` (and appear in fct_mapping_exceptions).
+-- adjustment bucket used by the measures (macro adjustment_bucket). Pairs seen on 835s
+-- without a seeds/carc_categories.csv row take the code's category from seeds/carc_codes.csv,
+-- else `unclassified` (those also appear in fct_mapping_exceptions).
 with
 
 carc_categories as (
@@ -9,6 +10,10 @@ carc_categories as (
 
 group_codes as (
     select * from {{ ref('cas_group_codes') }}
+),
+
+carc_codes as (
+    select * from {{ ref('carc_codes') }}
 ),
 
 observed as (
@@ -26,12 +31,13 @@ reasons as (
     select
         observed.group_code,
         observed.carc_code,
-        'Not in reference data' as description,
-        'other' as category,
-        false as is_in_reference
+        coalesce(carc_codes.description, 'Not in reference data') as description,
+        coalesce(carc_codes.category, 'unclassified') as category,
+        carc_codes.carc_code is not null as is_in_reference
     from observed
     left join carc_categories
         on carc_categories.group_code = observed.group_code and carc_categories.carc_code = observed.carc_code
+    left join carc_codes on carc_codes.carc_code = observed.carc_code
     where carc_categories.group_code is null
 ),
 
@@ -43,11 +49,7 @@ final as (
         reasons.carc_code,
         reasons.description as carc_description,
         reasons.category as denial_category,
-        case
-            when reasons.group_code = 'PR' or reasons.category = 'patient_responsibility' then 'patient_responsibility'
-            when reasons.category = 'contractual' then 'contractual'
-            else 'denial'
-        end as adjustment_bucket,
+        {{ adjustment_bucket('reasons.group_code', 'reasons.category') }} as adjustment_bucket,
         reasons.is_in_reference
     from reasons
     left join group_codes on group_codes.group_code = reasons.group_code

@@ -60,7 +60,9 @@ charge_rows as (
         cast(0 as decimal(18, 2)) as payment_amount,
         cast(0 as decimal(18, 2)) as contractual_adjustment_amount,
         cast(0 as decimal(18, 2)) as denial_amount,
-        cast(0 as decimal(18, 2)) as patient_responsibility_amount
+        cast(0 as decimal(18, 2)) as patient_responsibility_amount,
+        cast(0 as decimal(18, 2)) as unclassified_adjustment_amount,
+        cast(0 as decimal(18, 2)) as out_of_balance_amount
     from chain_charges
     inner join current_versions on current_versions.root_claim_id = chain_charges.root_claim_id
     left join periods on periods.period_id = chain_charges.period_id
@@ -78,6 +80,8 @@ chain_remits as (
         remittances.contractual_adjustment_amount,
         remittances.denial_amount,
         remittances.patient_responsibility_amount,
+        remittances.unclassified_adjustment_amount,
+        remittances.out_of_balance_amount,
         row_number() over (
             partition by claims.root_claim_id
             order by remittances.remit_date, case when remittances.is_reversal then 0 else 1 end,
@@ -166,6 +170,8 @@ remit_rows as (
         release_states.contractual_adjustment_amount,
         release_states.denial_amount,
         release_states.patient_responsibility_amount,
+        release_states.unclassified_adjustment_amount,
+        release_states.out_of_balance_amount,
         coalesce(chain_reserves.reserve_amount, 0)
         * (release_states.released_state - release_states.previous_released_state) as reserve_released_amount
     from release_states
@@ -179,15 +185,16 @@ released as (
         cast(null as {{ dbt.type_string() }}) as remit_claim_key,
         cast(0 as integer) as remit_sequence,
         posting_date, period_id, charge_amount, reserve_booked_amount, payment_amount,
-        contractual_adjustment_amount, denial_amount, patient_responsibility_amount,
-        cast(0 as decimal(18, 2)) as reserve_released_amount
+        contractual_adjustment_amount, denial_amount, patient_responsibility_amount, unclassified_adjustment_amount,
+        out_of_balance_amount, cast(0 as decimal(18, 2)) as reserve_released_amount
     from charge_rows
     union all
     select
         root_claim_id, transaction_type, journal_source, remit_claim_key,
         cast(remit_sequence as integer) as remit_sequence,
         posting_date, period_id, charge_amount, reserve_booked_amount, payment_amount,
-        contractual_adjustment_amount, denial_amount, patient_responsibility_amount, reserve_released_amount
+        contractual_adjustment_amount, denial_amount, patient_responsibility_amount, unclassified_adjustment_amount,
+        out_of_balance_amount, reserve_released_amount
     from remit_rows
 ),
 
@@ -219,12 +226,15 @@ final as (
         {{ money('released.contractual_adjustment_amount') }} as contractual_adjustment_amount,
         {{ money('released.denial_amount') }} as denial_amount,
         {{ money('released.patient_responsibility_amount') }} as patient_responsibility_amount,
+        {{ money('released.unclassified_adjustment_amount') }} as unclassified_adjustment_amount,
+        {{ money('released.out_of_balance_amount') }} as out_of_balance_amount,
         {{ money('released.reserve_released_amount') }} as reserve_released_amount,
         {{ money('released.contractual_adjustment_amount - released.reserve_released_amount') }}
             as contractual_true_up_amount,
         {{ money(
             'released.charge_amount - released.payment_amount - released.contractual_adjustment_amount'
             ~ ' - released.denial_amount - released.patient_responsibility_amount'
+            ~ ' - released.unclassified_adjustment_amount - released.out_of_balance_amount'
         ) }} as gross_change_amount,
         {{ money('released.reserve_booked_amount - released.reserve_released_amount') }} as reserve_change_amount
     from released

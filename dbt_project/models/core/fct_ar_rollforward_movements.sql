@@ -83,7 +83,9 @@ dated_movements as (
         payment_amount,
         contractual_adjustment_amount,
         denial_amount,
-        0 as write_off_amount,
+        -- a CARC no reference lists posts to its own account against payer A/R (never a denial),
+        -- the unexplained difference of an out-of-balance CLP to remittance suspense
+        unclassified_adjustment_amount + out_of_balance_amount as write_off_amount,
         0 as plb_recoupment_amount,
         0 as reserve_change_amount
     from remits

@@ -17,6 +17,10 @@
                                 seeds/fhir_mrn_identifier_systems.csv): its encounters cannot
                                 link; the record key is batch:record, never the patient's ids
       ENCOUNTER_NO_PATIENT      a finalized encounter with no patient_key (no MRN reached it)
+      CARC_UNCLASSIFIED         a CAS adjustment whose CARC no reference lists: its amount
+                                (posted to the unclassified adjustments account, not a denial)
+      CLAIM_OUT_OF_BALANCE      an 835 CLP whose charge is not payment + CAS: the difference
+                                (posted to remittance suspense)
 -#}
 
 with
@@ -69,6 +73,40 @@ patient_no_mrn as (
         _batch_id
     from fhir_patients
     where not has_mrn
+),
+
+carc_unclassified as (
+    select
+        'CARC_UNCLASSIFIED' as check_name,
+        '835_adjustment' as source,
+        'remittance_adjustment' as source_entity,
+        adjustment_key as record_key,
+        facility_id,
+        remit_date as exception_date,
+        amount,
+        'CAS ' || coalesce(group_code, '?') || '-' || coalesce(carc_code, '?')
+        || ' is in no reference list: it posts to unclassified adjustments (4960); add the code to'
+        || ' seeds/carc_codes.csv (or the pair to carc_categories.csv) and rebuild with --full-refresh' as detail,
+        _batch_id
+    from adjustments
+    where adjustment_bucket = 'unclassified'
+),
+
+claim_out_of_balance as (
+    select
+        'CLAIM_OUT_OF_BALANCE' as check_name,
+        '835_claim_payment' as source,
+        'remittance_claim' as source_entity,
+        remit_claim_key as record_key,
+        facility_id,
+        remit_date as exception_date,
+        out_of_balance_amount as amount,
+        '835 claim (trace ' || coalesce(trace_number, '?') || ') does not balance: charge - payment - CAS = '
+        || cast(out_of_balance_amount as {{ dbt.type_string() }})
+        || ', posted to remittance suspense (1295): ask the payer for the missing adjustment' as detail,
+        _batch_id
+    from remit_claims
+    where out_of_balance_amount <> 0
 ),
 
 encounter_no_patient as (
@@ -203,6 +241,10 @@ exceptions as (
     select * from patient_no_mrn
     union all
     select * from encounter_no_patient
+    union all
+    select * from carc_unclassified
+    union all
+    select * from claim_out_of_balance
 ),
 
 final as (

@@ -1,6 +1,9 @@
 -- One row per 835 CLP, dated by its remit date (BPR16), matched to a claim version when
 -- possible (claim_id null otherwise), with CAS adjustments (claim and line level) summed
--- into the three buckets: charge = payment + patient responsibility + contractual + denial.
+-- into the four buckets: charge = payment + patient responsibility + contractual + denial
+-- + unclassified (a CARC no reference lists: never a denial, docs/accounting_policy.md)
+-- + out of balance (what the CAS does not explain of a CLP that ingest landed with a
+-- CLAIM_OUT_OF_BALANCE finding: it posts to remittance suspense).
 -- Reversals (CLP02 = 22) keep the negative amounts of the 835. The payer is the matched
 -- claim's payer (billing is the source of truth), else the 835 payer id through the crosswalk.
 with
@@ -27,7 +30,8 @@ buckets as (
         sum(case when adjustment_bucket = 'patient_responsibility' then amount else 0 end)
             as patient_responsibility_amount,
         sum(case when adjustment_bucket = 'contractual' then amount else 0 end) as contractual_adjustment_amount,
-        sum(case when adjustment_bucket = 'denial' then amount else 0 end) as denial_amount
+        sum(case when adjustment_bucket = 'denial' then amount else 0 end) as denial_amount,
+        sum(case when adjustment_bucket = 'unclassified' then amount else 0 end) as unclassified_adjustment_amount
     from adjustments
     group by remit_claim_key
 ),
@@ -55,6 +59,12 @@ final as (
         {{ money('coalesce(buckets.patient_responsibility_amount, 0)') }} as patient_responsibility_amount,
         {{ money('coalesce(buckets.contractual_adjustment_amount, 0)') }} as contractual_adjustment_amount,
         {{ money('coalesce(buckets.denial_amount, 0)') }} as denial_amount,
+        {{ money('coalesce(buckets.unclassified_adjustment_amount, 0)') }} as unclassified_adjustment_amount,
+        {{ money(
+            'remits.charge_amount - remits.payment_amount'
+            ~ ' - coalesce(buckets.patient_responsibility_amount, 0) - coalesce(buckets.contractual_adjustment_amount, 0)'
+            ~ ' - coalesce(buckets.denial_amount, 0) - coalesce(buckets.unclassified_adjustment_amount, 0)'
+        ) }} as out_of_balance_amount,
         remits.patient_responsibility_amount as reported_patient_responsibility_amount,
         remits._batch_id,
         remits._loaded_at

@@ -1,5 +1,6 @@
 -- Denial work-queue events without the free-text note; an event id landed twice keeps its
--- first load. Category from seeds/carc_categories.csv (`other` when the pair is unknown).
+-- first load. Category from seeds/carc_categories.csv, else seeds/carc_codes.csv, else
+-- `unclassified`.
 with
 
 events as (
@@ -8,6 +9,10 @@ events as (
 
 carc_categories as (
     select * from {{ ref('carc_categories') }}
+),
+
+carc_codes as (
+    select * from {{ ref('carc_codes') }}
 ),
 
 categorized as (
@@ -19,7 +24,7 @@ categorized as (
         events.event_date,
         events.group_code,
         events.carc_code,
-        coalesce(carc_categories.category, 'other') as denial_category,
+        coalesce(carc_categories.category, carc_codes.category, 'unclassified') as denial_category,
         coalesce(events.amount, 0) as amount,
         events.work_queue,
         events._batch_id,
@@ -28,6 +33,7 @@ categorized as (
     from events
     left join carc_categories
         on carc_categories.group_code = events.group_code and carc_categories.carc_code = events.carc_code
+    left join carc_codes on carc_codes.carc_code = events.carc_code
 ),
 
 first_landed as (

@@ -23,10 +23,6 @@ adjustments as (
     select * from {{ ref('int_remits__adjustments_categorized') }}
 ),
 
-carc_categories as (
-    select * from {{ ref('carc_categories') }}
-),
-
 gl_actuals as (
     select * from {{ ref('int_erp__gl_actuals') }}
 ),
@@ -102,10 +98,8 @@ lookups as (
     select
         'x12' as source_system, 'remit.group_code:carc_code' as field,
         {{ dbt.concat(['adjustments.group_code', "':'", 'adjustments.carc_code']) }} as source_value,
-        carc_categories.category is not null as is_mapped, adjustments._loaded_at as seen_at
+        adjustments.denial_category <> 'unclassified' as is_mapped, adjustments._loaded_at as seen_at
     from adjustments
-    left join carc_categories
-        on carc_categories.group_code = adjustments.group_code and carc_categories.carc_code = adjustments.carc_code
     union all
     select 'erp' as source_system, 'gl_actuals.facility_id' as field, facility_source_code as source_value,
         facility_id <> 'UNMAPPED' as is_mapped, _loaded_at as seen_at

@@ -1,7 +1,9 @@
--- 835 CAS adjustments (claim and line level) tied to their CLP and SVC, with the denial
--- reason category (seeds/carc_categories.csv; a pair without a row falls to `other`) and
--- the adjustment bucket that the measures use: patient_responsibility (group PR),
--- contractual (category contractual) or denial (anything else).
+-- 835 CAS adjustments (claim and line level) tied to their CLP and SVC, with the reason
+-- category: the (group, CARC) pair's row in seeds/carc_categories.csv, else the code's row in
+-- seeds/carc_codes.csv (every published CARC), else `unclassified`; and the adjustment
+-- bucket that the measures use (macro adjustment_bucket): patient_responsibility (group PR),
+-- contractual, unclassified (a code no reference lists: its own account, never a denial) or
+-- denial (anything else).
 with
 
 adjustments as (
@@ -10,6 +12,10 @@ adjustments as (
 
 carc_categories as (
     select * from {{ ref('carc_categories') }}
+),
+
+carc_codes as (
+    select * from {{ ref('carc_codes') }}
 ),
 
 categorized as (
@@ -31,13 +37,15 @@ categorized as (
         adjustments.triplet_seq,
         adjustments.group_code,
         adjustments.carc_code,
-        coalesce(carc_categories.category, 'other') as denial_category,
+        coalesce(carc_categories.category, carc_codes.category, 'unclassified') as denial_category,
         case
-            when adjustments.group_code = 'PR' or carc_categories.category = 'patient_responsibility'
-                then 'patient_responsibility'
-            when carc_categories.category = 'contractual' then 'contractual'
-            else 'denial'
-        end as adjustment_bucket,
+            when carc_categories.category is not null then 'group_and_code'
+            when carc_codes.category is not null then 'code'
+            else 'none'
+        end as category_source,
+        {{ adjustment_bucket(
+            'adjustments.group_code', "coalesce(carc_categories.category, carc_codes.category, 'unclassified')"
+        ) }} as adjustment_bucket,
         adjustments.amount,
         adjustments.quantity,
         adjustments._batch_id,
@@ -47,6 +55,7 @@ categorized as (
     left join carc_categories
         on carc_categories.group_code = adjustments.group_code
         and carc_categories.carc_code = adjustments.carc_code
+    left join carc_codes on carc_codes.carc_code = adjustments.carc_code
 ),
 
 final as (

@@ -23,7 +23,9 @@ final as (
         {{ money('sum(remits.payment_amount)') }} as payment_amount,
         {{ money('sum(remits.contractual_adjustment_amount)') }} as contractual_adjustment_amount,
         {{ money('sum(remits.patient_responsibility_amount)') }} as patient_responsibility_amount,
-        {{ money('sum(remits.denial_amount)') }} as denial_amount
+        {{ money('sum(remits.denial_amount)') }} as denial_amount,
+        {{ money('sum(remits.unclassified_adjustment_amount)') }} as unclassified_adjustment_amount,
+        {{ money('sum(remits.out_of_balance_amount)') }} as out_of_balance_amount
     from remits
     inner join facilities on facilities.facility_id = remits.facility_id
     where remits.remit_date is not null

@@ -79,7 +79,10 @@ rule_accounts as (
 
 remit_measures as (
     -- one row per CLP and measure, unpivoted
-    {% set measures = ['payment_amount', 'denial_amount', 'patient_responsibility_amount'] %}
+    {% set measures = [
+        'payment_amount', 'denial_amount', 'patient_responsibility_amount', 'unclassified_adjustment_amount',
+        'out_of_balance_amount',
+    ] %}
     {% for m in measures %}
     select
         'daily_reimbursement' as journal_source,
