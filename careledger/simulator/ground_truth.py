@@ -668,6 +668,7 @@ def revenue_cycle_kpis(
     denial_events: pl.DataFrame,
     claims: pl.DataFrame,
     dims: pl.DataFrame,
+    plb: pl.DataFrame,
     *,
     facilities: pl.DataFrame,
     periods: pl.DataFrame,
@@ -679,7 +680,9 @@ def revenue_cycle_kpis(
 
     NPSR = gross - contractual - denials - reserve change - bad debt - charity; net A/R = net
     payer A/R + patient A/R (patient responsibility - patient payments - bad debt - charity, to
-    date); averages over the last three periods. Amounts in cents, ratios as decimal strings.
+    date) + PLB recoupments and forward balances to date (``plb``, from
+    :func:`provider_adjustments`: - their cash effect); averages over the last three periods.
+    Amounts in cents, ratios as decimal strings.
     """
 
     def by_period(df: pl.DataFrame, date_col: str, aggs: list[pl.Expr]) -> pl.DataFrame:
@@ -712,6 +715,11 @@ def revenue_cycle_kpis(
         .with_columns(pl.col("facility_id").fill_null(UNMAPPED))
     )
     write_offs = by_period(wo, "event_date", [pl.col("amount_cents").sum().alias("write_off")])
+    recoupments = by_period(
+        plb.filter(pl.col("measure") == "plb_recoupment"),
+        "remit_date",
+        [(-pl.col("cash")).sum().alias("plb_ar_change")],
+    )
     ledger = subledger.group_by("period_id", "facility_id").agg(
         pl.col("reserve").sum().alias("reserve_bal"),
         pl.col("net").sum().alias("payer_net"),
@@ -722,7 +730,7 @@ def revenue_cycle_kpis(
         "period_id", days=(pl.col("period_end_date") - pl.col("period_start_date")).dt.total_days() + 1
     ).join(fac_ids, how="cross")
     x = grid
-    for part in (gross, remits, patient, write_offs, ledger):
+    for part in (gross, remits, patient, write_offs, ledger, recoupments):
         x = x.join(part, on=["period_id", "facility_id"], how="left", maintain_order="left")
     measures = [c for c in x.columns if c not in ("period_id", "facility_id", "days")]
     x = x.with_columns([pl.col(c).fill_null(0).cast(pl.Int64) for c in measures]).sort("facility_id", "period_id")
@@ -731,6 +739,7 @@ def revenue_cycle_kpis(
         patient_ar=(pl.col("patient_resp") - pl.col("ppay") - pl.col("bad_debt") - pl.col("charity"))
         .cum_sum()
         .over("facility_id"),
+        plb_ar=pl.col("plb_ar_change").cum_sum().over("facility_id"),
     ).with_columns(
         npsr=pl.col("gross")
         - pl.col("contractual")
@@ -738,7 +747,7 @@ def revenue_cycle_kpis(
         - pl.col("reserve_change")
         - pl.col("bad_debt")
         - pl.col("charity"),
-        net_ar=pl.col("payer_net") + pl.col("patient_ar"),
+        net_ar=pl.col("payer_net") + pl.col("patient_ar") + pl.col("plb_ar"),
         cash=pl.col("paid") + pl.col("ppay"),
     )
     x = x.with_columns(

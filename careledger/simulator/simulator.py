@@ -983,6 +983,7 @@ def _write_ground_truth(
         billing.denial_events,
         billing.claims,
         dims,
+        plb,
         facilities=net.facilities,
         periods=erp.periods,
     )
@@ -1001,6 +1002,7 @@ def _write_ground_truth(
             net_revenue_amount=money("npsr"),
             payer_net_ar_amount=money("payer_net"),
             patient_ar_amount=money("patient_ar"),
+            plb_recoupment_ar_amount=money("plb_ar"),
             net_ar_amount=money("net_ar"),
             payment_amount=money("paid"),
             patient_payment_amount=money("ppay"),

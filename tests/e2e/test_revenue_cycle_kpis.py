@@ -50,6 +50,7 @@ def test_the_faulted_system_exercises_every_kpi(truth) -> None:
         "bad_debt_amount",
         "charity_amount",
         "patient_ar_amount",
+        "plb_recoupment_ar_amount",
         "denial_write_off_amount",
         "dnfb_gross_amount",
         "net_days_in_ar",
@@ -64,6 +65,7 @@ def test_ratios_are_their_numerator_over_denominator(built_con) -> None:
         "net_ar_amount",
         "payer_net_ar_amount",
         "patient_ar_amount",
+        "plb_recoupment_ar_amount",
         "cash_collected_amount",
         "payment_amount",
         "patient_payment_amount",
@@ -87,7 +89,9 @@ def test_ratios_are_their_numerator_over_denominator(built_con) -> None:
             - r["charity_amount"]
         ), key
         if r["payer_net_ar_amount"] is not None:
-            assert r["net_ar_amount"] == r["payer_net_ar_amount"] + r["patient_ar_amount"], key
+            assert r["net_ar_amount"] == (
+                r["payer_net_ar_amount"] + r["patient_ar_amount"] + r["plb_recoupment_ar_amount"]
+            ), key
         if r["net_revenue_amount"]:
             ratio = r["cash_collected_amount"] / r["net_revenue_amount"]
             assert abs(ratio - r["cash_pct_of_net_revenue"]) <= Decimal("0.00005"), key

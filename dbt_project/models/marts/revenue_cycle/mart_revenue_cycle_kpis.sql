@@ -23,7 +23,10 @@
     - the change of the contractual reserve over the period (4900 + 4950 = contractual
     adjustments + reserve change) - bad debt - charity (transaction date). Net A/R = the A/R
     subledger's net balance (payer A/R - contractual reserve, mart_ar_subledger) + patient
-    A/R (patient responsibility moved by the 835s - patient payments - bad debt - charity).
+    A/R (patient responsibility moved by the 835s - patient payments - bad debt - charity)
+    + PLB recoupments and forward balances to date (provider-level credits to payer A/R that no
+    claim carries, - their cash effect), so net A/R is the GL's payer A/R - reserve + patient A/R.
+    A PLB with no payment date is a PLB_NO_DATE exception (mart_reconciliation_exceptions).
 -#}
 
 with
@@ -58,6 +61,11 @@ subledger as (
 
 patient_transactions as (
     select * from {{ ref('fct_patient_transactions') }}
+),
+
+plb_recoupments as (
+    select * from {{ ref('fct_provider_adjustments') }}
+    where measure = 'plb_recoupment_amount' and remit_date is not null
 ),
 
 submitted_claims as (
@@ -114,6 +122,8 @@ activity_dates as (
     select event_date from write_off_events
     union
     select transaction_date from patient_events
+    union
+    select remit_date from plb_recoupments
 ),
 
 date_periods as (
@@ -174,6 +184,17 @@ patient_activity as (
     group by 1, 2
 ),
 
+plb_activity as (
+    -- what the recoupments credit to payer A/R is - their cash effect (Dr payer A/R / Cr cash)
+    select
+        date_periods.period_id,
+        plb_recoupments.facility_id,
+        sum(-plb_recoupments.cash_effect_amount) as plb_recoupment_ar_change_amount
+    from plb_recoupments
+    inner join date_periods on plb_recoupments.remit_date = date_periods.activity_date
+    group by 1, 2
+),
+
 margin_activity as (
     select
         period_id,
@@ -223,6 +244,8 @@ facility_keys as (
     select facility_id from facilities
     union
     select facility_id from revenue
+    union
+    select facility_id from plb_activity
 ),
 
 -- every facility x period, so balances carry through quiet months
@@ -255,6 +278,7 @@ period_flows as (
         coalesce(subledger_balances.reserve_balance_amount, 0) as reserve_balance_amount,
         coalesce(subledger_balances.net_balance_amount, 0) as payer_net_ar_amount,
         coalesce(subledger_balances.dnfb_gross_amount, 0) as dnfb_gross_amount,
+        coalesce(plb_activity.plb_recoupment_ar_change_amount, 0) as plb_recoupment_ar_change_amount,
         coalesce(subledger_balances.reserve_balance_amount, 0) - coalesce(
             lag(subledger_balances.reserve_balance_amount) over (
                 partition by facility_periods.facility_id order by facility_periods.period_start_date
@@ -273,6 +297,9 @@ period_flows as (
     left join clean_claims
         on facility_periods.period_id = clean_claims.period_id
         and facility_periods.facility_id = clean_claims.facility_id
+    left join plb_activity
+        on facility_periods.period_id = plb_activity.period_id
+        and facility_periods.facility_id = plb_activity.facility_id
 ),
 
 period_revenue as (
@@ -304,6 +331,10 @@ balances as (
             partition by facility_id order by period_start_date
             rows between unbounded preceding and current row
         ) as patient_ar_amount,
+        sum(plb_recoupment_ar_change_amount) over (
+            partition by facility_id order by period_start_date
+            rows between unbounded preceding and current row
+        ) as plb_recoupment_ar_amount,
         dnfb_gross_amount,
         sum(net_revenue_amount) over (
             partition by facility_id order by period_start_date
@@ -352,6 +383,7 @@ unperiodized as (
         cast(null as decimal(18, 2)) as reserve_balance_amount,
         cast(null as decimal(18, 2)) as payer_net_ar_amount,
         cast(null as decimal(18, 2)) as patient_ar_amount,
+        cast(null as decimal(18, 2)) as plb_recoupment_ar_amount,
         cast(null as decimal(18, 2)) as dnfb_gross_amount,
         cast(null as decimal(18, 2)) as trailing_net_revenue_amount,
         cast(null as decimal(18, 2)) as trailing_gross_charge_amount,
@@ -448,8 +480,11 @@ final as (
         cast(period_facilities.reserve_balance_amount as decimal(18, 2))
             as contractual_reserve_amount,
         cast(period_facilities.patient_ar_amount as decimal(18, 2)) as patient_ar_amount,
-        cast(period_facilities.payer_net_ar_amount + period_facilities.patient_ar_amount as decimal(18, 2))
-            as net_ar_amount,
+        cast(period_facilities.plb_recoupment_ar_amount as decimal(18, 2)) as plb_recoupment_ar_amount,
+        cast(
+            period_facilities.payer_net_ar_amount + period_facilities.patient_ar_amount
+            + period_facilities.plb_recoupment_ar_amount as decimal(18, 2)
+        ) as net_ar_amount,
         cast(
             case
                 when period_facilities.trailing_day_count > 0
@@ -461,7 +496,10 @@ final as (
         cast(
             case
                 when period_facilities.trailing_net_revenue_amount > 0
-                    then 1.0 * (period_facilities.payer_net_ar_amount + period_facilities.patient_ar_amount)
+                    then 1.0 * (
+                        period_facilities.payer_net_ar_amount + period_facilities.patient_ar_amount
+                        + period_facilities.plb_recoupment_ar_amount
+                    )
                     * period_facilities.trailing_day_count
                     / period_facilities.trailing_net_revenue_amount
             end
