@@ -12,7 +12,8 @@ STAMP  := $(VENV)/.careledger-installed
 help:
 	@echo "make demo       set up, then simulate -> warehouse -> marts -> ERP files -> dashboard data"
 	@echo "make test       set up, lint, then run the whole test suite"
-	@echo "make lint       ruff (check + format) and sqlfluff on the dbt models"
+	@echo "make lint       ruff (check + format), sqlfluff on the dbt models, and check-models"
+	@echo "make check-models  the dbt rules only: layers, names, docs and keys, PHI lineage, portability, contracts"
 	@echo "make dev        Dagster UI (webserver + daemon) on http://127.0.0.1:3000"
 	@echo "make dashboard  executive dashboard on http://127.0.0.1:8050"
 	@echo "make lock       re-pin pylock.toml from pyproject.toml"
@@ -40,6 +41,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	# .sqlfluff: DuckDB dialect, dbt templater on profiles.yml's in-memory `lint` target (no build needed)
 	$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests dbt_project/analyses
+	$(MAKE) --no-print-directory check-models
+
+# the dbt project's rules on a fresh `dbt compile` (no data, no build; docs/how_to_add_a_model.md)
+check-models: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/dbt/test_manifest_rules.py tests/unit/dbt/test_portable_sql.py tests/unit/dbt/test_contracts.py
 
 dev: $(STAMP)
 	$(BIN)/careledger ui

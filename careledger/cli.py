@@ -32,7 +32,9 @@ EXIT_OK = 0
 EXIT_BREAK = 1  # the command ran and found a break (an extract tie-out, a rejected delivery)
 EXIT_USAGE = 2  # bad arguments or input (a period that is not YYYY-MM, --date with --from)
 EXIT_JOURNALS_HELD = 3  # publish erp: the other journals were written, some were held back
-EXIT_OUTPUTS_HELD = 3  # refresh: a failing invariant held some marts back, the rest was published
+#: the same code for refresh: a failing invariant held some marts back, the rest was published
+#: (both say "ran; some outputs held back, listed; the rest published")
+EXIT_OUTPUTS_HELD = EXIT_JOURNALS_HELD
 EXIT_NOTHING_LANDED = 4  # no exports in the landing folder / no warehouse yet
 EXIT_NOT_BUILT = 5  # the warehouse has no marts yet (dbt build has not run)
 EXIT_BUSY = 6  # another careledger process is writing the warehouse
@@ -45,7 +47,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_OK: "done",
     EXIT_BREAK: "ran, and found a break (extract tie-out BREAK, journals rejected by the ERP)",
     EXIT_USAGE: "bad arguments or input",
-    EXIT_JOURNALS_HELD: "publish erp: some journals held back (listed; see publish.held_journals)",
+    EXIT_JOURNALS_HELD: "ran; some outputs held back and listed, the rest published (publish erp / backfill: "
+    "journals in publish.held_journals; refresh: marts behind a failing invariant)",
     EXIT_NOTHING_LANDED: "nothing landed yet: no exports in the landing folder or no warehouse",
     EXIT_NOT_BUILT: "the warehouse has no marts yet: run `careledger refresh`",
     EXIT_BUSY: "another careledger process is writing the warehouse: run again when it has finished",
@@ -436,7 +439,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     date_from, date_to = _date_window(args, home)
     if args.resend:
         return _resend(home, args.target, date_from, date_to, Path(args.out).resolve())
-    partition_start = config.partition_start()
+    from careledger.orchestration.partitions import PARTITION_START as partition_start
+
     before_partitions = date_from < date.fromisoformat(partition_start)
     if args.out or before_partitions:
         from careledger.orchestration.erp_posting import post_erp
@@ -717,10 +721,14 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    from careledger.orchestration.dbt_manifest import ensure_manifest
     from careledger.orchestration.ui import run_ui
 
     home = _home(args)
     _port_free(args.host, args.port)
+    # parse the dbt project here, once, when the manifest is stale: otherwise the code server
+    # loading the definitions runs `dbt parse` while the UI waits (docs/benchmarks.md)
+    ensure_manifest()
     write_dagster_yaml(home)
     env = home.child_env(Path(args.landing).resolve() if args.landing else None)
     _console().print(

@@ -52,7 +52,11 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("CARELEDGER_HOME", ".careledger", "folder for the warehouse, landing copies, exports, snapshots and logs"),
     Setting("CARELEDGER_LANDING", None, "landing folder the raw assets read (default: $CARELEDGER_HOME/landing)"),
-    Setting("CARELEDGER_PARTITION_START", "2025-01-01", "first day of the daily and monthly Dagster partitions"),
+    Setting(
+        "CARELEDGER_PARTITION_START",
+        None,
+        "first day of the daily and monthly Dagster partitions (unset: the earliest posting date in the warehouse)",
+    ),
     Setting(
         "CARELEDGER_QUARANTINE_WARN_SHARE",
         "0.01",
@@ -105,8 +109,10 @@ def landing_override() -> Path | None:
     return Path(value) if value else None
 
 
-def partition_start() -> str:
-    return setting("CARELEDGER_PARTITION_START") or "2025-01-01"
+def partition_start() -> str | None:
+    """``CARELEDGER_PARTITION_START`` if set; None means: from the data
+    (``careledger.orchestration.partitions.partition_start``)."""
+    return setting("CARELEDGER_PARTITION_START")
 
 
 def quarantine_warn_share() -> float:

@@ -5,7 +5,9 @@ After a green build this module writes a new, self-contained snapshot:
 
     serving_dir/
       versions/<UTC timestamp>-<content hash>/
-        serving.duckdb                 every public mart + source_freshness + posting_ledger
+        serving.duckdb                 every public mart, the conformed dimensions, metrics (+ a
+                                       view per metric), source_freshness, held_journals,
+                                       posting_ledger, snapshot_constraints, snapshot_manifest
         parquet/<table>/...            the same tables as Parquet (hive-partitioned by period
                                        where a table is large)
         manifest.json                  tables, row counts, bytes, published_at
@@ -20,9 +22,14 @@ the new snapshot the next time it opens ``serving.duckdb``. The last ``keep`` ve
 on disk so that readers of the previous snapshot can finish.
 
 Only aggregate, PHI-free data is copied: the public marts (the models whose dbt yml says
-``access: public``, see ``careledger.publish.contracts``), aggregate source
-freshness from ``raw_meta.batches`` (never raw rows or file contents) and the ERP posting
-ledger (journal-level, no patient data) when it exists.
+``access: public``, see ``careledger.publish.contracts``), the non-PHI columns of the conformed
+dimensions, aggregate source freshness from ``raw_meta.batches`` (never raw rows or file
+contents), the held journals and the ERP posting ledger (journal-level, no patient data).
+
+The snapshot describes itself (``careledger.publish.serving_model`` reads the dbt yml): table
+and column comments from the dbt descriptions, primary keys and foreign keys to the dimensions
+(declared at create time, DuckDB's only way), the dbt metrics, and Parquet key-value metadata
+with the snapshot contract version.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from pathlib import Path
 
 import duckdb
 
+from careledger.publish import serving_model
 from careledger.publish.build_status import BuildStatus
 from careledger.publish.contracts import public_mart_names
 
@@ -180,9 +188,109 @@ def _check_no_phi(con: duckdb.DuckDBPyConnection, table: str) -> None:
         )
 
 
-def _copy_marts(con: duckdb.DuckDBPyConnection, held_back: Mapping[str, str]) -> tuple[list[str], tuple[str, ...]]:
-    """Copy every public mart the warehouse has, except those the last build held back; a
-    missing one (its build failed) is reported and the others are published."""
+def _describe(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in con.execute(f"describe {relation}").fetchall()]
+
+
+def _key_state(con: duckdb.DuckDBPyConnection, source: str, table: str, key: tuple[str, ...]) -> str | None:
+    """Why ``key`` cannot be declared on ``table`` (None: it can). A duplicate key is a broken
+    invariant of the mart and stops the snapshot; a null in a key column only leaves the key
+    undeclared (DuckDB's primary keys are not null), with the reason in snapshot_constraints."""
+    if not key:
+        return "the dbt yml declares no key"
+    cols = ", ".join(_quote(c) for c in key)
+    nulls = con.execute(
+        f"select count(*) from {source} where {' or '.join(f'{_quote(c)} is null' for c in key)}"
+    ).fetchone()[0]
+    dups = con.execute(
+        f"select count(*) from (select {cols} from {source} group by all having count(*) > 1)"
+    ).fetchone()[0]
+    if dups:
+        raise SnapshotError(
+            f"{table} has {dups} duplicate key(s) on ({', '.join(key)}), a broken invariant of the mart: "
+            "fix the model (its unique test fails too); the current snapshot was left in place"
+        )
+    return f"{nulls} row(s) with a null key column" if nulls else None
+
+
+def _create_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    source: str,
+    columns: list[tuple[str, str]],
+    key: tuple[str, ...],
+    constraints: list[tuple],
+) -> None:
+    """``create table`` with its primary key and the foreign keys to the conformed dimensions
+    whose every value is present (DuckDB declares both only at create time), then insert."""
+    reason = _key_state(con, source, table, key)
+    defs = [f"{_quote(c)} {t}" for c, t in columns]
+    if reason is None:
+        defs.append(f"primary key ({', '.join(_quote(c) for c in key)})")
+    constraints.append((table, "primary_key", ", ".join(key), None, None, reason is None, reason or ""))
+    names = {c for c, _ in columns}
+    for col, (dim, dim_key) in _references(names).items():
+        if dim == table or not _relation_exists(con, dim):
+            continue
+        orphans = con.execute(
+            f"select count(*) from {source} m where m.{_quote(col)} is not null and not exists "
+            f"(select 1 from {_quote(dim)} d where d.{_quote(dim_key)} = m.{_quote(col)})"
+        ).fetchone()[0]
+        if not orphans:
+            defs.append(f"foreign key ({_quote(col)}) references {_quote(dim)} ({_quote(dim_key)})")
+        note = f"{orphans} row(s) whose value is not in {dim}" if orphans else ""
+        constraints.append((table, "foreign_key", col, dim, dim_key, not orphans, note))
+    con.execute(f"create table {_quote(table)} ({', '.join(defs)})")
+    con.execute(f"insert into {_quote(table)} select {', '.join(_quote(c) for c, _ in columns)} from {source}")
+
+
+def _references(columns: set[str]) -> dict[str, tuple[str, str]]:
+    """Mart column -> (conformed dimension, its key) for the columns a BI star joins on."""
+    out = {key: (dim, key) for dim, key in serving_model.CONFORMED_DIMENSIONS.items() if key in columns}
+    out.pop("date_day", None)
+    for col in serving_model.DATE_COLUMNS:
+        if col in columns:
+            out[col] = ("dim_date", "date_day")
+    return out
+
+
+def _relation_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_catalog = current_database() "
+            "and table_schema = 'main' and table_name = ?",
+            [table],
+        ).fetchone()[0]
+    )
+
+
+def _copy_dimensions(con: duckdb.DuckDBPyConnection, docs: dict, constraints: list[tuple]) -> list[str]:
+    """The conformed dimensions from the core layer, non-PHI columns only (a column tagged
+    ``phi`` in the yml or named on the deny-list stays behind)."""
+    built = set(_relations(con, "core"))
+    copied = []
+    for dim in serving_model.CONFORMED_DIMENSIONS:
+        if dim not in built:
+            log.warning("warehouse has no core.%s; the snapshot goes without it", dim)
+            continue
+        doc = docs.get(dim)
+        phi = doc.phi_columns if doc else frozenset()
+        cols = [
+            (c, t)
+            for c, t in _describe(con, f"wh.core.{_quote(dim)}")
+            if c not in phi and c.lower() not in PHI_COLUMN_NAMES
+        ]
+        _create_table(con, dim, f"wh.core.{_quote(dim)}", cols, doc.primary_key if doc else (), constraints)
+        copied.append(dim)
+    return copied
+
+
+def _copy_marts(
+    con: duckdb.DuckDBPyConnection, docs: dict, constraints: list[tuple], held_back: Mapping[str, str]
+) -> tuple[list[str], tuple[str, ...]]:
+    """Copy every public mart the warehouse has, except those the last build held back, with its
+    key and foreign keys; a missing one (its build failed) is reported and the others are
+    published. None at all is an error."""
     built = set(_relations(con, "marts"))
     available = [m for m in public_mart_names() if m in built and m not in held_back]
     if not available:
@@ -191,7 +299,9 @@ def _copy_marts(con: duckdb.DuckDBPyConnection, held_back: Mapping[str, str]) ->
             "build them first (`careledger refresh`); the current snapshot was left in place"
         )
     for table in available:
-        con.execute(f"create table {_quote(table)} as select * from wh.marts.{_quote(table)}")
+        source = f"wh.marts.{_quote(table)}"
+        doc = docs.get(table)
+        _create_table(con, table, source, _describe(con, source), doc.primary_key if doc else (), constraints)
         _check_no_phi(con, table)
     missing = tuple(m for m in public_mart_names() if m not in built and m not in held_back)
     for mart, reason in held_back.items():
@@ -219,6 +329,79 @@ def _add_invariant_rows(con: duckdb.DuckDBPyConnection, status: BuildStatus, mar
             for test in status.failed_tests
         ],
     )
+
+
+#: Comments of the tables the publisher itself writes (the marts and dimensions have dbt's).
+OWN_TABLE_COMMENTS: dict[str, str] = {
+    "source_freshness": "Aggregate freshness per source system x format from raw_meta.batches: last landed batch, batch counts, rows accepted and quarantined. No file-level rows.",
+    "posting_ledger": "ERP posting ledger: one row per journal exported per target (original, reversal, replacement) with its status and totals. Journal-level, no patient data.",
+    "held_journals": "Journals an ERP posting held back per target (UNMAPPED codes, no open accounting period, a pre-validation rule), with reason and amounts: the money not yet posted.",
+    "snapshot_manifest": "Tables of this snapshot with their row counts, the time it was published and the snapshot contract version.",
+    "snapshot_constraints": "Primary and foreign keys of this snapshot: declared (is_declared) or why not (note).",
+    "metrics": "The dbt metrics (dbt_project/models/marts/_marts__semantic_models.yml) as SQL over the snapshot tables; each has a view metric_<name> grouped by its dimensions.",
+}
+
+
+def _write_metrics(con: duckdb.DuckDBPyConnection, tables: set[str]) -> list[str]:
+    """A ``metrics`` table (one row per dbt metric over a published table) and a view per
+    metric, ``metric_<name>``: the metric by its semantic model's dimensions."""
+    con.execute(
+        """
+        create table metrics (
+            metric_name varchar primary key, label varchar not null, description varchar,
+            metric_type varchar not null, table_name varchar not null, expression varchar not null,
+            time_dimension varchar, dimensions varchar, numerator_metric varchar,
+            denominator_metric varchar, view_name varchar not null
+        )
+        """
+    )
+    rows, views = [], []
+    for m in serving_model.metrics():
+        if m.table not in tables:
+            continue
+        view = f"metric_{m.name}"
+        dims = ", ".join(_quote(d) for d in m.dimensions)
+        con.execute(
+            f"create view {_quote(view)} as select {dims}{', ' if dims else ''}{m.expression} as {_quote(m.name)} "
+            f"from {_quote(m.table)}" + (" group by all" if dims else "")
+        )
+        con.execute(f"comment on view {_quote(view)} is {_sql_text(m.label + ': ' + m.description)}")
+        rows.append(
+            (
+                m.name,
+                m.label,
+                m.description,
+                m.metric_type,
+                m.table,
+                m.expression,
+                m.time_dimension,
+                ", ".join(m.dimensions),
+                m.numerator,
+                m.denominator,
+                view,
+            )
+        )
+        views.append(view)
+    con.executemany(f"insert into metrics values ({', '.join(['?'] * 11)})", rows)
+    return views
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _write_comments(con: duckdb.DuckDBPyConnection, tables: list[str], docs: dict) -> None:
+    """Table and column comments from the dbt descriptions (COMMENT ON), for BI catalogs."""
+    for table in tables:
+        doc = docs.get(table)
+        text = doc.description if doc else OWN_TABLE_COMMENTS.get(table, "")
+        if text:
+            con.execute(f"comment on table {_quote(table)} is {_sql_text(text)}")
+        if doc is None:
+            continue
+        for col, _ in _describe(con, _quote(table)):
+            if doc.columns.get(col):
+                con.execute(f"comment on column {_quote(table)}.{_quote(col)} is {_sql_text(doc.columns[col])}")
 
 
 def _copy_freshness(con: duckdb.DuckDBPyConnection, published_at: dt.datetime) -> bool:
@@ -307,15 +490,32 @@ def _copy_held_journals(con: duckdb.DuckDBPyConnection) -> None:
     _check_no_phi(con, "held_journals")
 
 
-def _write_parquet(con: duckdb.DuckDBPyConnection, table: str, rows: int, out: Path, partition_min_rows: int) -> str:
+def _kv_metadata(table: str, published_at: dt.datetime, docs: dict) -> str:
+    """Parquet key-value metadata: the snapshot contract version, the table, its dbt model
+    version and description, when it was published."""
+    doc = docs.get(table)
+    meta = {
+        "careledger_contract_version": serving_model.SNAPSHOT_CONTRACT_VERSION,
+        "careledger_table": table,
+        "careledger_model_version": doc.version if doc else "",
+        "careledger_published_at": published_at.isoformat(),
+        "careledger_description": (doc.description if doc else OWN_TABLE_COMMENTS.get(table, ""))[:2000],
+    }
+    return "kv_metadata {" + ", ".join(f"{k}: {_sql_text(v)}" for k, v in meta.items()) + "}"
+
+
+def _write_parquet(
+    con: duckdb.DuckDBPyConnection, table: str, rows: int, out: Path, partition_min_rows: int, kv: str = ""
+) -> str:
     """COPY one table to Parquet; hive-partition by period when the table is large."""
     target = out / table
     cols = _columns(con, table)
+    kv = f", {kv}" if kv else ""
     if rows >= partition_min_rows and rows > 0:
         if "period_id" in cols:
             con.execute(
                 f"copy {_quote(table)} to '{target}' "
-                "(format parquet, partition_by (period_id), filename_pattern 'part_{i}')"
+                f"(format parquet, partition_by (period_id), filename_pattern 'part_{{i}}'{kv})"
             )
             return "period_id"
         date_col = next((c for c in _PERIOD_DATE_COLUMNS if c in cols), None)
@@ -323,11 +523,11 @@ def _write_parquet(con: duckdb.DuckDBPyConnection, table: str, rows: int, out: P
             con.execute(
                 f"copy (select *, strftime({_quote(date_col)}, '%Y-%m') as period "
                 f"from {_quote(table)}) to '{target}' "
-                "(format parquet, partition_by (period), filename_pattern 'part_{i}')"
+                f"(format parquet, partition_by (period), filename_pattern 'part_{{i}}'{kv})"
             )
             return "period"
     target.mkdir(parents=True, exist_ok=True)
-    con.execute(f"copy {_quote(table)} to '{target / (table + '.parquet')}' (format parquet)")
+    con.execute(f"copy {_quote(table)} to '{target / (table + '.parquet')}' (format parquet{kv})")
     return "single"
 
 
@@ -421,29 +621,53 @@ def publish_serving_snapshot(
                     f"cannot open {warehouse} read-only ({exc}); a build or ingest probably "
                     "holds the writer lock: publish after it finishes"
                 ) from exc
-            marts, missing = _copy_marts(con, held_back)
+            docs = serving_model.model_docs()
+            constraints: list[tuple] = []
+            dims = _copy_dimensions(con, docs, constraints)
+            marts, missing = _copy_marts(con, docs, constraints, held_back)
             _add_invariant_rows(con, status, marts)
             has_freshness = _copy_freshness(con, published_at)
             has_ledger = _copy_posting_ledger(con)
             _copy_held_journals(con)
             con.execute("detach wh")
-            tables = [*marts, "source_freshness", "held_journals"] + (["posting_ledger"] if has_ledger else [])
+            views = _write_metrics(con, set(marts))
+            con.execute(
+                """
+                create table snapshot_constraints (
+                    table_name varchar not null, constraint_type varchar not null, column_names varchar not null,
+                    referenced_table varchar, referenced_column varchar, is_declared boolean not null, note varchar
+                )
+                """
+            )
+            con.executemany("insert into snapshot_constraints values (?, ?, ?, ?, ?, ?, ?)", constraints)
+            tables = [*dims, *marts, "source_freshness", "held_journals", "metrics", "snapshot_constraints"] + (
+                ["posting_ledger"] if has_ledger else []
+            )
             counts = {t: int(con.execute(f"select count(*) from {_quote(t)}").fetchone()[0]) for t in tables}
             con.execute(
                 """
                 create table snapshot_manifest (
                     table_name varchar primary key, row_count bigint not null,
-                    published_at timestamp not null
+                    published_at timestamp not null, contract_version varchar not null
                 )
                 """
             )
             con.executemany(
-                "insert into snapshot_manifest values (?, ?, ?)",
-                [(t, n, published_at.replace(tzinfo=None)) for t, n in counts.items()],
+                "insert into snapshot_manifest values (?, ?, ?, ?)",
+                [
+                    (t, n, published_at.replace(tzinfo=None), serving_model.SNAPSHOT_CONTRACT_VERSION)
+                    for t, n in counts.items()
+                ],
             )
+            _write_comments(con, [*tables, "snapshot_manifest"], docs)
             parquet_dir = tmp_dir / "parquet"
             parquet_dir.mkdir()
-            layout = {t: _write_parquet(con, t, counts[t], parquet_dir, partition_min_rows) for t in tables}
+            layout = {
+                t: _write_parquet(
+                    con, t, counts[t], parquet_dir, partition_min_rows, _kv_metadata(t, published_at, docs)
+                )
+                for t in tables
+            }
             con.execute("checkpoint")
         finally:
             con.close()
@@ -459,6 +683,9 @@ def publish_serving_snapshot(
             "parquet_layout": layout,
             "missing_marts": list(missing),
             "held_back_marts": dict(sorted(held_back.items())),
+            "contract_version": serving_model.SNAPSHOT_CONTRACT_VERSION,
+            "dimensions": dims,
+            "metric_views": views,
             "has_source_freshness": has_freshness,
             "has_posting_ledger": has_ledger,
         }

@@ -1,7 +1,6 @@
 """The dbt project as Dagster assets; dbt tests become asset checks."""
 
 import logging
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -9,7 +8,8 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetKey, Config
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from careledger.config import DBT_PROFILES_DIR, DBT_PROJECT_DIR, Home, dbt_executable
+from careledger.config import DBT_PROFILES_DIR, DBT_PROJECT_DIR, dbt_executable
+from careledger.orchestration.dbt_manifest import ensure_manifest
 from careledger.orchestration.locking import warehouse_writer
 from careledger.orchestration.resources import CareledgerResource
 from careledger.publish.build_status import BuildStatus, from_artifacts
@@ -21,42 +21,6 @@ dbt_project = DbtProject(
     profiles_dir=DBT_PROFILES_DIR,
     target_path=Path("target"),
 )
-
-
-def _newest_source_mtime() -> float:
-    newest = 0.0
-    for folder in (
-        DBT_PROJECT_DIR / "models",
-        DBT_PROJECT_DIR / "macros",
-        DBT_PROJECT_DIR / "snapshots",
-        DBT_PROJECT_DIR / "tests",
-        DBT_PROJECT_DIR.parent / "seeds",
-    ):
-        for f in folder.rglob("*") if folder.exists() else []:
-            if f.suffix in {".sql", ".yml", ".yaml", ".csv"}:
-                newest = max(newest, f.stat().st_mtime)
-    return max(newest, (DBT_PROJECT_DIR / "dbt_project.yml").stat().st_mtime)
-
-
-def ensure_manifest() -> Path:
-    """Parse the dbt project when the manifest is missing or older than the project files."""
-    manifest = dbt_project.manifest_path
-    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime():
-        return manifest
-    env_home = Home.from_env()
-    env_home.export_env()
-    log.info("preparing dbt manifest (dbt parse)")
-    proc = subprocess.run(
-        [dbt_executable(), "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROFILES_DIR)],
-        cwd=str(DBT_PROJECT_DIR),
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(
-            f"dbt parse failed, so the Dagster definitions cannot load:\n{proc.stdout[-4000:]}{proc.stderr[-2000:]}"
-        )
-    return manifest
 
 
 class CareledgerDbtTranslator(DagsterDbtTranslator):

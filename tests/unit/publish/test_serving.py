@@ -22,6 +22,7 @@ from careledger.publish.serving import (
     publish_serving_snapshot,
     read_manifest,
 )
+from careledger.publish.serving_model import CONFORMED_DIMENSIONS, SNAPSHOT_CONTRACT_VERSION, model_docs
 
 PUBLIC_MARTS = public_mart_names()
 #: dbt contract type names as DuckDB's ``describe`` spells them.
@@ -75,8 +76,15 @@ def test_snapshot_holds_every_public_mart_with_same_rows_and_types(warehouse: Pa
         wh.close()
         snap.close()
     assert read_manifest(serving)["version"] == result.version
-    # only the public marts (and the aggregate tables) are published
-    assert set(result.tables) == {*PUBLIC_MARTS, "source_freshness", "held_journals"}
+    # only the public marts, the conformed dimensions and the publisher's own tables
+    assert set(result.tables) == {
+        *PUBLIC_MARTS,
+        *CONFORMED_DIMENSIONS,
+        "source_freshness",
+        "held_journals",
+        "metrics",
+        "snapshot_constraints",
+    }
     # stable paths for BI tools follow the current version
     assert (serving / "serving.duckdb").resolve() == current_snapshot_path(serving)
     assert (serving / "parquet").resolve() == result.version_dir / "parquet"
@@ -319,3 +327,110 @@ def test_marts_a_failing_invariant_held_back_are_left_out_and_named(warehouse: P
             ["unique_mart_ar_aging_key"],
         ).fetchall()
     assert rows == [("error", "fail", "mart_ar_aging", 2)]
+
+
+def test_snapshot_describes_itself(warehouse: Path, tmp_path: Path) -> None:
+    """Comments from the dbt docs, primary and foreign keys, the conformed dimensions without
+    PHI columns, the dbt metrics as a table and views, Parquet metadata with the contract."""
+    serving = tmp_path / "serving"
+    result = publish_serving_snapshot(warehouse, serving)
+    docs = model_docs()
+    snap = open_serving(serving)
+    try:
+        comments = dict(snap.execute("select table_name, comment from duckdb_tables()").fetchall())
+        for table in [*PUBLIC_MARTS, *CONFORMED_DIMENSIONS]:
+            assert comments[table] == docs[table].description, table
+        col = snap.execute(
+            "select comment from duckdb_columns() where table_name = 'mart_erp_journal_lines' "
+            "and column_name = 'account_id'"
+        ).fetchone()[0]
+        assert col == docs["mart_erp_journal_lines"].columns["account_id"]
+        keys = {
+            (t, tuple(c))
+            for t, c in snap.execute(
+                "select table_name, constraint_column_names from duckdb_constraints() "
+                "where constraint_type = 'PRIMARY KEY'"
+            ).fetchall()
+        }
+        assert ("mart_erp_journal_lines", ("journal_id", "line_number")) in keys
+        assert ("dim_gl_account", ("account_id",)) in keys
+        fks = {
+            (t, tuple(c), r)
+            for t, c, r in snap.execute(
+                "select table_name, constraint_column_names, referenced_table from duckdb_constraints() "
+                "where constraint_type = 'FOREIGN KEY'"
+            ).fetchall()
+        }
+        assert ("mart_erp_journal_lines", ("account_id",), "dim_gl_account") in fks
+        assert ("mart_daily_reimbursement", ("remit_date",), "dim_date") in fks
+        # every relationship is either declared or says why not
+        assert (
+            snap.execute("select count(*) from snapshot_constraints where not is_declared and note = ''").fetchone()[0]
+            == 0
+        )
+        # dimensions keep only non-PHI columns (the facility's city is on the deny-list)
+        facility_cols = [r[0] for r in snap.execute("describe dim_facility").fetchall()]
+        assert "facility_name" in facility_cols and "city" not in facility_cols
+        # metrics: the dbt definition and a view that computes it
+        expr, view = snap.execute(
+            "select expression, view_name from metrics where metric_name = 'gross_charges'"
+        ).fetchone()
+        assert expr == "sum(gross_charge_amount)"
+        by_view = snap.execute(f"select sum(gross_charges) from {view}").fetchone()[0]
+        assert (
+            by_view
+            == snap.execute("select sum(gross_charge_amount) from mart_service_line_margin_monthly").fetchone()[0]
+        )
+        ratio = snap.execute("select metric_type, expression from metrics where metric_name = 'margin_pct'").fetchone()
+        assert ratio[0] == "ratio" and "/ nullif(" in ratio[1]
+        assert snap.execute("select distinct contract_version from snapshot_manifest").fetchall() == [
+            (SNAPSHOT_CONTRACT_VERSION,)
+        ]
+    finally:
+        snap.close()
+    con = duckdb.connect()
+    meta = dict(
+        con.execute(
+            "select decode(key), decode(value) from parquet_kv_metadata("
+            f"'{serving}/parquet/mart_erp_journal_lines/**/*.parquet')"
+        ).fetchall()
+    )
+    assert meta["careledger_contract_version"] == SNAPSHOT_CONTRACT_VERSION
+    assert meta["careledger_table"] == "mart_erp_journal_lines"
+    assert meta["careledger_description"] == docs["mart_erp_journal_lines"].description[:2000]
+    assert result.version in read_manifest(serving)["version"]
+
+
+def test_only_public_models_are_published(warehouse: Path, tmp_path: Path) -> None:
+    """An analyst's leftover mart_ table (its model deleted, never public) stays out."""
+    con = duckdb.connect(str(warehouse))
+    con.execute("create table marts.mart_analyst_scratch as select 1 as x")
+    con.close()
+    result = publish_serving_snapshot(warehouse, tmp_path / "serving")
+    assert "mart_analyst_scratch" not in result.tables
+
+
+def test_a_duplicate_key_in_a_mart_stops_the_snapshot(warehouse: Path, tmp_path: Path) -> None:
+    serving = tmp_path / "serving"
+    good = publish_serving_snapshot(warehouse, serving)
+    con = duckdb.connect(str(warehouse))
+    con.execute(
+        "create or replace table marts.mart_revenue_cycle_kpis as select * from marts.mart_revenue_cycle_kpis "
+        "union all (select * from marts.mart_revenue_cycle_kpis limit 1)"
+    )
+    con.close()
+    with pytest.raises(
+        SnapshotError, match=r"mart_revenue_cycle_kpis has 1 duplicate key\(s\) on \(period_id, facility_id\)"
+    ):
+        publish_serving_snapshot(warehouse, serving)
+    assert current_snapshot_path(serving).parent == good.version_dir
+
+
+def test_no_public_mart_is_an_error_not_an_empty_snapshot(tmp_path: Path) -> None:
+    from careledger.publish.serving import NoMartsError
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    with pytest.raises(NoMartsError, match="nothing to publish"):
+        publish_serving_snapshot(warehouse, tmp_path / "serving")
+    assert not (tmp_path / "serving" / "current").exists()
