@@ -382,7 +382,8 @@ def _write_metrics(con: duckdb.DuckDBPyConnection, tables: set[str]) -> list[str
             )
         )
         views.append(view)
-    con.executemany(f"insert into metrics values ({', '.join(['?'] * 11)})", rows)
+    if rows:  # a warehouse without the metrics' marts publishes an empty metrics table
+        con.executemany(f"insert into metrics values ({', '.join(['?'] * 11)})", rows)
     return views
 
 

@@ -191,6 +191,7 @@ def test_no_secret_is_one_sentence(published, monkeypatch) -> None:
 
 def test_cli_delivers_and_status_names_the_erp_message(tmp_path: Path, monkeypatch, start, capsys) -> None:
     from careledger.cli import main
+    from careledger.ingest.landing import ensure_schema
 
     home = tmp_path / "home"
     monkeypatch.setenv("CARELEDGER_HOME", str(home))
@@ -198,10 +199,7 @@ def test_cli_delivers_and_status_names_the_erp_message(tmp_path: Path, monkeypat
     home.mkdir()
     wh = make_warehouse(home / "warehouse.duckdb")
     with duckdb.connect(str(wh)) as con:
-        con.execute(
-            "create schema raw_meta; create table raw_meta.batches (format varchar, rows_read int, "
-            "rows_accepted int, rows_quarantined int, finished_at timestamp, status varchar)"
-        )
+        ensure_schema(con)  # the raw tables status reads, as ingest creates them
     publish_erp(wh, "json", home / "exports" / "erp")
     bad = sorted(journal_ids(wh))[0]
     r = start(store={}, reject={bad})
