@@ -7,8 +7,6 @@ of rows per stage, files written, where they are and how long it took.
 from __future__ import annotations
 
 import argparse
-import inspect
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -56,10 +54,6 @@ def run_demo(args: argparse.Namespace) -> int:
 
     console.rule("2/5 land + dbt build + serving snapshot (Dagster job 'refresh', in-process)")
     t0 = time.perf_counter()
-    # the Dagster definitions read their partition start once, when this process imports them,
-    # which is before the warehouse holds any journal: start them at the simulated first day
-    # (a later process reads it from the warehouse)
-    os.environ.setdefault("CARELEDGER_PARTITION_START", _simulated_start().isoformat())
     run_job(home, "refresh", landing=home.landing)
     summary.stages.extend(_warehouse_figures(home.warehouse))
     summary.stages.append(("refresh job", "done", f"{time.perf_counter() - t0:.1f}s"))
@@ -105,12 +99,6 @@ def _simulate(landing: Path, args: argparse.Namespace, console) -> str:
         )
     files = sum(1 for p in landing.rglob("*") if p.is_file())
     return f"{files} files in {landing}"
-
-
-def _simulated_start() -> date:
-    from careledger.simulator.simulator import synthesize
-
-    return inspect.signature(synthesize).parameters["start_date"].default
 
 
 def _warehouse_figures(warehouse: Path) -> list[tuple[str, str, str]]:

@@ -7,8 +7,6 @@ lines (``CARELEDGER_PARTITION_START`` overrides it). Before, a fixed 2025-01-01 
 
 from __future__ import annotations
 
-import datetime as dt
-
 from dagster import BackfillPolicy, DailyPartitionsDefinition, MonthlyPartitionsDefinition
 
 from careledger import config
@@ -32,10 +30,18 @@ def _earliest_posting_date(home: Home) -> str | None:
     return row[0].isoformat() if row and row[0] else None
 
 
-def partition_start(home: Home | None = None, today: dt.date | None = None) -> str:
+#: The start when nothing has landed yet. The definitions read their start once, when a process
+#: imports them; a process that then lands and builds (``careledger demo``, a test session, a
+#: ``refresh`` followed by the daily job) posts dates from its data, which an early floor covers
+#: and "this month" did not (daily_finance refused 2026-01-02 against a 2026-12-01 start). The
+#: next process starts where the data does.
+NOTHING_LANDED_START = "2000-01-01"
+
+
+def partition_start(home: Home | None = None) -> str:
     """The first day of the daily partitions: the override, else the earliest posting date in
-    the warehouse (remembered under the Dagster home), else the last one remembered, else the
-    first day of this month (nothing has landed yet)."""
+    the warehouse (remembered under the Dagster home), else the last one remembered, else
+    ``NOTHING_LANDED_START``."""
     override = config.partition_start()
     if override:
         return override
@@ -49,7 +55,7 @@ def partition_start(home: Home | None = None, today: dt.date | None = None) -> s
         return earliest
     if remembered.exists() and remembered.read_text().strip():
         return remembered.read_text().strip()
-    return (today or dt.date.today()).replace(day=1).isoformat()
+    return NOTHING_LANDED_START
 
 
 # read when the Dagster definitions are built (the partitions are part of the asset graph)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ import duckdb
 import pytest
 
 from careledger.config import Home
-from careledger.orchestration.partitions import START_FILE, partition_start
+from careledger.orchestration.partitions import NOTHING_LANDED_START, START_FILE, partition_start
 
 
 def _home(tmp_path: Path, first: str | None) -> Home:
@@ -42,12 +41,15 @@ def test_a_busy_or_missing_warehouse_keeps_the_last_start(tmp_path: Path, monkey
     assert partition_start(home) == "2025-12-01"
 
 
-def test_nothing_landed_starts_this_month_and_the_variable_overrides(
+def test_nothing_landed_starts_early_and_the_variable_overrides(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A process that imported the definitions before anything landed still posts the dates
+    its own run lands (the demo's, a test session's): the floor is early, not this month."""
     monkeypatch.delenv("CARELEDGER_PARTITION_START", raising=False)
     home = _home(tmp_path, None)
-    assert partition_start(home, today=dt.date(2026, 12, 3)) == "2026-12-01"
+    assert partition_start(home) == NOTHING_LANDED_START == "2000-01-01"
+    assert not (home.dagster_home / START_FILE).exists()  # nothing read, nothing remembered
     monkeypatch.setenv("CARELEDGER_PARTITION_START", "2024-07-01")
     assert partition_start(home) == "2024-07-01"
 
