@@ -745,21 +745,38 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_deliver(args: argparse.Namespace) -> int:
+    from contextlib import nullcontext
+
     from careledger.orchestration.locking import warehouse_writer
-    from careledger.publish.delivery.webhook import DeliveryError, deliver_json
+    from careledger.publish.delivery.engine import DeliveryError, deliver_erp
 
     home = _home(args)
     console = _console()
+    # a dry run only reads: it needs no write lock
+    lock = nullcontext() if args.dry_run else warehouse_writer(home.warehouse, f"deliver erp {args.target}")
     try:
-        with warehouse_writer(home.warehouse, f"deliver erp {args.target}"):
-            result = deliver_json(home.warehouse, args.endpoint, home.exports / "erp")
+        with lock:
+            result = deliver_erp(
+                home.warehouse,
+                args.target,
+                args.endpoint,
+                home.exports / "erp",
+                dry_run=args.dry_run,
+                resend_in_doubt=args.resend_in_doubt,
+                echo=lambda line: console.print(line, markup=False, highlight=False),
+            )
     except DeliveryError as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 2
     console.print(result.summary())
-    for journal_id, text in list(result.rejected.items())[:10]:
-        console.print(f"  rejected {journal_id}: {text}")
-    return 0 if not (result.rejected or result.failed) else 1
+    for label, problems in (
+        ("stopped", result.stopped),
+        ("rejected", result.rejected),
+        ("not delivered", result.failed),
+    ):
+        for journal_id, text in list(problems.items())[:10]:
+            console.print(f"  {label} {journal_id}: {text}")
+    return 0 if args.dry_run or not (result.rejected or result.failed or result.stopped) else 1
 
 
 def _status_data(home: Home) -> dict:
@@ -1052,14 +1069,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("deliver", help="send published ERP journals over an API (exactly once per journal)")
     dsub = p.add_subparsers(dest="what", required=True, metavar="WHAT")
-    de = dsub.add_parser("erp", help="POST the published generic JSON journals to a signed webhook")
-    de.add_argument(
-        "--target",
-        choices=erp_targets.DELIVERABLE,
-        required=True,
-        help=f"only {', '.join(erp_targets.DELIVERABLE)} (the signed webhook) so far",
+    de = dsub.add_parser(
+        "erp", help="send the published journals over the ERP's API, each exactly once (docs/erp_posting.md)"
     )
-    de.add_argument("--endpoint", required=True, help="webhook URL")
+    de.add_argument("--target", choices=erp_targets.DELIVERABLE, required=True, help=erp_targets.help_text())
+    de.add_argument("--endpoint", required=True, help="the ERP's base or service URL (see docs/erp_posting.md)")
+    de.add_argument("--dry-run", action="store_true", help="print what would be sent; send and record nothing")
+    de.add_argument(
+        "--resend-in-doubt",
+        action="store_true",
+        help="oracle: send again an upload whose answer was lost, once you checked it is not in the ERP",
+    )
     de.set_defaults(func=cmd_deliver)
 
     p = sub.add_parser("extract", help="write the reconciled finance extract for one period")

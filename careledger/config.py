@@ -70,8 +70,33 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "CARELEDGER_WEBHOOK_SECRET_FILE", None, "file holding CARELEDGER_WEBHOOK_SECRET (trailing newline dropped)"
     ),
-    Setting("CARELEDGER_SAP_PASSWORD", None, "password of the SAP communication user for journal entry delivery"),
-    Setting("CARELEDGER_SAP_PASSWORD_FILE", None, "file holding CARELEDGER_SAP_PASSWORD (trailing newline dropped)"),
+    *(
+        setting_spec
+        for name, what in (
+            ("SAP_USER", "SAP communication user (SAP_COM_0002) for journal entry delivery"),
+            ("SAP_PASSWORD", "password of the SAP communication user for journal entry delivery"),
+            ("NETSUITE_CLIENT_ID", "client id of the NetSuite integration record (OAuth 2.0 M2M)"),
+            ("NETSUITE_CERTIFICATE_ID", "certificate id of the NetSuite OAuth 2.0 client credentials mapping"),
+            (
+                "NETSUITE_PRIVATE_KEY",
+                "PEM private key (RSA: PS256, EC: ES256) that signs the NetSuite client assertion",
+            ),
+            ("ORACLE_USER", "Oracle Fusion integration user for the ERP Integration REST service"),
+            ("ORACLE_PASSWORD", "password of the Oracle Fusion integration user"),
+            ("D365_TENANT_ID", "Microsoft Entra tenant of the Dynamics 365 Finance environment"),
+            ("D365_CLIENT_ID", "Entra application (client) id registered in D365 for data management"),
+            ("D365_CLIENT_SECRET", "client secret of that Entra application"),
+        )
+        for setting_spec in (
+            Setting(f"CARELEDGER_{name}", None, what),
+            Setting(f"CARELEDGER_{name}_FILE", None, f"file holding CARELEDGER_{name} (trailing newline dropped)"),
+        )
+    ),
+    Setting(
+        "CARELEDGER_D365_AUTHORITY",
+        "https://login.microsoftonline.com",
+        "Entra authority whose /<tenant>/oauth2/v2.0/token issues the D365 token",
+    ),
     Setting("CARELEDGER_DBT_TARGET", "duckdb", "dbt target in profiles.yml: duckdb, spark or postgres", "dbt"),
     Setting(
         "CARELEDGER_PATIENT_KEY_SALT",
@@ -249,6 +274,16 @@ def secret(name: str) -> str | None:
     if path:
         return Path(path).expanduser().read_text(encoding="utf-8").rstrip("\r\n")
     return None
+
+
+def secret_variable(name: str) -> str:
+    """The environment variable :func:`secret` reads for ``name``, for messages that say what to set."""
+    return f"CARELEDGER_{name.upper()}"
+
+
+def d365_authority() -> str:
+    """The Microsoft Entra authority that issues the Dynamics 365 token."""
+    return setting("CARELEDGER_D365_AUTHORITY") or "https://login.microsoftonline.com"
 
 
 def markdown_table() -> str:

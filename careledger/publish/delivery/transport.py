@@ -33,15 +33,24 @@ def safe_endpoint(url: str) -> str:
 
 class TransientError(RuntimeError):
     """A try that may succeed when repeated. ``in_doubt``: the request may have reached the ERP
-    (a timeout or a dropped connection after sending), so a resend must be idempotent."""
+    (a timeout or a dropped connection after sending), so a resend must be idempotent.
+    ``document_id``: what the ERP already acknowledged before the failure (an Oracle ESS
+    request id), so the next try resumes from it instead of sending again."""
 
     def __init__(
-        self, message: str, *, http_status: int | None = None, retry_after: float | None = None, in_doubt: bool = False
+        self,
+        message: str,
+        *,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+        in_doubt: bool = False,
+        document_id: str | None = None,
     ) -> None:
         super().__init__(message)
         self.http_status = http_status
         self.retry_after = retry_after
         self.in_doubt = in_doubt
+        self.document_id = document_id
 
 
 class CircuitOpenError(RuntimeError):

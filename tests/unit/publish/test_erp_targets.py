@@ -35,7 +35,9 @@ def test_the_cli_and_the_assets_offer_the_registry():
     from careledger.orchestration.assets.publish import erp_assets
 
     assert _choices(["publish", "erp"]) == TARGETS
-    assert _choices(["deliver", "erp"]) == DELIVERABLE == ("json",)
+    assert _choices(["deliver", "erp"]) == DELIVERABLE == TARGETS  # every target has a delivery client
+    for name in DELIVERABLE:
+        assert REGISTRY[name].client_class().target == name
     names = sorted(key.path[-1] for a in erp_assets for key in a.keys)
     assert names == sorted(f"erp_journals_{t}" for t in TARGETS)
     for a in erp_assets:
