@@ -871,6 +871,12 @@ def cmd_status(args: argparse.Namespace) -> int:
             "run `careledger refresh` to land and build them, or `careledger demo`"
         )
         return EXIT_OK
+    if bool(args.facility) != bool(args.date):
+        raise CliFailure(
+            "give --facility and --date together (why did facility X's journals post on day D?)", EXIT_USAGE
+        )
+    if args.facility:
+        return _print_journal_trail(home, args.facility, args.date, console)
     data = _status_data(home)
     if _emit(data):
         return EXIT_OK
@@ -928,6 +934,97 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
     for a in data["alerts"]:
         console.print(f"[red]alert[/red] {a['raised_at']} {a['alert_type']}: {a['message']}")
+    return EXIT_OK
+
+
+def _journal_trail(home: Home, facility_id: str, day: date) -> dict:
+    """Every journal of one facility and posting date, and per ERP target what became of it:
+    posted (period, file), held back (reason and message), and its latest delivery attempt
+    (outcome, HTTP status, the ERP's document id or its own rejection text); read-only."""
+    import duckdb
+
+    from careledger.publish.erp.targets import TARGETS
+
+    with _read_only(home) as con:
+
+        def q(sql: str, params: list) -> list[dict]:
+            try:
+                cur = con.execute(sql, params)
+            except duckdb.CatalogException:  # not built, or nothing published or delivered yet
+                return []
+            cols = [d[0] for d in cur.description]
+            return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+        journals = q(
+            "select journal_id, journal_source, legal_entity_id, count(*) as line_count, "
+            "sum(debit_amount) as debit_total from marts.mart_erp_journal_lines "
+            "where facility_id = ? and posting_date = ? group by all order by journal_id",
+            [facility_id, day],
+        )
+        posted = q(
+            "select target, journal_id, period_id, accounting_date, file_name, posted_at, debit_total "
+            "from publish.posting_ledger where facility_id = ? and posting_date = ?",
+            [facility_id, day],
+        )
+        held = q(
+            "select target, journal_label as journal_id, reason_code, message, debit_total, held_at "
+            "from publish.held_journals where facility_id = ? and posting_date = ?",
+            [facility_id, day],
+        )
+        attempts = q(
+            "select a.target, a.journal_id, a.outcome, a.http_status, a.erp_document_id, a.message, a.finished_at "
+            "from publish.delivery_attempts a join publish.posting_ledger l using (target, journal_id) "
+            "where l.facility_id = ? and l.posting_date = ? "
+            "qualify row_number() over (partition by a.target, a.journal_id "
+            "order by a.started_at desc, a.attempt desc) = 1",
+            [facility_id, day],
+        )
+    last = {(a["target"], a["journal_id"]): a for a in attempts}
+    trail = []
+    for target in TARGETS:
+        for p in (p for p in posted if p["target"] == target):
+            a = last.get((target, p["journal_id"]))
+            trail.append({**p, "state": "posted", "delivery": a})
+        for h in (h for h in held if h["target"] == target):
+            trail.append({**h, "state": "held", "delivery": None})
+    return {"facility_id": facility_id, "posting_date": day, "journals": journals, "trail": trail}
+
+
+def _print_journal_trail(home: Home, facility_id: str, day: date, console) -> int:
+    data = _journal_trail(home, facility_id, day)
+    if _emit(data):
+        return EXIT_OK
+    if not data["journals"]:
+        console.print(
+            f"no journal for {facility_id} on {day} in marts.mart_erp_journal_lines: nothing posted that day, or "
+            "its records could not be placed (see mart_reconciliation_exceptions and fct_data_quality_exceptions)"
+        )
+    for j in data["journals"]:
+        console.print(
+            f"journal {j['journal_id']} ({j['journal_source']}, {j['line_count']} lines, debits {j['debit_total']:,.2f})"
+        )
+    if not data["trail"]:
+        console.print("not published to any ERP yet: run `careledger publish erp --target T` (or the daily job)")
+    for t in data["trail"]:
+        if t["state"] == "held":
+            console.print(
+                f"  held {t['target']} {t['journal_id']}: {t['reason_code']}: {t['message']}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            continue
+        where = f"posted to {t['period_id']} ({t['accounting_date']}) in {t['file_name']}"
+        a = t["delivery"]
+        if a is None:
+            said = "not delivered yet (`careledger deliver erp --target " + t["target"] + "`)"
+        elif a["outcome"] == "accepted":
+            said = f"accepted by the ERP (HTTP {a['http_status']}, document {a['erp_document_id'] or '-'})"
+        else:
+            said = f"{a['outcome']} (HTTP {a['http_status']}): {a['message'] or ''}"
+        console.print(
+            f"  {t['target']} {t['journal_id']}: {where}; {said}", markup=False, highlight=False, soft_wrap=True
+        )
     return EXIT_OK
 
 
@@ -1110,6 +1207,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("status", help="what has landed, quarantine counts and recent alerts")
+    p.add_argument(
+        "--facility", help="with --date: why did (or didn't) this facility's journals post on that day, per ERP"
+    )
+    p.add_argument("--date", type=_parse_date, help="posting date YYYY-MM-DD, with --facility")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("bench", help="benchmarks (figures go in docs/benchmarks.md)")
@@ -1147,6 +1248,7 @@ def main(argv: list[str] | None = None) -> int:
         config.set_verbose()
     _JSON["on"] = bool(getattr(args, "json", False))
     _setup_logging(args.verbose, home if args.command not in ("synth",) else None)
+    from careledger.config import SecretUnreadable
     from careledger.orchestration.locking import WarehouseLocked
 
     try:
@@ -1155,6 +1257,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc), exc.code)
     except WarehouseLocked as exc:
         return _fail(str(exc), EXIT_BUSY)
+    except SecretUnreadable as exc:
+        return _fail(str(exc), EXIT_USAGE)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
 

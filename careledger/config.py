@@ -272,8 +272,19 @@ def secret(name: str) -> str | None:
         return value
     path = setting(f"{key}_FILE")
     if path:
-        return Path(path).expanduser().read_text(encoding="utf-8").rstrip("\r\n")
+        try:
+            return Path(path).expanduser().read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            raise SecretUnreadable(
+                f"{key}_FILE names {path}, which cannot be read ({reason}): point it at the file "
+                f"that holds the credential, or set {key} instead"
+            ) from None
     return None
+
+
+class SecretUnreadable(RuntimeError):
+    """A ``CARELEDGER_<NAME>_FILE`` that names a file that is missing or unreadable."""
 
 
 def secret_variable(name: str) -> str:

@@ -208,3 +208,47 @@ def test_cli_delivers_and_status_names_the_erp_message(tmp_path: Path, monkeypat
     assert main(["status"]) == 0
     printed = capsys.readouterr().out
     assert f"not posted json {bad}" in printed and "blocked for posting in 2025-02" in printed
+    # "why didn't facility X's revenue post on day D?": per journal of that day, per ERP
+    with duckdb.connect(str(wh), read_only=True) as con:
+        facility, day = con.execute(
+            "select facility_id, posting_date from publish.posting_ledger where target = 'json' and journal_id = ?",
+            [bad],
+        ).fetchone()
+        others = con.execute(
+            "select journal_id from publish.posting_ledger where target = 'json' and facility_id = ? "
+            "and posting_date = ? and journal_id <> ?",
+            [facility, day, bad],
+        ).fetchall()
+    assert main(["status", "--facility", facility, "--date", day.isoformat()]) == 0
+    trail = capsys.readouterr().out
+    with duckdb.connect(str(wh), read_only=True) as con:
+        mart_journals = con.execute(
+            "select distinct journal_id from marts.mart_erp_journal_lines where facility_id = ? and posting_date = ?",
+            [facility, day],
+        ).fetchall()
+    assert mart_journals and all(f"journal {j} (" in trail for (j,) in mart_journals)
+    assert f"json {bad}: posted to " in trail and "rejected (HTTP 422): " in trail
+    assert "blocked for posting in 2025-02" in trail
+    for (other,) in others:
+        assert f"json {other}: posted to " in trail and "accepted by the ERP (HTTP" in trail
+    assert main(["status", "--facility", facility]) == 2
+    assert "give --facility and --date together" in capsys.readouterr().err
+
+
+def test_a_secret_file_that_is_missing_is_one_sentence(tmp_path: Path, monkeypatch, capsys) -> None:
+    """A ``_FILE`` variable naming a file that is not there: one sentence naming the variable and
+    the file and what to do, exit code 2, no traceback, nothing sent."""
+    from careledger.cli import main
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("CARELEDGER_HOME", str(home))
+    monkeypatch.delenv("CARELEDGER_WEBHOOK_SECRET", raising=False)
+    missing = tmp_path / "vault" / "webhook.secret"
+    monkeypatch.setenv("CARELEDGER_WEBHOOK_SECRET_FILE", str(missing))
+    home.mkdir()
+    wh = make_warehouse(home / "warehouse.duckdb")
+    publish_erp(wh, "json", home / "exports" / "erp")
+    assert main(["deliver", "erp", "--target", "json", "--endpoint", "http://127.0.0.1:9/x"]) == 2
+    err = capsys.readouterr().err
+    assert f"CARELEDGER_WEBHOOK_SECRET_FILE names {missing}, which cannot be read" in err
+    assert "or set CARELEDGER_WEBHOOK_SECRET instead" in err and "Traceback" not in err

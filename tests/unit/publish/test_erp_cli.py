@@ -57,6 +57,10 @@ def test_cli_exit_code_says_a_journal_was_held(tmp_path: Path, capsys: pytest.Ca
     assert "held back" in printed and "no accounting period covers 2026-07-01" in printed
     assert "Traceback" not in printed
     assert list((tmp_path / "out" / "json").iterdir())
+    # status names the held journal of that facility and day, and why
+    assert main(["--home", str(home), "status", "--facility", "F100", "--date", "2026-07-01"]) == 0
+    trail = capsys.readouterr().out
+    assert "held json " in trail and "NO_ACCOUNTING_PERIOD: " in trail and "2026-07-01" in trail
 
 
 def test_one_way_to_post_erp_files() -> None:
