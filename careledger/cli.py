@@ -288,11 +288,33 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     result = run_job(home, "refresh", landing=landing if args.landing else None)
     seconds = time.perf_counter() - started
     meta = materialization_meta(result)
-    if _emit({"command": "refresh", "seconds": round(seconds, 1), "warehouse": home.warehouse, "assets": meta}):
-        return EXIT_OK
+    held = _held_back_payload(home)
+    payload = {"command": "refresh", "seconds": round(seconds, 1), "warehouse": home.warehouse, "assets": meta}
+    if _emit({**payload, "held_back": held}):
+        # the same exit code as without --json: 3 when the build held outputs back
+        return EXIT_OUTPUTS_HELD if held else EXIT_OK
     _print_materializations(meta)
     _console().print(f"refresh done in {seconds:.1f}s; warehouse {home.warehouse}; serving snapshot {home.serving}")
     return _report_build_status(home)
+
+
+def _held_back_payload(home) -> dict | None:
+    """What the last dbt build held back, for ``--json``: None when it held nothing back."""
+    from careledger.publish.build_status import BuildStatus
+    from careledger.publish.contracts import public_mart_names
+
+    status = BuildStatus.read(home.build_status)
+    if status.is_clean:
+        return None
+    return {
+        "blocked_models": list(status.blocked_models),
+        "failed_models": list(status.failed_models),
+        "failed_tests": [
+            {"name": t.name, "models": list(t.models), "failures": t.failures, "message": t.message}
+            for t in status.failed_tests
+        ],
+        "not_published": status.held_back(public_mart_names()),
+    }
 
 
 def _report_build_status(home) -> int:

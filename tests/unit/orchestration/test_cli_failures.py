@@ -162,3 +162,35 @@ def test_status_shows_batches_with_ids(built_home: Path) -> None:
     for heading in ("failed batches", "files not landed", "open reconciliation exceptions", "held journals"):
         assert heading in result.stdout.lower(), heading
     assert "{" not in result.stdout  # tables and sentences, not dicts
+
+
+def test_refresh_json_exits_3_and_names_what_was_held_back(tmp_path: Path, monkeypatch, capsys) -> None:
+    """``refresh --json`` says what the build held back and exits 3, as refresh does without it."""
+    import careledger.cli as cli
+    from careledger.config import Home
+    from careledger.publish.build_status import BuildStatus, FailedTest
+
+    home = Home.from_env(tmp_path / "home").ensure()
+    (home.landing / "billing").mkdir(parents=True, exist_ok=True)
+    (home.landing / "billing" / "claims.837").write_text("ISA*00*~")
+    status = BuildStatus(
+        failed_tests=(FailedTest("assert_broken", ("mart_reconciliation_facility_days",), 2, "2 rows"),),
+        blocked_models=("mart_reconciliation_facility_days", "mart_reconciliation_daily"),
+    )
+
+    def fake_run_job(h, job_name, **kw):  # the build ran to its end and held two marts back
+        assert job_name == "refresh"
+        status.write(h.build_status)
+
+    monkeypatch.setattr(cli, "run_job", fake_run_job)
+    monkeypatch.setattr(cli, "materialization_meta", lambda result: {})
+    assert cli.main(["--home", str(home.root), "refresh", "--json"]) == 3
+    out = json.loads(capsys.readouterr().out)
+    assert out["held_back"]["failed_tests"][0]["name"] == "assert_broken"
+    assert out["held_back"]["not_published"] == {
+        "mart_reconciliation_daily": "not rebuilt: an upstream invariant test or model failed"
+    }
+    BuildStatus().write(home.build_status)  # a clean build: exit 0 and nothing held back
+    monkeypatch.setattr(cli, "run_job", lambda h, job_name, **kw: None)
+    assert cli.main(["--home", str(home.root), "refresh", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["held_back"] is None
