@@ -8,8 +8,13 @@ A JSON document (``kind='json'``) is read with ``read_json_objects``; a Bundle i
 into its entries (record index = 1-based entry index, running across the file).
 
 Quarantine reason codes: ``BAD_JSON``, ``BAD_ENCODING``, ``NOT_AN_OBJECT``,
-``MISSING_RESOURCE_TYPE``, ``UNSUPPORTED_RESOURCE_TYPE``, ``MISSING_ID``,
-``MISSING_REQUIRED``, ``NO_RESOURCE`` (a Bundle entry without a resource).
+``MISSING_RESOURCE_TYPE``, ``UNSUPPORTED_RESOURCE_TYPE`` (a ``resourceType`` that is no FHIR R4B
+resource), ``MISSING_ID``, ``MISSING_REQUIRED``, ``NO_RESOURCE`` (a Bundle entry without a resource).
+
+Skipped (neither landed nor quarantined, not counted in ``records_read``): resources of a FHIR
+type the warehouse does not read (Observation, Immunization, DiagnosticReport, CarePlan, ... as
+Synthea bundles carry them), reported as one info finding ``RESOURCE_TYPE_SKIPPED`` per type
+with its count and first record.
 
 Findings (the record lands): ``BAD_ID_FORMAT``, ``BAD_LAST_UPDATED``, ``FULLURL_ID_MISMATCH``,
 ``ID_FROM_FULLURL``, ``BUNDLE_TYPE`` (warnings / info), and ``FHIR_R4B_MODEL`` (error) from
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cache
 
 import duckdb
 import polars as pl
@@ -313,7 +319,18 @@ def _land(ctx: LoadContext, source: _Source, created: list[str]) -> LoadCounts:
         if row[-2]:
             flagged.append(row[:-2])
     flagged.sort(key=lambda r: r[0])
-    bad = {r[0]: r[1] for r in flagged if r[1]}
+    skipped = _skipped(flagged)
+    skipped_idx = {i for indexes in skipped.values() for i in indexes}
+    for rtype, indexes in sorted(skipped.items()):
+        ctx.finding(
+            indexes[0],
+            "info",
+            "RESOURCE_TYPE_SKIPPED",
+            f"{name}: {len(indexes)} {rtype} resource(s) (first at {unit} {indexes[0]}) skipped: careledger "
+            f"does not read {rtype}; they are not landed",
+            rtype,
+        )
+    bad = {r[0]: r[1] for r in flagged if r[1] and r[0] not in skipped_idx}
     if bad:  # the raw text of the quarantined records only
         texts = dict(
             con.execute(
@@ -339,7 +356,32 @@ def _land(ctx: LoadContext, source: _Source, created: list[str]) -> LoadCounts:
         """,
     )
     validate_sample(ctx, CHECKED, source.table, accepted)
-    return LoadCounts(records_read=read, records_accepted=accepted)
+    return LoadCounts(records_read=read - len(skipped_idx), records_accepted=accepted)
+
+
+@cache
+def is_fhir_resource_type(name: str | None) -> bool:
+    """True when ``name`` is a FHIR R4B resource type (``fhir.resources`` has a model for it)."""
+    if not name or not name.isalnum() or not name[0].isupper():
+        return False
+    from fhir.resources.R4B import get_fhir_model_class
+    from fhir.resources.R4B.resource import Resource
+
+    try:
+        return issubclass(get_fhir_model_class(name), Resource)
+    except (KeyError, ValueError, ImportError, AttributeError):
+        return False
+
+
+def _skipped(rows: list[tuple]) -> dict[str, list[int]]:
+    """Flagged rows whose only problem is a FHIR resource type the warehouse does not read:
+    record indexes by type."""
+    out: dict[str, list[int]] = {}
+    for idx, problems, rtype, *_ in rows:
+        codes = [p["code"] for p in problems]
+        if codes == ["UNSUPPORTED_RESOURCE_TYPE"] and is_fhir_resource_type(rtype):
+            out.setdefault(rtype, []).append(idx)
+    return out
 
 
 def _findings(ctx: LoadContext, rows: list[tuple]) -> None:

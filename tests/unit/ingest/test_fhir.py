@@ -103,7 +103,7 @@ def test_structural_checks_quarantine_with_reasons(tmp_path: Path) -> None:
     lines = [
         json.dumps(PATIENT),
         '{"resourceType": "Patient", "id": ',
-        json.dumps({"resourceType": "Observation", "id": "O1"}),
+        json.dumps({"resourceType": "Widget", "id": "O1"}),
         json.dumps({"resourceType": "Patient"}),
         json.dumps({k: v for k, v in ENCOUNTER.items() if k != "class"}),
         json.dumps(ENCOUNTER),
@@ -187,3 +187,50 @@ def test_bundle_unpacking_edge_cases(tmp_path: Path) -> None:
     assert query(wh, "select record_index, reason_code from raw_meta.quarantine") == [(2, "NO_RESOURCE")]
     rules = {r[0] for r in query(wh, "select rule from raw_meta.validation_findings")}
     assert {"ID_FROM_FULLURL", "FULLURL_ID_MISMATCH"} <= rules
+
+
+def test_synthea_bundle_types_the_warehouse_does_not_read_are_skipped_with_a_count(tmp_path: Path) -> None:
+    """A Synthea-style bundle: Patient, Encounter, Claim and ExplanationOfBenefit land; Observation,
+    Immunization, DiagnosticReport and CarePlan are skipped with one info finding per type and
+    its count, not quarantined; a resourceType that is no FHIR resource is still quarantined."""
+    other = [
+        {"resourceType": "Observation", "id": "O1", "status": "final"},
+        {"resourceType": "Observation", "id": "O2", "status": "final"},
+        {"resourceType": "Immunization", "id": "I1", "status": "completed"},
+        {"resourceType": "DiagnosticReport", "id": "D1", "status": "final"},
+        {"resourceType": "CarePlan", "id": "CP1", "status": "active"},
+        {"resourceType": "Observation", "id": "O3", "status": "final"},
+    ]
+    claim = {"resourceType": "Claim", "id": "C1", "status": "active", "patient": {"reference": "Patient/P1"}}
+    eob = {
+        "resourceType": "ExplanationOfBenefit",
+        "id": "E1",
+        "status": "active",
+        "patient": {"reference": "Patient/P1"},
+    }
+    resources = [PATIENT, ENCOUNTER, *other, claim, eob, {"resourceType": "Widget", "id": "W1"}]
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
+    f = tmp_path / "synthea_patient.json"
+    f.write_text(json.dumps(bundle))
+    wh = tmp_path / "wh.duckdb"
+    (res,) = land(wh, f)
+    assert (res.records_read, res.records_accepted, res.records_quarantined) == (5, 4, 1)
+    assert query(wh, "select resource_type from raw_ehr.fhir_resources order by _source_record") == [
+        ("Patient",),
+        ("Encounter",),
+        ("Claim",),
+        ("ExplanationOfBenefit",),
+    ]
+    assert query(wh, "select record_index, reason_code from raw_meta.quarantine") == [(11, "UNSUPPORTED_RESOURCE_TYPE")]
+    skipped = query(
+        wh,
+        "select location, severity, record_index, message from raw_meta.validation_findings "
+        "where rule = 'RESOURCE_TYPE_SKIPPED' order by location",
+    )
+    assert [(loc, sev, idx) for loc, sev, idx, _ in skipped] == [
+        ("CarePlan", "info", 7),
+        ("DiagnosticReport", "info", 6),
+        ("Immunization", "info", 5),
+        ("Observation", "info", 3),
+    ]
+    assert skipped[3][3].startswith("synthea_patient.json: 3 Observation resource(s) (first at entry 3) skipped")
