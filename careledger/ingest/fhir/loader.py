@@ -18,7 +18,7 @@ with its count and first record.
 
 Findings (the record lands): ``BAD_ID_FORMAT``, ``BAD_LAST_UPDATED``, ``FULLURL_ID_MISMATCH``,
 ``ID_FROM_FULLURL``, ``BUNDLE_TYPE`` (warnings / info), and ``FHIR_R4B_MODEL`` (error) from
-``fhir.resources`` model validation under the sampling policy in ``_fhir_validate.py``.
+``fhir.resources`` model validation under the sampling policy in ``validate.py``.
 References are stored as sent; dbt resolves them (macro ``fhir_reference_id`` and its siblings in
 dbt_project/macros/json.sql).
 """
