@@ -69,7 +69,10 @@ from careledger.ingest.x12.segments import (
     decode_835_bytes,
     find_delimiters,
     parse_with,
+    payment_out_of_balance_message,
+    quarantined_claim_loop,
     quarantined_transaction_set,
+    readable_amount,
     whole_file_quarantined,
 )
 from careledger.ingest.x12.segments import to_date as _to_date
@@ -141,11 +144,12 @@ class _Seg:
     """One segment inside an ST..SE: its place in the file and its elements ('' -> None), padded
     with None to at least ``N_ELEMENTS`` so any element the parser reads can be indexed."""
 
-    __slots__ = ("seg_no", "raw", "sid", "txn", "claim_seq", "line_seq", "claim_id", "line_id", "el")
+    __slots__ = ("seg_no", "start", "raw", "sid", "txn", "claim_seq", "line_seq", "claim_id", "line_id", "loop", "el")
 
     def __init__(
         self,
         seg_no: int,
+        start: int,
         raw: str,
         sid: str,
         txn: int,
@@ -155,8 +159,9 @@ class _Seg:
         line_id: int,
         el: list[str | None],
     ) -> None:
-        self.seg_no, self.raw, self.sid, self.txn = seg_no, raw, sid, txn
+        self.seg_no, self.start, self.raw, self.sid, self.txn = seg_no, start, raw, sid, txn
         self.claim_seq, self.line_seq, self.claim_id, self.line_id, self.el = claim_seq, line_seq, claim_id, line_id, el
+        self.loop = 0  # claim_id while in a claim loop (CLP up to the next CLP / PLB / SE), else 0
 
 
 @dataclass
@@ -233,7 +238,7 @@ class _Parser(ParserBase):
                     el = [x or None for x in raw.split(e)]
                     if len(el) < N_ELEMENTS:
                         el += PADDING[len(el) :]
-                    t.segs.append(_Seg(seg_no, raw, sid, txn, n_clp - st_clp, n_svc - last_svc, n_clp, n_svc, el))
+                    t.segs.append(_Seg(seg_no, start, raw, sid, txn, n_clp - st_clp, n_svc - last_svc, n_clp, n_svc, el))
                 continue
             osid = raw[:3].rstrip(e)
             outside.append({"seg_no": seg_no, "sid": osid, "txn": txn, "gs_seq": gs_seq, "raw": raw})
@@ -270,19 +275,31 @@ class _Parser(ParserBase):
                 self.findings,
             )
         segs = [s for t in txns.values() for s in t.segs]
+        for t in txns.values():
+            after_plb = False
+            for s in t.segs:
+                after_plb = after_plb or s.sid == "PLB"
+                if s.claim_seq > 0 and not after_plb and s.sid != "SE":
+                    s.loop = s.claim_id
         problems: dict[int, list[tuple[str, str]]] = {}
         self._check_structure(txns, problems)
-        self._check_content(segs, problems)
+        loop_problems = self._check_content(segs, problems)
+        bad_loops = {loop: p for loop, p in loop_problems.items() if self._txn_of_loop[loop] not in problems}
+        self._check_payment_totals(segs, bad_loops)
         texts = {n: self.body[t.start : t.stop] + self.d.segment for n, t in txns.items()}
         self._quarantine(problems, texts)
+        self._quarantine_loops(txns, segs, bad_loops)
         good = {n: t for n, t in txns.items() if n not in problems}
+        if bad_loops:
+            for t in good.values():
+                t.segs = [s for s in t.segs if s.loop not in bad_loops]
         ctx = {n: self._context(t, texts[n], isas, gss) for n, t in good.items()}
         self._check_accepted(good, ctx)
-        kept = [s for s in segs if s.txn in good]
+        kept = [s for t in good.values() for s in t.segs]
         tables = _Tables(kept, ctx, self.d.component).build()
         return Parsed835(
             tables=tables,
-            records_read=len(txns),
+            records_read=len(txns) + len(bad_loops),
             quarantined=self.quarantined,
             findings=self.findings,
             delimiters=self.d,
@@ -336,25 +353,22 @@ class _Parser(ParserBase):
             if add:
                 problems[n] = add
 
-    def _check_content(self, segs: list[_Seg], problems: dict[int, list[tuple[str, str]]]) -> None:
-        """Quarantine reasons from the segments (first per transaction set within each check, in
-        segment order) and the balancing / code findings that still land."""
-        reported: set[tuple[str, int]] = set()
+    def _check_content(
+        self, segs: list[_Seg], problems: dict[int, list[tuple[str, str]]]
+    ) -> dict[int, list[tuple[str, str]]]:
+        """Quarantine reasons from the segments and the balancing / code findings that still land.
 
-        def report(check: str, seg: _Seg, reason: str, describe: str) -> None:
-            if (check, seg.txn) in reported:
-                return
-            reported.add((check, seg.txn))
-            problems.setdefault(seg.txn, []).append(
-                (reason, f"{self.src} transaction set {seg.txn} segment {seg.seg_no} ({seg.raw[:80]}): {describe}")
-            )
-
-        # one pass; each check keeps its first hit per transaction set, reported in check order
-        hits: dict[str, dict[int, tuple[_Seg, str, str]]] = {check: {} for check in CONTENT_CHECKS}
+        A problem on a segment of a claim loop (CLP up to the next CLP / PLB / SE) is the loop's:
+        the loop is quarantined alone, unless its transaction set is quarantined whole (a
+        structural or header-level problem), which then lists every problem (first per transaction
+        set within each check, in segment order). Returns the problems by claim loop (claim_id)."""
+        self._txn_of_loop = {s.claim_id: s.txn for s in segs if s.sid == "CLP"}
+        txn_hits: dict[str, dict[int, tuple[_Seg, str, str]]] = {check: {} for check in CONTENT_CHECKS}
+        unit_hits: dict[str, dict[tuple[int, int], tuple[_Seg, str, str]]] = {check: {} for check in CONTENT_CHECKS}
 
         def hit(check: str, seg: _Seg, reason: str, describe: str) -> None:
-            if seg.txn not in hits[check]:
-                hits[check][seg.txn] = (seg, reason, describe)
+            txn_hits[check].setdefault(seg.txn, (seg, reason, describe))
+            unit_hits[check].setdefault((seg.txn, seg.loop), (seg, reason, describe))
 
         for s in segs:
             sid, el = s.sid, s.el
@@ -381,9 +395,15 @@ class _Parser(ParserBase):
                             "MISSING_REQUIRED_ELEMENT",
                             f"CAS{3 + 3 * k:02d} (adjustment amount) is empty for a reason code",
                         )
+        whole = set(problems) | {txn for check in CONTENT_CHECKS for txn, loop in unit_hits[check] if loop == 0}
+        loop_problems: dict[int, list[tuple[str, str]]] = {}
         for check in CONTENT_CHECKS:
-            for seg, reason, describe in hits[check].values():
-                report(check, seg, reason, describe)
+            for seg, reason, describe in txn_hits[check].values():
+                if seg.txn in whole:
+                    problems.setdefault(seg.txn, []).append((reason, self._problem(seg, describe)))
+            for (txn, loop), (seg, reason, describe) in unit_hits[check].items():
+                if loop and txn not in whole:
+                    loop_problems.setdefault(loop, []).append((reason, self._problem(seg, describe)))
         cas = [s for s in segs if s.sid == "CAS"]
 
         # claim balancing: CLP03 = CLP04 + every CAS of the claim (claim and line level)
@@ -451,16 +471,23 @@ class _Parser(ParserBase):
                 f"{paid} + line adjustments {adjusted}",
                 f"segment {s.seg_no}",
             )
-        self._check_payment_totals(segs)
+        return loop_problems
 
-    def _check_payment_totals(self, segs: list[_Seg]) -> None:
-        """BPR02 = sum(CLP04) - sum(PLB amounts), per transaction set (a finding)."""
+    def _problem(self, seg: _Seg, describe: str) -> str:
+        return f"{self.src} transaction set {seg.txn} segment {seg.seg_no} ({seg.raw[:80]}): {describe}"
+
+    def _check_payment_totals(self, segs: list[_Seg], bad_loops: dict[int, list]) -> None:
+        """BPR02 = sum(CLP04) - sum(PLB amounts), per transaction set (a finding); the CLP04 of a
+        quarantined claim loop is not counted, and the finding names the loop."""
         bpr: dict[int, _Seg] = {}
         paid: dict[int, Decimal] = {}
         plb: dict[int, Decimal] = {}
+        loops: dict[int, list[tuple[str | None, Decimal | None]]] = {}
         for s in segs:
             if s.sid == "BPR":
                 bpr.setdefault(s.txn, s)
+            elif s.sid == "CLP" and s.claim_id in bad_loops:
+                loops.setdefault(s.txn, []).append((s.el[1], readable_amount(s.el[4])))
             elif s.sid == "CLP":
                 paid[s.txn] = paid.get(s.txn, ZERO) + (_to_decimal(s.el[4]) or ZERO)
             elif s.sid == "PLB":
@@ -477,8 +504,9 @@ class _Parser(ParserBase):
                 txn,
                 "warning",
                 "PAYMENT_OUT_OF_BALANCE",
-                f"transaction set {txn}: BPR02 {total} != sum(CLP04) {paid.get(txn, ZERO)} "
-                f"- sum(PLB amounts) {plb.get(txn, ZERO)}",
+                payment_out_of_balance_message(
+                    txn, total, paid.get(txn, ZERO), plb.get(txn, ZERO), loops.get(txn, [])
+                ),
                 f"segment {bpr[txn].seg_no}",
             )
 
@@ -531,6 +559,30 @@ class _Parser(ParserBase):
     def _quarantine(self, problems: dict[int, list[tuple[str, str]]], texts: dict[int, str]) -> None:
         for txn in sorted(problems):
             self.quarantined.append(quarantined_transaction_set(txn, problems[txn], texts[txn]))
+
+    def _quarantine_loops(self, txns: dict[int, _Txn], segs: list[_Seg], bad_loops: dict[int, list]) -> None:
+        """Each malformed claim loop of a landing transaction set: record len(txns) + k, in file order."""
+        members: dict[int, list[_Seg]] = {}
+        for s in segs:
+            if s.loop in bad_loops:
+                members.setdefault(s.loop, []).append(s)
+        for k, loop in enumerate(sorted(bad_loops), start=1):
+            first, last = members[loop][0], members[loop][-1]
+            st02 = next(s.el[2] for s in txns[first.txn].segs if s.sid == "ST")
+            text = self.body[first.start : last.start + len(last.raw)] + self.d.segment
+            self.quarantined.append(
+                quarantined_claim_loop(
+                    len(txns) + k,
+                    self.src,
+                    first.txn,
+                    st02,
+                    first.el[1],
+                    first.seg_no,
+                    last.seg_no,
+                    bad_loops[loop],
+                    text,
+                )
+            )
 
     # -- envelopes -------------------------------------------------------------------------
     def _check_envelopes(self, outside: list[dict], txns: dict[int, _Txn]) -> None:

@@ -30,7 +30,10 @@ from careledger.ingest.x12.segments import (
     check_envelopes,
     claim_out_of_balance_message,
     parse_with,
+    payment_out_of_balance_message,
+    quarantined_claim_loop,
     quarantined_transaction_set,
+    readable_amount,
     whole_file_quarantined,
 )
 
@@ -68,7 +71,7 @@ def _ffill_at(cond: pl.Expr, value: pl.Expr) -> pl.Expr:
 # envelope segments come last, so ``code >= ISA`` means "envelope".
 SEGMENT_CODES = {seg_id: n + 1 for n, seg_id in enumerate(READ_SEGMENTS)}
 CODE_NAMES = {code: seg_id for seg_id, code in SEGMENT_CODES.items()}
-KEY_COLUMNS = ["seg_no", "txn", "claim_seq", "line_seq", "claim_id", "line_id", "raw"]
+KEY_COLUMNS = ["seg_no", "txn", "claim_seq", "line_seq", "claim_id", "line_id", "loop_id", "raw"]
 
 
 class _Parser(ParserBase):
@@ -122,6 +125,7 @@ class _Parser(ParserBase):
             _env=(code >= SEGMENT_CODES["ISA"]).cast(pl.Int32).cum_sum(),
             _clp=count("CLP"),
             _svc=count("SVC"),
+            _plb=count("PLB"),
         )
         se_before = pl.col("_se") - (code == SEGMENT_CODES["SE"]).cast(pl.Int32)
         seg = seg.with_columns(
@@ -130,9 +134,17 @@ class _Parser(ParserBase):
             & (pl.col("_env") - _ffill_at(is_st, pl.col("_env")) == 0),
             claim_seq=pl.col("_clp") - _ffill_at(is_st, pl.col("_clp")),
             line_seq=pl.col("_svc") - _ffill_at(is_st | (code == SEGMENT_CODES["CLP"]), pl.col("_svc")),
+            _plb_seen=pl.col("_plb") - _ffill_at(is_st, pl.col("_plb")),
+        )
+        # the claim loop a segment belongs to (CLP up to the next CLP / PLB / SE): its claim_id, else 0
+        seg = seg.with_columns(
+            loop_id=pl.when((pl.col("claim_seq") > 0) & (pl.col("_plb_seen") == 0) & (code != SEGMENT_CODES["SE"]))
+            .then(pl.col("_clp"))
+            .otherwise(0)
+            .cast(pl.Int32)
         )
         # file-wide ids (the n-th CLP / SVC of the file): single integer join keys
-        return seg.drop("_se", "_env", "length").rename({"_clp": "claim_id", "_svc": "line_id"})
+        return seg.drop("_se", "_env", "length", "_plb", "_plb_seen").rename({"_clp": "claim_id", "_svc": "line_id"})
 
     def part(self, seg_id: str) -> pl.DataFrame:
         """The in-transaction segments of one type, split into e0..eN columns."""
@@ -148,6 +160,7 @@ class _Parser(ParserBase):
                         "line_seq": pl.Int32,
                         "claim_id": pl.Int32,
                         "line_id": pl.Int32,
+                        "loop_id": pl.Int32,
                         "raw": pl.Utf8,
                     }
                 )
@@ -193,13 +206,17 @@ class _Parser(ParserBase):
 
         problems: dict[int, list[tuple[str, str]]] = {}
         self._check_structure(txn_info, problems)
-        self._check_content(problems)
+        loop_problems = self._check_content(problems)
+        clp = self.part("CLP").select("txn", "loop_id", "seg_no", clp01=_el(1), clp04=_el(4))
+        txn_of_loop = dict(zip(clp["loop_id"].to_list(), clp["txn"].to_list(), strict=True))
+        bad_loops = {loop: p for loop, p in loop_problems.items() if txn_of_loop[loop] not in problems}
+        self._check_payment_total(pl.Decimal(38, 4), clp.filter(pl.col("loop_id").is_in(list(bad_loops))))
         bad = sorted(problems)
         self._quarantine(txn_info, problems)
-        if bad:
-            self._split = {
-                k: v.filter(~pl.col("txn").is_in(bad)) for k, v in ((k, self.part(k)) for k in LAST_ELEMENT_READ)
-            }
+        self._quarantine_loops(t, txn_info, clp, bad_loops, n_txn)
+        if bad or bad_loops:
+            drop = ~pl.col("txn").is_in(bad) & ~pl.col("loop_id").is_in(list(bad_loops))
+            self._split = {k: v.filter(drop) for k, v in ((k, self.part(k)) for k in LAST_ELEMENT_READ)}
         ctx = self._context(txn_info.filter(~pl.col("txn").is_in(bad)))
         tables = {
             "payments": self._payments(ctx),
@@ -211,7 +228,7 @@ class _Parser(ParserBase):
         }
         self._check_dates()
         return Parsed835(
-            tables=tables, records_read=n_txn, quarantined=self.quarantined, findings=self.findings, delimiters=self.d
+            tables=tables, records_read=n_txn + len(bad_loops), quarantined=self.quarantined, findings=self.findings, delimiters=self.d
         )
 
     # -- per-transaction facts ---------------------------------------------------------
@@ -303,20 +320,16 @@ class _Parser(ParserBase):
             if not add:
                 del problems[row["txn"]]
 
-    def _check_content(self, problems: dict[int, list[tuple[str, str]]]) -> None:
-        def report(frame: pl.DataFrame, reason: str, describe: str) -> None:
-            if frame.height == 0:
-                return
-            for row in frame.unique(subset="txn", keep="first", maintain_order=True).iter_rows(named=True):
-                problems.setdefault(row["txn"], []).append(
-                    (
-                        reason,
-                        f"{self.src} transaction set {row['txn']} segment {row['seg_no']} ({row['raw'][:80]}): "
-                        f"{describe.format(**row)}",
-                    )
-                )
+    def _check_content(self, problems: dict[int, list[tuple[str, str]]]) -> dict[int, list[tuple[str, str]]]:
+        """Quarantine reasons and findings, as the single-pass parser's ``_check_content``: a
+        problem in a claim loop quarantines that loop alone unless its transaction set is
+        quarantined whole. Returns the problems by claim loop (claim_id)."""
+        hits: list[tuple[pl.DataFrame, str, str]] = []
 
-        base = ["txn", "seg_no", "raw"]
+        def report(frame: pl.DataFrame, reason: str, describe: str) -> None:
+            hits.append((frame, reason, describe))
+
+        base = ["txn", "seg_no", "raw", "loop_id"]
         # segments that need a claim (or a service line) around them
         orphan = [self.part(s).filter(pl.col("claim_seq") == 0).select(base) for s in ORPHAN_SEGMENTS]
         orphan.append(self.part("LQ").filter(pl.col("line_seq") == 0).select(base))
@@ -355,6 +368,26 @@ class _Parser(ParserBase):
             "MISSING_REQUIRED_ELEMENT",
             "{element} (adjustment amount) is empty for a reason code",
         )
+        whole = set(problems)
+        for frame, _, _ in hits:
+            whole.update(frame.filter(pl.col("loop_id") == 0)["txn"].to_list())
+        loop_problems: dict[int, list[tuple[str, str]]] = {}
+
+        def message(row: dict, describe: str) -> str:
+            return (
+                f"{self.src} transaction set {row['txn']} segment {row['seg_no']} ({row['raw'][:80]}): "
+                f"{describe.format(**row)}"
+            )
+
+        for frame, reason, describe in hits:
+            if frame.height == 0:
+                continue
+            for row in frame.unique(subset="txn", keep="first", maintain_order=True).iter_rows(named=True):
+                if row["txn"] in whole:
+                    problems.setdefault(row["txn"], []).append((reason, message(row, describe)))
+            in_loops = frame.filter((pl.col("loop_id") > 0) & ~pl.col("txn").is_in(list(whole)))
+            for row in in_loops.unique(subset="loop_id", keep="first", maintain_order=True).iter_rows(named=True):
+                loop_problems.setdefault(row["loop_id"], []).append((reason, message(row, describe)))
 
         # claim balancing: CLP03 = CLP04 + sum(claim CAS) + sum(line CAS)
         dec = pl.Decimal(38, 4)
@@ -435,16 +468,22 @@ class _Parser(ParserBase):
                 f"{row['charge']} != paid {row['paid']} + line adjustments {row['adjusted']}",
                 f"segment {row['seg_no']}",
             )
-        self._check_payment_total(dec)
+        return loop_problems
 
-    def _check_payment_total(self, dec: pl.Decimal) -> None:
+    def _check_payment_total(self, dec: pl.Decimal, bad_clp: pl.DataFrame) -> None:
+        """BPR02 = sum(CLP04) - sum(PLB amounts) per transaction set, without the CLP04 of the
+        quarantined claim loops (``bad_clp``), which the finding names."""
         zero = pl.lit(0).cast(dec)
         bpr = (
             self.part("BPR")
             .unique(subset="txn", keep="first")
             .select("txn", "seg_no", total=_el(2).cast(dec, strict=False))
         )
-        paid = self.part("CLP").group_by("txn").agg(paid=_el(4).cast(dec, strict=False).sum())
+        landed = self.part("CLP").filter(~pl.col("loop_id").is_in(bad_clp["loop_id"].to_list()))
+        paid = landed.group_by("txn").agg(paid=_el(4).cast(dec, strict=False).sum())
+        loops: dict[int, list[tuple[str | None, object]]] = {}
+        for txn, clp01, clp04 in bad_clp.sort("seg_no").select("txn", "clp01", "clp04").iter_rows():
+            loops.setdefault(txn, []).append((clp01, readable_amount(clp04)))
         plb_parts = [self.part("PLB").select("txn", amount=_el(4 + 2 * k).cast(dec, strict=False)) for k in range(6)]
         plb = pl.concat(plb_parts).group_by("txn").agg(plb=pl.col("amount").sum())
         check = (
@@ -458,8 +497,9 @@ class _Parser(ParserBase):
                 row["txn"],
                 "warning",
                 "PAYMENT_OUT_OF_BALANCE",
-                f"transaction set {row['txn']}: BPR02 {row['total']} != sum(CLP04) {row['paid']} "
-                f"- sum(PLB amounts) {row['plb']}",
+                payment_out_of_balance_message(
+                    row["txn"], row["total"], row["paid"], row["plb"], loops.get(row["txn"], [])
+                ),
                 f"segment {row['seg_no']}",
             )
 
@@ -484,6 +524,40 @@ class _Parser(ParserBase):
                 st_per_gs[gs_seq] = n
         rows = outside.select("seg_no", "sid", "txn", "gs_seq", "raw").iter_rows(named=True)
         check_envelopes(rows, st_per_gs, self.d.element, self.finding)
+
+    def _quarantine_loops(
+        self, t: pl.DataFrame, info: pl.DataFrame, clp: pl.DataFrame, bad_loops: dict[int, list], n_txn: int
+    ) -> None:
+        """Each malformed claim loop of a landing transaction set: record n_txn + k, in file order."""
+        if not bad_loops:
+            return
+        spans = (
+            t.filter(pl.col("loop_id").is_in(list(bad_loops)) & (pl.col("code") > 0))
+            .group_by("loop_id")
+            .agg(
+                first_seg=pl.col("seg_no").first(),
+                last_seg=pl.col("seg_no").last(),
+                start=pl.col("offset").first(),
+                end=pl.col("offset").last() + pl.col("raw").last().str.len_chars(),
+            )
+            .join(clp.select("loop_id", "txn", "clp01"), on="loop_id", how="left")
+            .join(info.select("txn", "st02"), on="txn", how="left")
+            .sort("loop_id")
+        )
+        for k, row in enumerate(spans.iter_rows(named=True), start=1):
+            self.quarantined.append(
+                quarantined_claim_loop(
+                    n_txn + k,
+                    self.src,
+                    row["txn"],
+                    row["st02"],
+                    row["clp01"],
+                    row["first_seg"],
+                    row["last_seg"],
+                    bad_loops[row["loop_id"]],
+                    self.body[row["start"] : row["end"]] + self.d.segment,
+                )
+            )
 
     def _quarantine(self, info: pl.DataFrame, problems: dict[int, list[tuple[str, str]]]) -> None:
         if not problems:

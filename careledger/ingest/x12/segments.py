@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import polars as pl
@@ -511,6 +512,57 @@ def claim_out_of_balance_message(
         f"transaction set {txn} segment {seg_no} ({raw[:80]}): claim {claim_seq} charge {charge} != paid "
         f"{paid} + adjustments {adjusted} (off by {diff}); the claim lands with this difference"
     )
+
+
+def readable_amount(value: str | None) -> Decimal | None:
+    """An amount element as a 4-place decimal when it is a plain X12 number, else None (both
+    parsers use it for the amounts of quarantined claim loops)."""
+    if value is None or not value.isascii() or not AMOUNT_RE.match(value):
+        return None
+    return Decimal(value).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+
+def quarantined_claim_loop(
+    index: int,
+    source_name: str,
+    txn: int,
+    st02: str | None,
+    clp01: str | None,
+    first_seg: int,
+    last_seg: int,
+    problems: list[tuple[str, str]],
+    text: str,
+) -> QuarantinedRecord:
+    """One malformed claim loop's quarantine record (record ``index`` = the number of transaction
+    sets + its place among the file's quarantined claim loops): the reason of highest priority,
+    a message naming the file, ST02 and CLP01, and the loop's raw text."""
+    items = sorted(problems, key=lambda p: REASON_PRIORITY.index(p[0]))
+    head = (
+        f"{source_name} record {index}: claim loop CLP01 {clp01!r} of transaction set {txn} (ST02 {st02!s}, "
+        f"segments {first_seg}-{last_seg}) quarantined, the other claims of the transaction set land"
+    )
+    message = head + ": " + "; ".join(m for _, m in items[:5])
+    if len(items) > 5:
+        message += f"; and {len(items) - 5} more problems"
+    return QuarantinedRecord(index, items[0][0], message, text[:MAX_RAW_TEXT])
+
+
+def payment_out_of_balance_message(
+    txn: int, total: object, paid: object, plb: object, loops: list[tuple[str | None, Decimal | None]]
+) -> str:
+    """The PAYMENT_OUT_OF_BALANCE finding (both parsers): BPR02 against the landed claims' CLP04 and
+    the PLB amounts, naming the quarantined claim loops of the transaction set and their CLP04."""
+    message = f"transaction set {txn}: BPR02 {total} != sum(CLP04) {paid} - sum(PLB amounts) {plb}"
+    if not loops:
+        return message
+    named = ", ".join(
+        f"CLP01 {clp01!r} (CLP04 {amount if amount is not None else 'not readable'})" for clp01, amount in loops
+    )
+    readable = [a for _, a in loops if a is not None]
+    message += f" of the landed claims; quarantined claim loop(s) not counted: {named}"
+    if len(readable) == len(loops):
+        message += f", together {sum(readable, Decimal('0.0000'))}"
+    return message
 
 
 def to_date(value: str | None) -> date | None:
