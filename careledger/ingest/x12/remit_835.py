@@ -16,9 +16,13 @@ ISA and whitespace between segments (pretty-printed X12) are tolerated and repor
 
 Records: one record is one ST..SE transaction set (1-based, in file order). A transaction
 set that cannot be trusted (SE count wrong, ST/SE control numbers differ, missing BPR/TRN,
-non-numeric amount, ...) is quarantined whole, with its raw text; the rest of the file
-lands. A claim out of balance lands with an error finding, so the ERA's payments still add up to
-BPR02 (a suspense posting rule for the difference is not built yet). After either parser,
+a non-numeric BPR02 or PLB amount, ...) is quarantined whole, with its raw text; the rest of
+the file lands. A malformed claim loop (CLP and the segments under it up to the next CLP / PLB
+/ SE: a truncated CLP, a non-numeric CLP03/04, a broken SVC or CAS) is quarantined alone, as
+record number of transaction sets + k, and the other claims of its ST..SE land; BPR02 is then
+checked against the landed claims and the PLB (the finding names the quarantined CLP01s). A
+claim out of balance lands with an error finding, so the ERA's payments still add up to BPR02
+(dbt posts the difference to remittance suspense). After either parser,
 ``segments.check_version_and_dates`` checks ISA12/GS08 and fills a missing BPR16 payment date from
 DTM*405, GS04 or ISA09, each with a finding. Envelope problems (ISA/IEA, GS/GE counts and control numbers)
 are findings. ``_source_record`` on landed rows is the 1-based segment index in the file of
@@ -238,7 +242,9 @@ class _Parser(ParserBase):
                     el = [x or None for x in raw.split(e)]
                     if len(el) < N_ELEMENTS:
                         el += PADDING[len(el) :]
-                    t.segs.append(_Seg(seg_no, start, raw, sid, txn, n_clp - st_clp, n_svc - last_svc, n_clp, n_svc, el))
+                    t.segs.append(
+                        _Seg(seg_no, start, raw, sid, txn, n_clp - st_clp, n_svc - last_svc, n_clp, n_svc, el)
+                    )
                 continue
             osid = raw[:3].rstrip(e)
             outside.append({"seg_no": seg_no, "sid": osid, "txn": txn, "gs_seq": gs_seq, "raw": raw})
@@ -504,9 +510,7 @@ class _Parser(ParserBase):
                 txn,
                 "warning",
                 "PAYMENT_OUT_OF_BALANCE",
-                payment_out_of_balance_message(
-                    txn, total, paid.get(txn, ZERO), plb.get(txn, ZERO), loops.get(txn, [])
-                ),
+                payment_out_of_balance_message(txn, total, paid.get(txn, ZERO), plb.get(txn, ZERO), loops.get(txn, [])),
                 f"segment {bpr[txn].seg_no}",
             )
 

@@ -228,7 +228,11 @@ class _Parser(ParserBase):
         }
         self._check_dates()
         return Parsed835(
-            tables=tables, records_read=n_txn + len(bad_loops), quarantined=self.quarantined, findings=self.findings, delimiters=self.d
+            tables=tables,
+            records_read=n_txn + len(bad_loops),
+            quarantined=self.quarantined,
+            findings=self.findings,
+            delimiters=self.d,
         )
 
     # -- per-transaction facts ---------------------------------------------------------

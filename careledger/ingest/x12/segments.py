@@ -507,7 +507,7 @@ def claim_out_of_balance_message(
     txn: int, seg_no: int, raw: str, claim_seq: int, charge: object, paid: object, adjusted: object, diff: object
 ) -> str:
     """The CLAIM_OUT_OF_BALANCE finding (both parsers): the claim lands with its difference named, so
-    the ERA's payments still add up to BPR02; no suspense posting rule exists for it yet."""
+    the ERA's payments still add up to BPR02; dbt posts the difference to remittance suspense."""
     return (
         f"transaction set {txn} segment {seg_no} ({raw[:80]}): claim {claim_seq} charge {charge} != paid "
         f"{paid} + adjustments {adjusted} (off by {diff}); the claim lands with this difference"

@@ -364,6 +364,74 @@ def test_unbalanced_claim_lands_with_an_error_finding(tmp_path: Path) -> None:
     assert counts(con)["remit_claims"] > 0
 
 
+def test_truncated_clp_quarantines_only_its_claim_loop(tmp_path: Path) -> None:
+    """A truncated CLP (and the CAS under it) between two good claims: that loop alone is
+    quarantined, named by file, ST02 and CLP01; the good claims, the payment and the cash land."""
+    path = BAD / "clp_truncated_between_good_claims.835"
+    con, (result,) = land(tmp_path, path)
+    assert (result.status, result.records_read, result.records_accepted, result.records_quarantined) == (
+        "landed",
+        3,
+        2,
+        1,
+    )
+    ((index, reason, message, raw),) = con.execute(
+        "select record_index, reason_code, message, raw_text from raw_meta.quarantine"
+    ).fetchall()
+    assert (index, reason) == (3, "MISSING_REQUIRED_ELEMENT")
+    assert path.name in message and "ST02 0002" in message and "CLP01 'PCN0000000009'" in message
+    assert raw == "CLP*PCN0000000009*1*120~CAS*CO*45*20~"
+    claims = con.execute(
+        "select patient_control_number, claim_seq, payment_amount from raw_billing.remit_claims "
+        "where transaction_set_control_number = '0002' order by claim_seq"
+    ).fetchall()
+    assert claims == [("PCN0000000002", 1, Decimal("7000.00")), ("PCN0000000003", 3, Decimal("100.00"))]
+    assert con.execute(
+        "select count(*) from raw_billing.remit_adjustments where carc_code = '45' and amount = 20"
+    ).fetchone() == (0,)
+    # the ERA still ties: BPR02 = the landed claims' CLP04 (no PLB in this set), so no payment finding
+    bpr, count = con.execute(
+        "select payment_amount, claim_count from raw_billing.remit_payments where transaction_set_control_number = '0002'"
+    ).fetchone()
+    assert (bpr, count) == (Decimal("7100.00"), 2)
+    assert con.execute(
+        "select count(*) from raw_meta.validation_findings where rule = 'PAYMENT_OUT_OF_BALANCE'"
+    ).fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    "name, clp01",
+    [
+        ("clp_charge_not_a_number.835", "PCN0000000001"),
+        ("svc_paid_not_a_number.835", "PCN0000000001"),
+        ("cas_amount_not_a_number.835", "PCN0000000001"),
+        ("clp_without_patient_control_number.835", None),
+    ],
+)
+def test_a_broken_claim_loop_leaves_the_other_claims_and_names_its_payment(name: str, clp01: str | None) -> None:
+    parsed = parse_835_text((BAD / name).read_text(), name)
+    assert parsed.records_read == 3 and parsed.records_accepted == 2
+    (q,) = parsed.quarantined
+    assert q.record_index == 3 and f"record 3: claim loop CLP01 {clp01!r} of transaction set 1 (ST02 0001" in q.message
+    assert q.raw_text.startswith("CLP*")
+    claims = parsed.tables["claims"]
+    assert claims.height == 4 and (clp01 is None or clp01 not in claims["patient_control_number"].to_list())
+    assert parsed.tables["payments"]["claim_count"].to_list() == [2, 2]
+    assert parsed.tables["provider_adjustments"].height == 2  # the PLB of the set still lands
+    # BPR02 237.50 = 350 (quarantined) - 100 (landed reversal) - 12.50 (PLB): the finding names the gap
+    (gap,) = [f for f in parsed.findings if f.rule == "PAYMENT_OUT_OF_BALANCE"]
+    assert (
+        "sum(CLP04) -100.0000" in gap.message and f"CLP01 {clp01!r} (CLP04 350.0000), together 350.0000" in gap.message
+    )
+
+
+def test_a_problem_before_the_first_clp_still_quarantines_the_transaction_set() -> None:
+    parsed = parse_835_text((BAD / "cas_before_clp.835").read_text(), "cas_before_clp.835")
+    assert parsed.records_read == 2 and [(q.record_index, q.reason_code) for q in parsed.quarantined] == [
+        (1, "SEGMENT_OUT_OF_PLACE")
+    ]
+
+
 def _with_header(fx, replace: dict[str, str | None], gs08: str = "005010X221A1", isa12: str = "00501") -> str:
     header = [replace.get(seg.split("*")[0] + "*" + seg.split("*")[1], seg) for seg in fx.HEADER_1]
     header = [seg for seg in header if seg is not None]

@@ -12,6 +12,7 @@ delimiters.
 from __future__ import annotations
 
 import csv
+import importlib.util
 from pathlib import Path
 
 import duckdb
@@ -39,6 +40,7 @@ TABLES = (
     "remit_provider_adjustments",
 )
 LINEAGE = ("_batch_id", "_loaded_at")
+CLP3 = "CLP*PCN0000000003*2*800*100*0*MB*PCC003*13*1"
 
 
 def _rows(con: duckdb.DuckDBPyConnection, table: str, exclude: tuple[str, ...]) -> list[tuple]:
@@ -141,6 +143,29 @@ def test_parse_835_text_matches_the_polars_parser(path: Path) -> None:
     for key, frame in old.tables.items():
         assert new.tables[key].columns == frame.columns or frame.height == 0, key
         assert new.tables[key].rows() == frame.rows(), key
+
+
+def test_both_parsers_quarantine_only_a_truncated_claim_loop() -> None:
+    """A truncated CLP between two good claims of one ST..SE: both parsers quarantine that loop
+    only (same record, reason, message and raw text) and land the same rows and findings."""
+    spec = importlib.util.spec_from_file_location("x12_make_fixtures_eq", FIXTURES / "x12" / "make_fixtures.py")
+    fx = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fx)
+    good = [s for s in fx.CLAIMS_2 if not s.startswith("LX")]
+    first, second = good[: good.index(CLP3)], good[good.index(CLP3) :]
+    claims = ["LX*1", *first, "CLP*TRUNC01*1*99", "SVC*HC:99213*99*$0**1", "CAS*CO*45*99", *second]
+    text = fx.build_835([fx.transaction("0007", fx.HEADER_2 + claims + fx.TRAILER_1)])
+    new, old = parse_835_text(text, "trunc.835"), parse_835_text_polars(text, "trunc.835")
+    assert (new.records_read, new.quarantined, new.findings) == (old.records_read, old.quarantined, old.findings)
+    for key, frame in old.tables.items():
+        assert new.tables[key].rows() == frame.rows(), key
+    (q,) = new.quarantined
+    assert (q.record_index, q.reason_code) == (2, "MISSING_REQUIRED_ELEMENT")
+    assert "CLP01 'TRUNC01'" in q.message and "ST02 0007" in q.message and "trunc.835" in q.message
+    assert q.raw_text == "CLP*TRUNC01*1*99~SVC*HC:99213*99*$0**1~CAS*CO*45*99~"
+    assert new.tables["claims"]["patient_control_number"].to_list() == ["PCN0000000002", "PCN0000000003"]
+    (gap,) = [f for f in new.findings if f.rule == "PAYMENT_OUT_OF_BALANCE"]
+    assert "CLP01 'TRUNC01' (CLP04 not readable)" in gap.message
 
 
 ODD_DATES = [
