@@ -392,6 +392,12 @@ def crosswalks(net: Network, rng: np.random.Generator, unmapped_share: float) ->
         part(f, "location", "billing", "billing_code", "facility_id"),
         part(pay, "payer", "x12", "x12_payer_id", "payer_code"),
         part(net.payers, "payer", "ehr", "ehr_org_id", "payer_code"),
+        # the payee each facility's 835s name (N1*PE N104 NPI, REF*TJ tax id): places a claim
+        # payment that matches no billing claim
+        part(f, "payee", "npi", "npi", "facility_id"),
+        part(
+            f.with_columns(payee_tin=pl.col("tax_id").str.replace("-", "")), "payee", "tin", "payee_tin", "facility_id"
+        ),
     ]
     cols = ["entity", "source_system", "source_code", "target_code"]
     full = pl.concat(parts).select(cols)

@@ -260,6 +260,39 @@ def test_unmatched_remits_are_exceptions(con) -> None:
     assert exceptions == unmatched
 
 
+def test_payee_crosswalk_equals_ground_truth_payees(con, built_warehouse) -> None:
+    """The payee crosswalk the simulator lands (erp/crosswalks.csv, entity payee) maps each
+    facility's payee NPI and TIN to the facility and legal entity of ground_truth/payees.csv,
+    and every landed 835 claim payment's payee NPI and TIN name the facility of the claim it
+    matched: a payment that matched no claim would post where the simulator booked it."""
+    truth = _truth_rows(built_warehouse, "payees.csv")
+    assert truth
+    expected = {("npi", r["payee_npi"]): (r["facility_id"], r["legal_entity_id"]) for r in truth} | {
+        ("tin", r["payee_tax_id"]): (r["facility_id"], r["legal_entity_id"]) for r in truth
+    }
+    rows = con.execute(
+        "select source_system, source_code, facility_id, legal_entity_id from intermediate.int_crosswalk__payees"
+    ).fetchall()
+    assert {(r[0], r[1]): (r[2], r[3]) for r in rows} == expected
+    disagree = con.execute(
+        """
+        select count(*), count(npis.facility_id), count(tins.facility_id)
+        from core.fct_remittance_claims as r
+        left join intermediate.int_crosswalk__payees as npis
+            on npis.source_system = 'npi' and npis.source_code = r.payee_npi
+        left join intermediate.int_crosswalk__payees as tins
+            on tins.source_system = 'tin' and tins.source_code = r.payee_tax_id
+        where r.facility_id <> 'UNMAPPED'
+            and (npis.facility_id is distinct from r.facility_id or tins.facility_id is distinct from r.facility_id)
+        """
+    ).fetchone()
+    assert disagree == (0, 0, 0)
+    placed = con.execute(
+        "select count(*) from core.fct_remittance_claims where facility_source in ('claim', 'payee_npi', 'payee_tin')"
+    ).fetchone()[0]
+    assert placed > 0
+
+
 # ------------------------------------------------------------------ allocation per driver
 OVERHEAD_SQL = """
     select g.period_id, c.facility_id, sum(g.debit_amount - g.credit_amount)

@@ -6,6 +6,10 @@
 -- CLAIM_OUT_OF_BALANCE finding: it posts to remittance suspense).
 -- Reversals (CLP02 = 22) keep the negative amounts of the 835. The payer is the matched
 -- claim's payer (billing is the source of truth), else the 835 payer id through the crosswalk.
+-- The facility and legal entity are the matched claim's; a CLP that matches no claim takes
+-- the facility its payee NPI maps to (int_crosswalk__payees), else its payee TIN's (only
+-- when the TIN names one facility; a TIN of several facilities gives their legal entity
+-- only), else UNMAPPED (facility_source says which; a PAYEE_UNMAPPED exception).
 with
 
 remits as (
@@ -22,6 +26,10 @@ claims as (
 
 payers as (
     select * from {{ ref('dim_payer') }}
+),
+
+payees as (
+    select * from {{ ref('int_crosswalk__payees') }}
 ),
 
 buckets as (
@@ -46,8 +54,22 @@ final as (
         remits.claim_id,
         remits.claim_id is not null as is_matched,
         remits.match_method,
-        coalesce(claims.facility_id, 'UNMAPPED') as facility_id,
-        coalesce(claims.legal_entity_id, 'UNMAPPED') as legal_entity_id,
+        coalesce(claims.facility_id, payee_npis.facility_id, payee_tins.facility_id, 'UNMAPPED') as facility_id,
+        coalesce(
+            claims.legal_entity_id,
+            case when payee_npis.facility_id is not null then payee_npis.legal_entity_id end,
+            payee_tins.legal_entity_id,
+            'UNMAPPED'
+        ) as legal_entity_id,
+        case
+            when claims.claim_id is not null then 'claim'
+            when payee_npis.facility_id is not null then 'payee_npi'
+            when payee_tins.facility_id is not null then 'payee_tin'
+            when payee_tins.legal_entity_id is not null then 'payee_tin_legal_entity'
+            else 'unmapped'
+        end as facility_source,
+        remits.payee_npi,
+        remits.payee_tax_id,
         coalesce(claims.service_line_code, 'UNMAPPED') as service_line_code,
         coalesce(claims.cost_center_id, 'UNMAPPED') as cost_center_id,
         remits.claim_status_code,
@@ -72,6 +94,10 @@ final as (
     left join buckets on buckets.remit_claim_key = remits.remit_claim_key
     left join claims on claims.claim_id = remits.claim_id
     left join payers on payers.payer_code = remits.payer_code
+    -- plain equi-joins (one row per payee id); only unmatched CLPs read them, through the
+    -- coalesce and case expressions above
+    left join payees as payee_npis on payee_npis.source_system = 'npi' and payee_npis.source_code = remits.payee_npi
+    left join payees as payee_tins on payee_tins.source_system = 'tin' and payee_tins.source_code = remits.payee_tax_id
     left join payers as claim_payers on claim_payers.payer_code = claims.payer_code and not claim_payers.is_unmapped
 )
 

@@ -2,7 +2,9 @@
 -- to a claim version: by patient control number (CLP01 = CLM01), preferring the version
 -- whose charge equals CLP03 and that was submitted on or before the remit date, then the
 -- latest; a reversal (CLP02 = 22) follows the payer claim control number (CLP07) to the
--- claim its original payment matched. Unmatched CLPs stay, with claim_id null.
+-- claim its original payment matched. Unmatched CLPs stay, with claim_id null. The payee
+-- NPI (N1*PE N104 when N103 = XX) and tax id of the ERA ride along: they place a CLP that
+-- matches no claim on a facility (fct_remittance_claims).
 {{ config(tags=['restricted']) }}
 
 with
@@ -46,6 +48,8 @@ clp as (
         coalesce(remit_payments.trace_number, remit_claims.trace_number) as trace_number,
         remit_payments.payment_date as remit_date,
         remit_payments.x12_payer_id,
+        case when remit_payments.payee_id_qualifier = 'XX' then remit_payments.payee_id end as payee_npi,
+        remit_payments.payee_tax_id,
         remit_claims._batch_id,
         remit_claims._source_record,
         remit_claims._loaded_at
@@ -96,6 +100,8 @@ final as (
         clp.trace_number,
         clp.x12_payer_id,
         coalesce(payer_xwalk.payer_code, 'UNMAPPED') as payer_code,
+        clp.payee_npi,
+        clp.payee_tax_id,
         clp.claim_seq,
         clp.claim_status_code,
         clp.is_reversal,

@@ -74,6 +74,16 @@ def test_unmapped_values_land_on_unmapped_and_in_exceptions(fixture_warehouse) -
     assert category == "unclassified"  # an unknown CARC is not a denial (seeds/carc_codes.csv)
 
 
+def test_unmatched_clp_whose_payee_maps_nowhere_stays_unmapped(fixture_warehouse) -> None:
+    # the fixture's crosswalk has no payee rows: the CLP that matches no claim keeps its payee
+    # ids and stays on UNMAPPED (a PAYEE_UNMAPPED exception; that mart is not in this build)
+    [row] = fixture_warehouse.query(
+        "select facility_id, legal_entity_id, facility_source, payee_npi, payee_tax_id "
+        "from core.fct_remittance_claims where not is_matched"
+    )
+    assert row == ("UNMAPPED", "UNMAPPED", "unmapped", "1234567893", "371234567")
+
+
 def test_journals_balance_and_carry_no_patient_data(fixture_warehouse) -> None:
     unbalanced = fixture_warehouse.query(
         "select journal_id from marts.mart_erp_journal_lines group by journal_id having sum(debit_amount) <> sum(credit_amount)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -239,3 +240,23 @@ def test_encounter_and_claim_semantics(clean_dir: Path) -> None:
 
                 los = (date.fromisoformat(days) - date.fromisoformat(e["period"]["start"][:10])).days
                 assert 2 <= los <= 6
+
+
+def test_payee_crosswalk_rows_equal_ground_truth_payees(faulted_dir: Path) -> None:
+    """erp/crosswalks.csv carries one payee npi and one payee tin row per facility, mapping to the
+    facility of ground_truth/payees.csv; and every 835 payee (N1*PE NPI, REF*TJ) is one of them."""
+    payees = read_csv(faulted_dir / "ground_truth" / "payees.csv")
+    assert payees
+    rows = [r for r in read_csv(faulted_dir / "erp" / "crosswalks.csv") if r["entity"] == "payee"]
+    got = {(r["source_system"], r["source_code"]): r["target_code"] for r in rows}
+    assert len(got) == len(rows)
+    want = {("npi", p["payee_npi"]): p["facility_id"] for p in payees} | {
+        ("tin", p["payee_tax_id"]): p["facility_id"] for p in payees
+    }
+    assert got == want
+    named = set()
+    for path in sorted((faulted_dir / "billing" / "remits").glob("*.835")):
+        text = path.read_text(encoding="utf-8")
+        named.update(("npi", npi) for npi in re.findall(r"N1\*PE\*[^*~]*\*XX\*([^*~]+)", text))
+        named.update(("tin", tin) for tin in re.findall(r"REF\*TJ\*([^*~]+)", text))
+    assert named and named <= set(got)

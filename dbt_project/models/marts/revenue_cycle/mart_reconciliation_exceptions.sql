@@ -6,7 +6,11 @@
                            var('encounter_no_charge_days') at the as-of date
       CLAIM_NO_REMIT       current claim with no remittance var('claim_no_remit_days') after
                            submission, at the as-of date
-      REMIT_NO_CLAIM       835 claim payment that matches no claim
+      REMIT_NO_CLAIM       835 claim payment that matches no claim (on the facility its payee
+                           NPI / TIN maps to, when one does: fct_remittance_claims)
+      PAYEE_UNMAPPED       835 claim payment that matches no claim and whose payee NPI / TIN
+                           maps to no single facility (erp/crosswalks.csv, entity payee): its
+                           journals post on facility UNMAPPED; its payment as the amount
       UNMAPPED_CODE        a source code that landed on an UNMAPPED member (core exceptions)
       AR_ROLLFORWARD_BREAK a facility-period whose A/R roll-forward does not end on the GL
                            balance of the A/R accounts (mart_ar_rollforward)
@@ -150,6 +154,23 @@ remit_no_claim as (
     where not is_matched
 ),
 
+payee_unmapped as (
+    select
+        'PAYEE_UNMAPPED' as reason_code,
+        'remittance' as checkpoint,
+        facility_id,
+        remit_date as exception_date,
+        'remittance' as source_entity,
+        remit_claim_key as source_id,
+        payment_amount as amount,
+        '835 claim payment (trace ' || coalesce(trace_number, '?') || ') matches no claim and its payee (NPI '
+        || coalesce(payee_npi, '?') || ', TIN ' || coalesce(payee_tax_id, '?') || ') maps to '
+        || case when legal_entity_id <> 'UNMAPPED' then 'legal entity ' || legal_entity_id || ' but ' else '' end
+        || 'no single facility: add it to erp/crosswalks.csv (entity payee)' as detail
+    from remittances
+    where not is_matched and facility_id = 'UNMAPPED'
+),
+
 unmapped_codes as (
     select
         'UNMAPPED_CODE' as reason_code,
@@ -279,6 +300,8 @@ exceptions as (
     select * from claim_no_remit
     union all
     select * from remit_no_claim
+    union all
+    select * from payee_unmapped
     union all
     select * from unmapped_codes
     union all
