@@ -10,6 +10,7 @@ reason)``:
 | one JSON document (a Bundle, or a single resource), pretty-printed or not | ``fhir`` | ``json`` |
 | ``MSH|`` / ``FHS|`` / ``BHS|`` or an MLLP start block ``\\x0b`` | ``hl7`` (ADT, DFT, BAR, ...) | None |
 | ``ISA`` + element separator at byte 4 with an ``ST<sep>835`` | ``x12-835`` | None |
+| a bare ``ST<sep>835<sep>`` transaction set (no ISA/GS envelope; lands with ``MISSING_ENVELOPE``) | ``x12-835`` | None |
 | a BAI2 ``01,sender,receiver,YYMMDD,HHMM,file id,`` file header | ``bai2`` | None |
 | CSV header = the column set of an export in docs/data_contracts.md | ``claims`` / ``denials`` / ``payers`` / ``patient-transactions`` / ``erp`` | the raw table name (``claim_lines``, ``gl_actuals``, ...) |
 | JSON lines or a JSON array of objects with the denial event keys | ``denials`` | ``denial_events`` |
@@ -104,6 +105,9 @@ def _looks_binary(head: bytes) -> bool:
     return control > len(head) * 0.01 or replaced > len(text) * 0.1
 
 
+_BARE_ST = re.compile(r"ST([^A-Za-z0-9\s])835\1")
+
+
 def _family(text: str) -> str | None:
     if text.startswith("\x0b"):
         return "hl7"
@@ -111,6 +115,8 @@ def _family(text: str) -> str | None:
     if _HL7_START.match(s):
         return "hl7"
     if s.startswith("ISA") and len(s) > 3 and not s[3].isalnum() and not s[3].isspace():
+        return "x12"
+    if _BARE_ST.match(s):  # an ST..SE without its ISA/GS envelope
         return "x12"
     if s[:1] in ("{", "["):
         return "json"
@@ -130,6 +136,9 @@ def _first_line(fh, head: bytes) -> str:
 
 def _detect_x12(path: Path, text: str) -> Detected:
     s = text.lstrip()
+    bare = _BARE_ST.match(s)
+    if bare is not None:
+        return Detected("x12-835", None, f"X12 ST{bare[1]}835 with no ISA/GS envelope")
     sep = s[3]
     st = re.search(rf"(?:^|[^A-Za-z0-9])ST{re.escape(sep)}(\d{{3}})", s)
     if st is None:

@@ -281,6 +281,23 @@ def parse_with(parser: Callable[..., Any], text: str, source_name: str) -> Parse
     if text.startswith("\ufeff"):
         text = text[1:]
         findings.append(Finding(0, "info", "BOM_STRIPPED", f"{source_name}: UTF-8 byte-order mark removed", "file"))
+    bare = bare_transaction_delimiters(text)
+    if bare is not None:
+        start, delims = bare
+        findings.append(
+            Finding(
+                0,
+                "warning",
+                "MISSING_ENVELOPE",
+                f"{source_name}: no ISA/GS envelope, the file starts at an ST..SE: delimiters taken from the "
+                f"segments (element {delims.element!r}, segment {delims.segment!r}, component {delims.component!r}); "
+                f"interchange and group control numbers and sender/receiver ids land as null",
+                "file",
+            )
+        )
+        parsed = parser(text[start:], delims, source_name, findings).run()
+        check_version_and_dates(parsed, text[start:], delims, source_name)
+        return parsed
     try:
         start, delims = find_delimiters(text)
     except Bad835 as bad:
@@ -446,6 +463,35 @@ def check_version_and_dates(parsed: Parsed835, body: str, d: Delimiters, source_
                 )
             )
     parsed.tables["payments"] = payments.with_columns(pl.Series("payment_date", dates, dtype=pl.Date))
+
+
+BARE_ST_RE = re.compile(r"[\s]*ST([^A-Za-z0-9\s])835\1")
+
+
+def bare_transaction_delimiters(text: str) -> tuple[int, Delimiters] | None:
+    """The delimiters of a bare ST..SE (no ISA before it), or None when the text does not start
+    with ``ST<sep>835<sep>``: element = the byte after ST, segment terminator = the first
+    character after ST02 that is no letter, digit, element separator or space, component =
+    the first punctuation inside SVC01 (else ``:``, else ``>``)."""
+    match = BARE_ST_RE.match(text)
+    if match is None:
+        return None
+    element = match[1]
+    pos = match.end()
+    while pos < len(text) and (text[pos].isalnum() or text[pos] in (element, " ")):
+        pos += 1
+    if pos >= len(text):
+        return None
+    segment = text[pos]
+    component = None
+    svc = re.search(rf"(?:^|{re.escape(segment)})\s*SVC{re.escape(element)}([^{re.escape(element + segment)}]*)", text)
+    if svc is not None:
+        component = next((c for c in svc[1] if not c.isalnum() and not c.isspace()), None)
+    if component is None:
+        component = ":" if ":" not in (element, segment) else ">"
+    if len({element, segment, component}) != 3:
+        return None
+    return match.start(1) - 2, Delimiters(element=element, repetition=None, component=component, segment=segment)
 
 
 def find_delimiters(text: str) -> tuple[int, Delimiters]:

@@ -91,11 +91,17 @@ ISA = "ISA*00*          *00*          *ZZ*PAYER          *ZZ*PROVIDER       *260
     [
         ISA + "GS*HP*PAYER*PROVIDER*20260105*1200*1*X*005010X221A1~ST*835*0001~BPR*I*100*C*ACH~",
         ISA.replace("*", "|") + "\nGS|HP|P|Q|20260105|1200|1|X|005010X221A1~\nST|835|0001~\n",
+        "ST*835*0001~BPR*I*100*C*ACH~",
+        "\nST|835|0001|005010X221A1~BPR|I|100|C|ACH~",
     ],
-    ids=["star", "pipe-pretty"],
+    ids=["star", "pipe-pretty", "bare-st", "bare-st-pipe"],
 )
 def test_x12_835_any_separator(tmp_path: Path, content: str) -> None:
     assert detect(write(tmp_path, "remit.dat", content)).format == "x12-835"
+
+
+def test_a_bare_st_of_another_transaction_is_not_x12(tmp_path: Path) -> None:
+    assert detect(write(tmp_path, "x.dat", "ST*837*0001~BHT*0019~")).format is None
 
 
 def test_x12_other_transaction_is_refused(tmp_path: Path) -> None:

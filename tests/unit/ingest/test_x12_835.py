@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -430,6 +431,43 @@ def test_a_problem_before_the_first_clp_still_quarantines_the_transaction_set() 
     assert parsed.records_read == 2 and [(q.record_index, q.reason_code) for q in parsed.quarantined] == [
         (1, "SEGMENT_OUT_OF_PLACE")
     ]
+
+
+def test_bare_transaction_set_without_envelope_lands_with_a_finding(tmp_path: Path) -> None:
+    """An ST..SE with no ISA/GS: detected as an 835, delimiters taken from the segments, every
+    table lands (control numbers null) with one MISSING_ENVELOPE warning."""
+    path = BAD / "bare_transaction_set.835"
+    con, (result,) = land(tmp_path, path)
+    assert (result.status, result.records_read, result.records_accepted, result.records_quarantined) == (
+        "landed",
+        1,
+        1,
+        0,
+    )
+    assert counts(con) == {
+        "remit_payments": 1,
+        "remit_claims": 3,
+        "remit_service_lines": 2,
+        "remit_adjustments": 5,
+        "remit_remarks": 3,
+        "remit_provider_adjustments": 2,
+    }
+    assert con.execute(
+        "select interchange_control_number, group_control_number, transaction_set_control_number, payment_amount, "
+        "payment_date from raw_billing.remit_payments"
+    ).fetchall() == [(None, None, "0001", Decimal("237.50"), date(2026, 1, 5))]
+    ((severity, message),) = con.execute(
+        "select severity, message from raw_meta.validation_findings where rule = 'MISSING_ENVELOPE'"
+    ).fetchall()
+    assert severity == "warning" and path.name in message and "element '*', segment '~', component ':'" in message
+
+
+def test_bare_transaction_set_with_other_delimiters() -> None:
+    text = (BAD / "bare_transaction_set.835").read_text().replace("*", "|").replace("~", "\n").replace(":", "^")
+    parsed = parse_835_text(text, "bare_pipes.835")
+    assert parsed.records_read == 1 and not parsed.quarantined
+    assert parsed.tables["service_lines"]["procedure_code"].to_list() == ["99213", "80053"]
+    assert any(f.rule == "MISSING_ENVELOPE" and "component '^'" in f.message for f in parsed.findings)
 
 
 def _with_header(fx, replace: dict[str, str | None], gs08: str = "005010X221A1", isa12: str = "00501") -> str:
