@@ -288,9 +288,17 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     result = run_job(home, "refresh", landing=landing if args.landing else None)
     seconds = time.perf_counter() - started
     meta = materialization_meta(result)
-    held = _held_back_payload(home)
-    payload = {"command": "refresh", "seconds": round(seconds, 1), "warehouse": home.warehouse, "assets": meta}
-    if _emit({**payload, "held_back": held}):
+    if _JSON["on"]:
+        held = _held_back_payload(home)
+        _emit(
+            {
+                "command": "refresh",
+                "seconds": round(seconds, 1),
+                "warehouse": home.warehouse,
+                "assets": meta,
+                "held_back": held,
+            }
+        )
         # the same exit code as without --json: 3 when the build held outputs back
         return EXIT_OUTPUTS_HELD if held else EXIT_OK
     _print_materializations(meta)

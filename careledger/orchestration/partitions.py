@@ -48,14 +48,13 @@ def partition_start(home: Home | None = None) -> str:
     home = home or Home.from_env()
     remembered = home.dagster_home / START_FILE
     earliest = _earliest_posting_date(home)
+    last = remembered.read_text().strip() if remembered.exists() else ""
     if earliest:
-        if not remembered.exists() or remembered.read_text().strip() != earliest:
+        if last != earliest:
             remembered.parent.mkdir(parents=True, exist_ok=True)
             remembered.write_text(earliest + "\n")
         return earliest
-    if remembered.exists() and remembered.read_text().strip():
-        return remembered.read_text().strip()
-    return NOTHING_LANDED_START
+    return last or NOTHING_LANDED_START
 
 
 # read when the Dagster definitions are built (the partitions are part of the asset graph)

@@ -40,7 +40,14 @@ from decimal import Decimal
 from pathlib import Path
 
 from careledger.config import d365_authority, secret, secret_variable
-from careledger.publish.delivery.engine import Answer, DeliveryError, Pending, Unit
+from careledger.publish.delivery.engine import (
+    Answer,
+    ClientCredentialsToken,
+    DeliveryError,
+    Pending,
+    Unit,
+    published_files,
+)
 from careledger.publish.delivery.transport import TransientError, Transport
 
 TARGET = "d365"
@@ -90,7 +97,7 @@ def package(csv_bytes: bytes, group: str) -> bytes:
     return buf.getvalue()
 
 
-class EntraToken:
+class EntraToken(ClientCredentialsToken):
     """Client-credentials token for the environment, cached until a minute before expiry."""
 
     def __init__(self, resource: str, *, clock: Callable[[], float] = time.time) -> None:
@@ -102,31 +109,20 @@ class EntraToken:
         self.url = f"{d365_authority().rstrip('/')}/{values['tenant_id']}/oauth2/v2.0/token"
         self.scope = resource.rstrip("/") + "/.default"
         self.clock = clock
-        self._token: str | None = None
-        self._expires = 0.0
 
-    def get(self, transport: Transport) -> str:
-        if self._token and self.clock() < self._expires:
-            return self._token
-        response = transport.try_once(
-            "POST",
-            self.url,
-            data={
-                "grant_type": "client_credentials",
-                "client_id": self.values["client_id"],
-                "client_secret": self.values["client_secret"],
-                "scope": self.scope,
-            },
+    def form(self) -> dict[str, str]:
+        return {
+            "grant_type": "client_credentials",
+            "client_id": self.values["client_id"],
+            "client_secret": self.values["client_secret"],
+            "scope": self.scope,
+        }
+
+    def refused(self, status: int) -> str:
+        return (
+            f"Entra refused the D365 token (HTTP {status}); check the application id, its secret "
+            "and that it is registered in D365 (Microsoft Entra applications)"
         )
-        if response.status_code != 200:
-            raise DeliveryError(
-                f"Entra refused the D365 token (HTTP {response.status_code}); check the application id, its secret "
-                "and that it is registered in D365 (Microsoft Entra applications)"
-            )
-        data = response.json()
-        self._token = data["access_token"]
-        self._expires = self.clock() + int(data.get("expires_in", 3600)) - 60
-        return self._token
 
 
 class D365Client:
@@ -149,15 +145,9 @@ class D365Client:
         self.token = None if dry_run else EntraToken(self.base)
 
     def units(self, pending: list[Pending], folder: Path) -> list[Unit]:
-        by_file: dict[str, list[Pending]] = {}
-        for p in pending:
-            by_file.setdefault(p.file_name, []).append(p)
         units = []
-        for name, journals in by_file.items():
-            path = folder / name
-            if not path.exists():
-                raise DeliveryError(f"{path} (named by the posting ledger) is missing; publish it again first")
-            reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")))
+        for _name, text, journals in published_files(pending, folder):
+            reader = csv.DictReader(io.StringIO(text))
             wanted = {p.journal_id for p in journals}
             rows = [r for r in reader if r["VOUCHER"] in wanted]
             totals: dict[str, tuple[Decimal, Decimal]] = {}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -29,7 +30,9 @@ from pathlib import Path
 from typing import Protocol
 
 import duckdb
+import httpx
 
+from careledger.config import secret, secret_variable
 from careledger.publish.delivery.transport import CircuitOpenError, TransientError, Transport, safe_endpoint
 from careledger.publish.posting import LEDGER_SCHEMA, PostingError, ensure_ledger, load_period_calendar
 from careledger.publish.prevalidation import load_rules
@@ -39,6 +42,67 @@ log = logging.getLogger(__name__)
 
 class DeliveryError(RuntimeError):
     """Delivery cannot start (no secret, no file, no calendar); one sentence saying what to do."""
+
+
+def published_files(pending: list[Pending], folder: Path) -> list[tuple[str, str, list[Pending]]]:
+    """The files ``publish erp`` wrote for ``pending``, each once: (file name, its text, its
+    journals), in the order the journals come; a file the ledger names that is gone stops."""
+    by_file: dict[str, list[Pending]] = {}
+    for p in pending:
+        by_file.setdefault(p.file_name, []).append(p)
+    out = []
+    for name, journals in by_file.items():
+        path = folder / name
+        if not path.exists():
+            raise DeliveryError(f"{path} (named by the posting ledger) is missing; publish it again first")
+        out.append((name, path.read_text(encoding="utf-8"), journals))
+    return out
+
+
+def basic_auth(erp: str, *, dry_run: bool, who: str):
+    """HTTP basic auth from the secrets ``<erp>_user`` / ``<erp>_password``; a real run without
+    them stops in one sentence naming the variables and ``who`` the user must be."""
+    user, password = secret(f"{erp}_user"), secret(f"{erp}_password")
+    if not dry_run and not (user and password):
+        raise DeliveryError(
+            f"set {secret_variable(f'{erp}_user')} and {secret_variable(f'{erp}_password')} "
+            f"(or the _FILE variants): {who}"
+        )
+    return httpx.BasicAuth(user, password) if user and password else None
+
+
+class ClientCredentialsToken(ABC):
+    """An OAuth 2.0 client-credentials token, cached until a minute before it expires.
+    Subclasses set ``url`` and ``clock`` and say what they send and what a refusal means."""
+
+    url: str
+    clock: Callable[[], float]
+    _token: str | None = None
+    _expires: float = 0.0
+    fetched: int = 0  # tokens fetched (a cached one is not)
+
+    @abstractmethod
+    def form(self) -> dict[str, str]:
+        """The token request's form fields."""
+
+    @abstractmethod
+    def refused(self, status: int) -> str:
+        """The one sentence for a token request refused with HTTP ``status``."""
+
+    def get(self, transport: Transport) -> str:
+        if self._token and self.clock() < self._expires:
+            return self._token
+        response = transport.try_once("POST", self.url, data=self.form())
+        if response.status_code != 200:
+            raise DeliveryError(self.refused(response.status_code))
+        data = response.json()
+        self._token = data["access_token"]
+        self._expires = self.clock() + int(data.get("expires_in", 3600)) - 60
+        self.fetched += 1
+        return self._token
+
+    def invalidate(self) -> None:
+        self._token = None
 
 
 @dataclass(frozen=True)

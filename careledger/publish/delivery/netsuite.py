@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from careledger.config import secret, secret_variable
-from careledger.publish.delivery.engine import Answer, DeliveryError, Pending, Unit
+from careledger.publish.delivery.engine import Answer, ClientCredentialsToken, DeliveryError, Pending, Unit
 from careledger.publish.delivery.transport import Transport
 from careledger.publish.delivery.webhook import read_json_file
 from careledger.publish.erp.base import dumps_exact
@@ -41,7 +41,7 @@ RECORD_PATH = "/services/rest/record/v1/journalEntry"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
-class NetSuiteToken:
+class NetSuiteToken(ClientCredentialsToken):
     """The OAuth 2.0 client-credentials token, cached until shortly before it expires."""
 
     def __init__(self, base: str, *, clock: Callable[[], float] = time.time) -> None:
@@ -76,9 +76,6 @@ class NetSuiteToken:
             raise DeliveryError(
                 f"{secret_variable('netsuite_private_key')} must be an RSA (PS256) or EC P-256 (ES256) key"
             )
-        self._token: str | None = None
-        self._expires = 0.0
-        self.fetched = 0
 
     def assertion(self) -> str:
         now = int(self.clock())
@@ -92,31 +89,18 @@ class NetSuiteToken:
         }
         return jwt.encode(claims, self.key, algorithm=self.algorithm, headers={"kid": self.certificate_id})
 
-    def get(self, transport: Transport) -> str:
-        if self._token and self.clock() < self._expires:
-            return self._token
-        response = transport.try_once(
-            "POST",
-            self.url,
-            data={
-                "grant_type": "client_credentials",
-                "client_assertion_type": ASSERTION_TYPE,
-                "client_assertion": self.assertion(),
-            },
-        )
-        if response.status_code != 200:
-            raise DeliveryError(
-                f"NetSuite refused the OAuth 2.0 token (HTTP {response.status_code}); check the integration record, "
-                "the certificate id and the role of the client credentials mapping"
-            )
-        data = response.json()
-        self._token = data["access_token"]
-        self._expires = self.clock() + int(data.get("expires_in", 3600)) - 60
-        self.fetched += 1
-        return self._token
+    def form(self) -> dict[str, str]:
+        return {
+            "grant_type": "client_credentials",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": self.assertion(),
+        }
 
-    def invalidate(self) -> None:
-        self._token = None
+    def refused(self, status: int) -> str:
+        return (
+            f"NetSuite refused the OAuth 2.0 token (HTTP {status}); check the integration record, "
+            "the certificate id and the role of the client credentials mapping"
+        )
 
 
 def _error_text(response) -> str:

@@ -37,10 +37,7 @@ import zipfile
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
-
-from careledger.config import secret
-from careledger.publish.delivery.engine import Answer, DeliveryError, Pending, Unit
+from careledger.publish.delivery.engine import Answer, Pending, Unit, basic_auth, published_files
 from careledger.publish.delivery.transport import TransientError, Transport
 from careledger.publish.erp.oracle import GL_INTERFACE_COLUMNS, fbdi_zip
 
@@ -79,25 +76,15 @@ class OracleClient:
         self.url = endpoint.rstrip("/") + RESOURCE
         self.poll_base, self.poll_max, self.poll_tries = poll_base, poll_max, poll_tries
         self.data_access_set, self.ledger_id = data_access_set, ledger_id
-        user, password = secret("oracle_user"), secret("oracle_password")
-        if not dry_run and not (user and password):
-            raise DeliveryError(
-                "set CARELEDGER_ORACLE_USER and CARELEDGER_ORACLE_PASSWORD (or the _FILE variants): "
-                "an integration user with the General Accounting Manager role"
-            )
-        self.auth = httpx.BasicAuth(user, password) if user and password else None
+        self.auth = basic_auth(
+            "oracle", dry_run=dry_run, who="an integration user with the General Accounting Manager role"
+        )
 
     def units(self, pending: list[Pending], folder: Path) -> list[Unit]:
-        by_file: dict[str, list[Pending]] = {}
-        for p in pending:
-            by_file.setdefault(p.file_name, []).append(p)
         units = []
-        for name, journals in by_file.items():
-            path = folder / name
-            if not path.exists():
-                raise DeliveryError(f"{path} (named by the posting ledger) is missing; publish it again first")
+        for name, text, journals in published_files(pending, folder):
             wanted = {p.journal_id for p in journals}
-            rows = [r for r in csv.reader(io.StringIO(path.read_text(encoding="utf-8"))) if r]
+            rows = [r for r in csv.reader(io.StringIO(text)) if r]
             rows = [r for r in rows if r[_COL["REFERENCE4"]] in wanted]
             totals: dict[str, tuple[Decimal, Decimal]] = {}
             for r in rows:

@@ -22,10 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
-
-from careledger.config import secret
-from careledger.publish.delivery.engine import Answer, DeliveryError, Pending, Unit
+from careledger.publish.delivery.engine import Answer, DeliveryError, Pending, Unit, basic_auth
 from careledger.publish.delivery.transport import Transport
 from careledger.publish.erp.base import ExportValidationError
 from careledger.publish.erp.sap import document_reference, split_requests, validate_payload, wrap_requests
@@ -74,13 +71,7 @@ class SapClient:
 
     def __init__(self, endpoint: str, *, dry_run: bool = False) -> None:
         self.endpoint = endpoint
-        user, password = secret("sap_user"), secret("sap_password")
-        if not dry_run and not (user and password):
-            raise DeliveryError(
-                "set CARELEDGER_SAP_USER and CARELEDGER_SAP_PASSWORD (or the _FILE variants): "
-                "the communication user of the SAP_COM_0002 arrangement"
-            )
-        self.auth = httpx.BasicAuth(user, password) if user and password else None
+        self.auth = basic_auth("sap", dry_run=dry_run, who="the communication user of the SAP_COM_0002 arrangement")
 
     def units(self, pending: list[Pending], folder: Path) -> list[Unit]:
         requests: dict[str, dict[str, str]] = {}

@@ -90,7 +90,8 @@ class MockErp(ThreadingHTTPServer):
         threading.Thread(target=stop, daemon=True).start()
 
     def handle_request_(self, method: str, path: str, query: str, headers, body: bytes) -> Reply:
-        raise NotImplementedError
+        """Each mock ERP answers its own routes; the base knows none (HTTP 404)."""
+        return 404, {"Content-Type": "text/plain"}, f"no route {method} {path}".encode()
 
     def faulted(self, kind: str, process) -> Reply:
         """Apply the next scripted fault of ``kind`` around ``process()`` (which books)."""
