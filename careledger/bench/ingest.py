@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from careledger.ingest.landing import FileResult
+from careledger.ingest.landing import FileResult, duckdb_path
 from careledger.ingest.run import ingest_paths
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def _family(fmt: str | None) -> str:
 
 def _bare_read(con: duckdb.DuckDBPyConnection, result: FileResult) -> float:
     """Seconds for DuckDB alone to read and materialize the file as its format's plain shape."""
-    path = "'" + result.path.replace("'", "''") + "'"
+    path = duckdb_path(result.path)
     fmt = result.format or ""
     if fmt.startswith("fhir") or (fmt.startswith("denials") and result.path.endswith("json")):
         scan = f"select * from read_json_objects({path}, format='auto', maximum_object_size=1073741824)"
@@ -53,7 +53,7 @@ def _bare_split(con: duckdb.DuckDBPyConnection, result: FileResult) -> float:
     per segment with its fields as a list (what ``read_csv`` does for a CSV). ``read_text``
     alone only loads the bytes, so for these two formats this is the fairer bare figure; both
     are reported."""
-    path = "'" + result.path.replace("'", "''") + "'"
+    path = duckdb_path(result.path)
     if result.format == "hl7":
         segments = "string_split(replace(replace(content, chr(13) || chr(10), chr(13)), chr(10), chr(13)), chr(13))"
         fields = "string_split(seg, '|')"

@@ -33,6 +33,10 @@ from careledger.ingest.csv import contract
 
 SNIFF_BYTES = 4096
 MAX_FIRST_LINE = 16 * 1024 * 1024
+TOO_DEEP_REASON = (
+    "the first JSON value is nested deeper than Python's JSON parser allows (the recursion limit, 1000 "
+    "by default); not a FHIR or denial export"
+)
 UNKNOWN_REASON = "no FHIR resourceType, MSH, ISA, BAI2 01 record or known CSV header in the first 4 KB"
 
 # Auto detection accepts an exact header set, or a drifted header (extra or missing columns)
@@ -156,6 +160,8 @@ def _detect_json(path: Path, text: str, first_line: str, source: str) -> Detecte
         first = json.loads(first_line) if first_line.strip() else None
     except ValueError:
         first = None
+    except RecursionError:
+        return Detected(None, None, f"{path.name}: {TOO_DEEP_REASON}")
     if isinstance(first, dict):
         rtype = first.get("resourceType")
         if isinstance(rtype, str) and rtype:
@@ -182,6 +188,8 @@ def _detect_json_array(path: Path, s: str, source: str) -> Detected:
         first, _ = json.JSONDecoder().raw_decode(s[1:].lstrip())
     except ValueError:
         first = None
+    except RecursionError:
+        return Detected(None, None, f"{path.name}: {TOO_DEEP_REASON}")
     if isinstance(first, dict) and "resourceType" in first:
         return Detected(
             None,

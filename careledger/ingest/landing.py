@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -153,6 +154,20 @@ def sql_literal(value: str | int | datetime | None) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+_GLOB_CHARS = re.compile(r"([*?\[])")
+
+
+def duckdb_path(path: Path | str) -> str:
+    """A file path as a DuckDB string literal that names exactly that file.
+
+    DuckDB's table functions (``read_csv``, ``read_json_objects``) expand ``*``, ``?`` and
+    ``[...]`` in a path, so ``enc?.ndjson`` would also read ``enc1.ndjson``. Each glob
+    character is wrapped in a one-character class (``[?]`` matches only ``?``), which DuckDB's
+    glob reads literally; the result is quoted like :func:`sql_literal`.
+    """
+    return sql_literal(_GLOB_CHARS.sub(r"[\1]", str(path)))
+
+
 def record_hash(text: str) -> str:
     return hashlib.md5(text.encode("utf-8", "surrogateescape")).hexdigest()
 
@@ -244,7 +259,7 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
                 rel = f.relative_to(p)
                 if not any(part.startswith(".") for part in rel.parts) and not _is_ground_truth(rel):
                     yield f
-        elif p.exists():
+        elif p.exists() or p.is_symlink():
             yield p
         else:
             raise IngestError(f"{p}: no such file or folder")
@@ -259,9 +274,9 @@ def _walk(root: Path) -> Iterator[Path]:
             continue
         seen.add(real)
         for name in files:
-            f = Path(folder, name)
-            if f.is_file():
-                yield f
+            # every entry that is not a folder, FIFOs and dangling links included: the run refuses
+            # those by name (careledger.ingest.run.refusal) rather than skipping them unseen
+            yield Path(folder, name)
 
 
 def _is_ground_truth(rel: Path) -> bool:

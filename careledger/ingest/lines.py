@@ -154,9 +154,11 @@ def read_json_documents(path: Path, json_format: str = "auto"):
     """
     import duckdb
 
+    from careledger.ingest.landing import duckdb_path
+
     scratch = duckdb.connect()
     try:
-        quoted = "'" + str(path).replace("'", "''") + "'"
+        quoted = duckdb_path(path)
         return scratch.execute(
             f"select row_number() over () as doc_no, json::varchar as doc "
             f"from read_json_objects({quoted}, format='{json_format}', maximum_object_size=1073741824)"

@@ -5,6 +5,7 @@ registry (:mod:`careledger.ingest.formats`) and land it through the landing core
 from __future__ import annotations
 
 import logging
+import stat
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,6 +17,9 @@ from careledger.ingest import detect, formats
 from careledger.ingest.landing import FileResult, LandedFiles, connect, ensure_schema, iter_files, land_loaded
 
 log = logging.getLogger(__name__)
+
+#: the largest file ingest reads (4 GiB); a larger one is refused with a reason, not read
+MAX_FILE_BYTES = 1 << 32
 
 
 def land_file(
@@ -32,22 +36,65 @@ def land_file(
     the sha256 is looked up in ``raw_meta.batches``.
     """
     started = time.perf_counter()
-    path = Path(path).resolve()
-    detected = detect.detect(path, source)
-    if detected.format is None:
-        return FileResult(str(path), None, "unknown", message=detected.reason, seconds=time.perf_counter() - started)
-    loader, source_system = formats.loader_for(detected.format)
-    return land_loaded(
-        con,
-        path,
-        fmt=detected.format,
-        kind=detected.kind,
-        loader=loader,
-        source_system=source_system,
-        force=force,
-        landed=landed,
-        started=started,
-    )
+    path = Path(path).absolute()
+    refused = refusal(path)
+    if refused:
+        return FileResult(str(path), None, "failed", message=refused, seconds=time.perf_counter() - started)
+    path = path.resolve()
+    try:
+        detected = detect.detect(path, source)
+        if detected.format is None:
+            return FileResult(
+                str(path), None, "unknown", message=detected.reason, seconds=time.perf_counter() - started
+            )
+        loader, source_system = formats.loader_for(detected.format)
+        return land_loaded(
+            con,
+            path,
+            fmt=detected.format,
+            kind=detected.kind,
+            loader=loader,
+            source_system=source_system,
+            force=force,
+            landed=landed,
+            started=started,
+        )
+    except (OSError, RecursionError, MemoryError) as exc:  # the file, not the run: report it and go on
+        log.warning("could not read %s: %s", path, exc)
+        return FileResult(
+            str(path),
+            None,
+            "failed",
+            message=f"{path}: could not be read ({type(exc).__name__}: {exc}); fix the file or its permissions "
+            "and ingest it again",
+            seconds=time.perf_counter() - started,
+        )
+
+
+def refusal(path: Path) -> str | None:
+    """Why ``path`` is not read at all (a FIFO, socket, device, folder, dangling link, or a file
+    over :data:`MAX_FILE_BYTES`), or None. Opening a FIFO would wait for a writer forever."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        return f"{path}: cannot be opened ({exc.strerror or exc}); check the file and its permissions"
+    if not stat.S_ISREG(st.st_mode):
+        kind = (
+            "a FIFO"
+            if stat.S_ISFIFO(st.st_mode)
+            else "a socket"
+            if stat.S_ISSOCK(st.st_mode)
+            else "a folder"
+            if stat.S_ISDIR(st.st_mode)
+            else "a device or other special file"
+        )
+        return f"{path}: {kind}, not a regular file; only regular files are ingested (copy the data into a file)"
+    if st.st_size > MAX_FILE_BYTES:
+        return (
+            f"{path}: {st.st_size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit per file (MAX_FILE_BYTES); "
+            "split the export into smaller files"
+        )
+    return None
 
 
 @dataclass

@@ -50,7 +50,7 @@ import duckdb
 import polars as pl
 
 from careledger.ingest.csv import contract
-from careledger.ingest.landing import IngestError, LoadContext, LoadCounts
+from careledger.ingest.landing import IngestError, LoadContext, LoadCounts, duckdb_path
 from careledger.ingest.lines import parse_lines, read_header, read_json_documents
 
 log = logging.getLogger(__name__)
@@ -184,7 +184,7 @@ def _split_relation(names: tuple[str, ...]) -> str:
 
 def _fast_stage(ctx: LoadContext, names: list[str]) -> _Staged | None:
     """Stage a quoted CSV through DuckDB scans; None when the exact line parser must take over."""
-    con, path = ctx.con, _sql_str(str(ctx.path))
+    con, path = ctx.con, duckdb_path(ctx.path)
     suffix = uuid.uuid4().hex[:8]
     rej_e, rej_s = f"_careledger_rej_e_{suffix}", f"_careledger_rej_s_{suffix}"
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names))) + "}"
@@ -249,7 +249,7 @@ def _slow_stage(ctx: LoadContext, names: list[str]) -> _Staged:
 
 def _stage_json(ctx: LoadContext, data: bytes) -> _Staged:
     """Denial events as NDJSON (record = line) or a JSON array (record = element)."""
-    con, path = ctx.con, _sql_str(str(ctx.path))
+    con, path = ctx.con, duckdb_path(ctx.path)
     keys = contract.column_names(ctx.kind)
     staged = _Staged(STAGE, tables=[STAGE])
     if data[:256].lstrip(BOM).lstrip().startswith(b"["):

@@ -33,7 +33,7 @@ import duckdb
 import polars as pl
 
 from careledger.ingest.fhir.validate import validate_sample
-from careledger.ingest.landing import LoadContext, LoadCounts
+from careledger.ingest.landing import LoadContext, LoadCounts, duckdb_path
 from careledger.ingest.lines import parse_lines, read_json_documents, row_base, scan_safe
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ def load(ctx: LoadContext) -> LoadCounts:
 
 
 def _path_sql(ctx: LoadContext) -> str:
-    return "'" + str(ctx.path).replace("'", "''") + "'"
+    return duckdb_path(ctx.path)
 
 
 def _stage_ndjson(ctx: LoadContext, created: list[str]) -> _Source:
