@@ -126,11 +126,12 @@ def _read_only(home: Home):
 
 
 def _busy_sentence(home: Home) -> str:
-    from careledger.orchestration.locking import _read_holder
+    from careledger.orchestration.locking import read_holder
 
-    holder = _read_holder(Path(str(home.warehouse) + ".lock"))
+    holder = read_holder(home.warehouse)
+    who = holder.describe() if holder is not None else "another process"
     return (
-        f"the warehouse {home.warehouse} is being written by {holder}: "
+        f"the warehouse {home.warehouse} is being written by {who}: "
         "run this again when it has finished (`careledger status` shows it)"
     )
 
@@ -889,13 +890,70 @@ def _status_data(home: Home) -> dict:
     return out
 
 
+def _lock_data(home: Home) -> dict:
+    """Who holds the warehouse write lock and since when (``careledger status``)."""
+    from dataclasses import asdict
+    from datetime import UTC, datetime
+
+    from careledger.orchestration.locking import lock_status
+    from careledger.orchestration.stale_runs import unfinished_runs
+
+    status = lock_status(home.warehouse)
+    holder = status.holder
+    runs = []
+    if (home.dagster_home / "dagster.yaml").exists():
+        from careledger.orchestration.jobs import dagster_instance
+
+        runs = [dict(zip(("run_id", "job", "status", "owner"), r)) for r in unfinished_runs(dagster_instance(home))]
+    return {
+        "held": status.held,
+        "stale": status.stale,
+        "holder": asdict(holder) if holder is not None else None,
+        "since": datetime.fromtimestamp(holder.since, UTC).isoformat(timespec="seconds") if holder else None,
+        "description": status.describe(),
+        "unfinished_runs": runs,
+    }
+
+
+def _print_lock(lock: dict, console) -> None:
+    console.print(f"warehouse lock: {lock['description']}")
+    for r in lock["unfinished_runs"]:
+        console.print(f"unfinished Dagster run {r['run_id']} ({r['job']}, {r['status']}): {r['owner']}")
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    """Free the lock record of a writer that died; refuse while it is alive."""
+    from careledger.orchestration.locking import HolderAlive, unlock
+    from careledger.orchestration.stale_runs import reap_dead_runs
+
+    home = _home(args)
+    try:
+        message = unlock(home.warehouse)
+    except HolderAlive as exc:
+        raise CliFailure(str(exc), EXIT_BUSY) from None
+    reaped = []
+    if (home.dagster_home / "dagster.yaml").exists():
+        from careledger.orchestration.jobs import dagster_instance
+
+        reaped = [r.run_id for r in reap_dead_runs(dagster_instance(home), home.warehouse)]
+    if _emit({"command": "unlock", "message": message, "failed_dead_runs": reaped}):
+        return EXIT_OK
+    console = _console()
+    console.print(message)
+    for run_id in reaped:
+        console.print(f"marked failed (its process is gone) and freed its concurrency slots: Dagster run {run_id}")
+    return EXIT_OK
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     home = _home(args)
     console = _console()
+    lock = _lock_data(home)
     if not home.warehouse.exists():
         files = len(_landing_files(home.landing))
-        if _emit({"warehouse": None, "landing": home.landing, "files_in_landing": files}):
+        if _emit({"warehouse": None, "landing": home.landing, "files_in_landing": files, "lock": lock}):
             return EXIT_OK
+        _print_lock(lock, console)
         console.print(
             f"nothing has landed yet (no warehouse at {home.warehouse}); {files} file(s) in {home.landing}: "
             "run `careledger refresh` to land and build them, or `careledger demo`"
@@ -907,9 +965,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
     if args.facility:
         return _print_journal_trail(home, args.facility, args.date, console)
-    data = _status_data(home)
+    data = {**_status_data(home), "lock": lock}
     if _emit(data):
         return EXIT_OK
+    _print_lock(lock, console)
     from rich.table import Table
 
     def table(title: str, rows: list[dict], columns: tuple[str, ...]) -> None:
@@ -1242,6 +1301,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--date", type=_parse_date, help="posting date YYYY-MM-DD, with --facility")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser(
+        "unlock",
+        help="free the warehouse lock and Dagster runs of a writer that died (refuses while it is alive)",
+    )
+    p.set_defaults(func=cmd_unlock)
 
     p = sub.add_parser("bench", help="benchmarks (figures go in docs/benchmarks.md)")
     from careledger.bench.orchestration import add_arguments as bench_args

@@ -53,9 +53,11 @@ def run_job(
     if landing is not None:
         config.set_landing(landing)
     from careledger.orchestration.definitions import defs
+    from careledger.orchestration.stale_runs import reap_dead_runs, run_tags
 
     job = defs.resolve_job_def(job_name)
     instance = dagster_instance(home)
+    reap_dead_runs(instance, home.warehouse)  # a killed run must not keep the writer slot
     # the compact progress logger prints one line per step; without a logger in the run config
     # Dagster falls back to its system logger, which prints every engine event at DEBUG
     # (the event log, what the UI shows, keeps them all either way)
@@ -63,7 +65,7 @@ def run_job(
     result = job.execute_in_process(
         run_config=run_config,
         instance=instance,
-        tags=tags or {},
+        tags={**run_tags(), **(tags or {})},
         partition_key=partition_key,
         asset_selection=asset_selection,
         raise_on_error=False,

@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from careledger import cli
+from careledger.orchestration import locking
 
 CARELEDGER = str(Path(sys.executable).parent / "careledger")
 
@@ -98,7 +99,7 @@ def test_before_a_build(unbuilt_home: Path, argv: list[str]) -> None:
 
 def test_while_another_process_writes_the_warehouse(unbuilt_home: Path) -> None:
     warehouse = unbuilt_home / "warehouse.duckdb"
-    Path(str(warehouse) + ".lock").write_text(json.dumps({"pid": os.getpid(), "purpose": "test writer"}))
+    locking._write_holder(warehouse, locking.Holder.me("test writer"))  # this process's holder record
     with duckdb.connect(str(warehouse)):  # this process holds DuckDB's write lock
         result = _run(unbuilt_home, "status")
     _one_sentence(result, cli.EXIT_BUSY, "being written by", "test writer", "when it has finished")
