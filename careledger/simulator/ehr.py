@@ -743,7 +743,7 @@ def build_hl7(
         admit_source,
         "|||||",
         pl.col("encounter_id"),
-        "||||||||||||||||",
+        "|||||||||||||||||",
         pl.when(discharge).then(pl.lit("01")).otherwise(pl.lit("")),
         "||||||||",
         ts_hl7("start_ts"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+from datetime import datetime
 from pathlib import Path
 
 import hl7
@@ -180,3 +181,55 @@ def test_835_balances_everywhere(faulted_dir: Path) -> None:
                     assert s["ref6r"] and s["ref6r"].startswith("C")
                 if c.svcs:
                     assert sum((s["charge"] for s in c.svcs), start=0) == c.charge
+
+
+def _hl7_instant(value: str) -> datetime:
+    return datetime.strptime(value[:14], "%Y%m%d%H%M%S")
+
+
+def _fhir_instant(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=None)
+
+
+def test_hl7_field_positions_are_the_standards(clean_dir: Path) -> None:
+    """The `hl7` package, reading by the v2.5 field numbers, finds each value where the standard
+    puts it: MSH-9/10/12, PID-3/5/7/8/11/13/19, PV1-2/3/7/10/14/19/36/44/45 (an A03 carries its
+    discharge disposition at PV1-36, admit at PV1-44 and discharge at PV1-45)."""
+    fhir = clean_dir / "ehr/fhir"
+    encounters = {d["id"]: d for d in map(json.loads, (fhir / "Encounter.ndjson").read_text().splitlines())}
+    patients = {}
+    for doc in map(json.loads, (fhir / "Patient.ndjson").read_text().splitlines()):
+        mrn = next(i["value"] for i in doc["identifier"] if i.get("system") == "urn:careledger:mrn")
+        patients[mrn] = doc
+    discharges = 0
+    for f in sorted((clean_dir / "ehr/adt").glob("*.hl7")):
+        for text in hl7_messages(f):
+            msg = hl7.parse(text)
+            msh = msg.segment("MSH")
+            event = str(msh[9][0][1])
+            assert str(msh[9][0][0]) == "ADT" and str(msh[10]).startswith("MSG") and str(msh[12]) == "2.5"
+            pid = msg.segment("PID")
+            patient = patients.get(str(pid[3][0][0]))
+            if patient is not None and event != "A40":
+                assert str(pid[5][0][0]) == patient["name"][0]["family"].upper()
+                assert str(pid[7]) == patient["birthDate"].replace("-", "")
+                assert str(pid[8]) == {"female": "F", "male": "M"}.get(patient["gender"], str(pid[8]))
+                assert str(pid[11][0][2]) == patient["address"][0]["city"]
+                assert str(pid[13]) == patient["telecom"][0]["value"]
+                assert str(pid[19]) == next(i["value"] for i in patient["identifier"] if "ssn" in i["system"])
+            if event not in {"A03", "A01", "A04", "A08"}:
+                continue
+            pv1 = msg.segment("PV1")
+            encounter = encounters[str(pv1[19])]
+            assert str(pv1[2]) in {"I", "E"} and str(pv1[3][0][0]).startswith("D-")
+            assert npi_is_valid(str(pv1[7][0][0])) and str(pv1[10]) and str(pv1[14]) in {"1", "7"}
+            assert _hl7_instant(str(pv1[44])) == _fhir_instant(encounter["period"]["start"])
+            if event == "A03":
+                discharges += 1
+                assert str(pv1[36]) == "01"
+                assert _hl7_instant(str(pv1[45])) >= _hl7_instant(str(pv1[44]))
+                if "end" in encounter.get("period", {}):
+                    assert _hl7_instant(str(pv1[45])) == _fhir_instant(encounter["period"]["end"])
+            else:
+                assert str(pv1[36]) == "" and str(pv1[45]) == ""
+    assert discharges > 20
