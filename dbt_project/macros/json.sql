@@ -129,3 +129,46 @@
         from {{ relation }} as json_fields_source
     ) as json_fields_input
 {%- endmacro %}
+
+{#- One row per element of the JSON array at `path` (e.g. '$.item') of `column`: a select of
+    every column of `relation` plus `<alias>` (the element, JSON text or JSON) and
+    `<alias>_position` (0-based). A row whose array is missing or empty yields no row: callers
+    that must keep such rows say so (the FHIR ExplanationOfBenefit header keeps its own). -#}
+{% macro json_array_rows(relation, column, path, alias) -%}
+    {{ return(adapter.dispatch('json_array_rows', 'careledger')(relation, column, path, alias)) }}
+{%- endmacro %}
+
+{% macro default__json_array_rows(relation, column, path, alias) -%}
+    select json_array_input.*, json_array_exploded.position as {{ alias }}_position,
+        json_array_exploded.element as {{ alias }}
+    from {{ relation }} as json_array_input
+    lateral view posexplode(
+        from_json(get_json_object(json_array_input.{{ column }}, '{{ path }}'), 'array<string>')
+    ) json_array_exploded as position, element
+{%- endmacro %}
+
+{% macro duckdb__json_array_rows(relation, column, path, alias) -%}
+    select
+        json_array_positions.* exclude (json_array_position),
+        json_array_positions.json_array_position as {{ alias }}_position,
+        json_extract(
+            json_array_positions.{{ column }}, '{{ path }}[' || json_array_positions.json_array_position || ']'
+        ) as {{ alias }}
+    from (
+        select
+            json_array_input.*,
+            unnest(range(coalesce(json_array_length(json_array_input.{{ column }}, '{{ path }}'), 0)::bigint))
+                as json_array_position
+        from {{ relation }} as json_array_input
+    ) as json_array_positions
+{%- endmacro %}
+
+{% macro postgres__json_array_rows(relation, column, path, alias) -%}
+    {%- set parts = path | replace('$.', '') | replace('[', '.') | replace(']', '') -%}
+    select json_array_input.*, json_array_exploded.position - 1 as {{ alias }}_position,
+        json_array_exploded.element as {{ alias }}
+    from {{ relation }} as json_array_input
+    cross join lateral jsonb_array_elements(
+        coalesce((json_array_input.{{ column }})::jsonb #> '{ {{- parts.split('.') | join(',') -}} }', '[]'::jsonb)
+    ) with ordinality as json_array_exploded (element, position)
+{%- endmacro %}
