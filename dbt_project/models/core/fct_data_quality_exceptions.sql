@@ -21,6 +21,12 @@
                                 (posted to the unclassified adjustments account, not a denial)
       CLAIM_OUT_OF_BALANCE      an 835 CLP whose charge is not payment + CAS: the difference
                                 (posted to remittance suspense)
+      FHIR_EOB_*                a FHIR ExplanationOfBenefit (int_remits__fhir_eob_claims) that
+                                matches no claim (its payment), does not balance (the residual),
+                                has an adjudication category no seed row lists (those amounts),
+                                pays a claim an 835 also pays with another amount (the
+                                difference; the 835 wins), or is counted but not yet in the
+                                remittance facts (FHIR_EOB_NOT_POSTED: its payment)
 -#}
 
 with
@@ -47,6 +53,10 @@ charges as (
 
 dates as (
     select * from {{ ref('dim_date') }}
+),
+
+fhir_eobs as (
+    select * from {{ ref('int_remits__fhir_eob_claims') }}
 ),
 
 fhir_patient_versions as (
@@ -108,6 +118,41 @@ claim_out_of_balance as (
     from remit_claims
     where out_of_balance_amount <> 0
 ),
+
+{%- set eob_checks = [
+    ('FHIR_EOB_UNMATCHED', 'claim_id is null', 'payment_amount',
+     "'FHIR ExplanationOfBenefit ' || eob_id || ' names a claim number that matches no billing claim:'"
+     ~ " || ' check that the billing export carries the claim'"),
+    ('FHIR_EOB_OUT_OF_BALANCE', 'residual_amount <> 0', 'residual_amount',
+     "'FHIR ExplanationOfBenefit ' || eob_id || ' does not balance: submitted - paid - adjustments = '"
+     ~ " || cast(residual_amount as " ~ dbt.type_string() ~ ") || ': ask the payer for the missing adjudication'"),
+    ('FHIR_EOB_CATEGORY_UNKNOWN', 'unplaced_count > 0', 'unplaced_amount',
+     "'FHIR ExplanationOfBenefit ' || eob_id || ' has ' || cast(unplaced_count as " ~ dbt.type_string() ~ ")"
+     ~ " || ' adjudication amount(s) of a category seeds/fhir_adjudication_categories.csv does not list: add it there'"),
+    ('FHIR_EOB_835_DIFFERS', 'is_superseded_by_835 and payment_difference_amount <> 0', 'payment_difference_amount',
+     "'FHIR ExplanationOfBenefit ' || eob_id || ' pays a claim an 835 also pays, by '"
+     ~ " || cast(payment_difference_amount as " ~ dbt.type_string() ~ ") || ' more than the 835: the 835 is counted'"),
+    ('FHIR_EOB_NOT_POSTED', 'not is_superseded_by_835', 'payment_amount',
+     "'FHIR ExplanationOfBenefit ' || eob_id || ' (no 835 for its claim) is staged and categorized but not yet'"
+     ~ " || ' carried into the remittance facts and journals: post it from int_remits__fhir_eob_claims'"),
+] %}
+{%- for check_name, condition, amount, detail in eob_checks %}
+
+{{ check_name | lower }} as (
+    select
+        '{{ check_name }}' as check_name,
+        'fhir_eob' as source,
+        'fhir_explanation_of_benefit' as source_entity,
+        eob_id as record_key,
+        'UNMAPPED' as facility_id,
+        remit_date as exception_date,
+        {{ amount }} as amount,
+        {{ detail }} as detail,
+        _batch_id
+    from fhir_eobs
+    where {{ condition }}
+),
+{%- endfor %}
 
 encounter_no_patient as (
     select
@@ -245,6 +290,10 @@ exceptions as (
     select * from carc_unclassified
     union all
     select * from claim_out_of_balance
+    {%- for check_name, condition, amount, detail in eob_checks %}
+    union all
+    select * from {{ check_name | lower }}
+    {%- endfor %}
 ),
 
 final as (
