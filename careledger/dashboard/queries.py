@@ -174,36 +174,77 @@ def _q(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
 # --------------------------------------------------------------------------- filter options
 
 
-def filter_options(cur: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
+def _has(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(
+        cur.execute(
+            "select count(*) from information_schema.tables where table_schema = 'main' and table_name = ?", [table]
+        ).fetchone()[0]
+    )
+
+
+@dataclass(frozen=True)
+class Names:
+    """Display names of the codes the filters and tables use, from the snapshot's conformed
+    dimensions (dim_facility, dim_service_line, dim_payer); a code no dimension names shows
+    as itself."""
+
+    facility: dict[str, str]
+    service_line: dict[str, str]
+    payer_class: dict[str, str]
+
+    def of(self, kind: str, code: str | None) -> str:
+        if code is None:
+            return "\u2014"
+        return getattr(self, kind).get(code, code)
+
+
+def names(cur: duckdb.DuckDBPyConnection) -> Names:
+    def pairs(sql: str) -> dict[str, str]:
+        return {str(k): str(v or k) for k, v in cur.execute(sql).fetchall() if k is not None}
+
+    facility = pairs("select facility_id, any_value(facility_name) from mart_service_line_margin_monthly group by 1")
+    service_line = pairs(
+        "select service_line_code, any_value(service_line_name) from mart_service_line_margin_monthly group by 1"
+    )
+    payer_class: dict[str, str] = {}
+    if _has(cur, "dim_facility"):
+        facility |= pairs("select facility_id, facility_name from dim_facility")
+    if _has(cur, "dim_service_line"):
+        service_line |= pairs("select service_line_code, service_line_name from dim_service_line")
+    if _has(cur, "dim_payer"):
+        payer_class = pairs("select payer_class, any_value(payer_class_name) from dim_payer group by 1")
+    return Names(facility, service_line, payer_class)
+
+
+def filter_options(cur: duckdb.DuckDBPyConnection, n: Names | None = None) -> dict[str, list[tuple[str, str]]]:
+    """(value, label) pairs of each filter: the periods of the margin mart, the facilities and
+    service lines it has, the payer classes of the denial mart, labelled by name."""
+    n = n or names(cur)
+
+    def codes(sql: str) -> list[str]:
+        return [str(r[0]) for r in cur.execute(sql).fetchall() if r[0] is not None]
+
+    def labelled(kind: str, values: list[str]) -> list[tuple[str, str]]:
+        return sorted(((v, n.of(kind, v)) for v in values), key=lambda p: (p[1], p[0]))
+
     return {
         "period": [
-            (r[0], r[0])
-            for r in cur.execute(
-                f"select distinct {PERIOD} as p "
-                "from mart_service_line_margin_monthly where period_id is not null "
-                "order by 1"
-            ).fetchall()
+            (p, p)
+            for p in codes(
+                f"select distinct {PERIOD} from mart_service_line_margin_monthly where period_id is not null order by 1"
+            )
         ],
-        "facility": [
-            (r[0], f"{r[1] or r[0]} ({r[0]})")
-            for r in cur.execute(
-                "select facility_id, any_value(facility_name) from mart_service_line_margin_monthly "
-                "group by 1 order by 2, 1"
-            ).fetchall()
-        ],
-        "service_line": [
-            (r[0], r[1] or r[0])
-            for r in cur.execute(
-                "select service_line_code, any_value(service_line_name) "
-                "from mart_service_line_margin_monthly group by 1 order by 2, 1"
-            ).fetchall()
-        ],
-        "payer_class": [
-            (r[0], r[0].replace("_", " ").capitalize())
-            for r in cur.execute(
-                "select distinct payer_class from mart_denial_trends_monthly where payer_class is not null order by 1"
-            ).fetchall()
-        ],
+        "facility": labelled("facility", codes("select distinct facility_id from mart_service_line_margin_monthly")),
+        "service_line": labelled(
+            "service_line", codes("select distinct service_line_code from mart_service_line_margin_monthly")
+        ),
+        "payer_class": labelled(
+            "payer_class",
+            codes(
+                "select distinct payer_class from mart_denial_trends_monthly union "
+                "select distinct payer_class from mart_daily_reimbursement"
+            ),
+        ),
     }
 
 
@@ -268,19 +309,47 @@ def margin_by_facility_service_line(cur: duckdb.DuckDBPyConnection, f: Filters) 
     )
 
 
+#: Weekly rows with no encounter and no charge that still move money (a denial or a late
+#: contractual adjustment of an earlier week's claim) show as one row per week x facility x
+#: service line under this label instead of as a physician with 0 encounters.
+LATER_ADJUSTMENTS = "later adjustments (no encounter this week)"
+
+
 def margin_weekly(cur: duckdb.DuckDBPyConnection, f: Filters, limit: int = 400) -> tuple[Rows, int]:
-    """Drill-down: week x location (facility) x physician for the filters, the mart's own rows
-    (its grain is week x facility x physician x service line) with their margin_pct."""
+    """Drill-down: week x location (facility) x physician x service line for the filters, with
+    names. A physician row needs an encounter or a charge; the rest of the week's money (no
+    encounter, no charge, an amount) is one :data:`LATER_ADJUSTMENTS` row per week x facility x
+    service line, so the rows still sum to the mart; all-zero rows are dropped."""
     where, params = _where(f, period=None, date="week_start_date")
-    total = cur.execute(f"select count(*) from mart_service_line_margin_weekly {where}", params).fetchone()[0]
+    amounts = [c.strip() for c in _MARGIN_AMOUNTS.split(",")][1:]
+    nonzero = " or ".join(f"{c} <> 0" for c in amounts)
+    sums = ",\n".join(f"sum({c}) as {c}" for c in amounts)
+    ratio = f"case when sum({_MARGIN_PCT_OF[1]}) = 0 then null else round(sum({_MARGIN_PCT_OF[0]}) / sum({_MARGIN_PCT_OF[1]}), 4) end"
+    sql = f"""
+        with base as (
+            select *, encounter_count > 0 or gross_charge_amount <> 0 as is_physician_row
+            from mart_service_line_margin_weekly {where}
+        ),
+        shown as (
+            select week_start_date, facility_id, service_line_code,
+                   case when is_physician_row then rendering_npi end as rendering_npi,
+                   case when is_physician_row then provider_name else '{LATER_ADJUSTMENTS}' end as provider_name,
+                   sum(encounter_count)::bigint as encounter_count, {sums}, {ratio} as margin_pct
+            from base
+            where is_physician_row or {nonzero}
+            group by week_start_date, facility_id, service_line_code, is_physician_row,
+                     case when is_physician_row then rendering_npi end,
+                     case when is_physician_row then provider_name else '{LATER_ADJUSTMENTS}' end
+        )"""
+    total = cur.execute(f"{sql} select count(*) from shown", params).fetchone()[0]
     rows = _q(
         cur,
-        f"""
-        select week_start_date, facility_id, rendering_npi, provider_name, service_line_code,
+        f"""{sql}
+        select week_start_date, facility_id, service_line_code, rendering_npi, provider_name,
                {_MARGIN_AMOUNTS}, margin_pct
-        from mart_service_line_margin_weekly {where}
-        order by week_start_date desc, facility_id, contribution_margin_amount desc,
-                 rendering_npi
+        from shown
+        order by week_start_date desc, facility_id, rendering_npi is null, contribution_margin_amount desc,
+                 rendering_npi, service_line_code
         limit {int(limit)}""",
         params,
     )
@@ -604,6 +673,108 @@ def freshness(cur: duckdb.DuckDBPyConnection) -> Rows:
         select source_system, format, last_loaded_at, batch_count, landed_batch_count,
                failed_batch_count, rows_accepted, rows_quarantined
         from source_freshness order by source_system, format""",
+    )
+
+
+# --------------------------------------------------------------------------- completeness
+
+
+def unremitted_share_by_month(cur: duckdb.DuckDBPyConnection, f: Filters) -> dict[str, Decimal | None]:
+    """Per billing month: the share of the month's submitted claims that no remittance has
+    touched yet, as of the snapshot's last period end: claims of mart_ar_subledger at its
+    latest period end, billed in the month, whose gross balance is still their full charges,
+    over ``submitted_claim_count`` of mart_revenue_cycle_kpis. Recent months' margin and denial
+    figures rise as these remittances arrive (the trend caveat). Facility filter applies; the
+    KPI mart has no payer class or service line, so those filters do not."""
+    where, params = _where(f, period=PERIOD, service_line=None)
+    sub_where, sub_params = _where(f, period=None, service_line=None)
+    latest = "(select max(period_end_date) from mart_ar_subledger)"
+    sub_where = (sub_where + " and " if sub_where else "where ") + f"period_end_date = {latest} and is_billed"
+    rows = cur.execute(
+        f"""
+        with submitted as (
+            select {PERIOD} as period_id, sum(submitted_claim_count) as submitted
+            from mart_revenue_cycle_kpis {where} group by 1
+        ),
+        unremitted as (
+            select strftime(bill_date, '%Y-%m') as period_id,
+                   count(*) filter (where gross_balance_amount = charges_to_date_amount) as open_claims
+            from mart_ar_subledger {sub_where} group by 1
+        )
+        select s.period_id, coalesce(u.open_claims, 0), s.submitted
+        from submitted as s left join unremitted as u on u.period_id = s.period_id
+        where s.period_id is not null order by 1""",
+        [*params, *sub_params],
+    ).fetchall()
+    return {p: None if not n else min(Decimal(o) / Decimal(n), Decimal(1)) for p, o, n in rows}
+
+
+# --------------------------------------------------------------------------- data quality
+
+
+@dataclass(frozen=True)
+class DataQuality:
+    """What the banner says about the data behind the figures."""
+
+    rows_quarantined: int
+    failed_batches: int
+    open_exceptions: int
+    open_exception_amount: Decimal
+    held_journals: int
+    held_amount: Decimal
+    failing_checks: list[tuple[str, int, Decimal]]  # (check, failing rows, amount)
+    schema_changes: int | None  # None: the snapshot has no schema-change table
+
+    @property
+    def clean(self) -> bool:
+        return not (
+            self.rows_quarantined
+            or self.failed_batches
+            or self.open_exceptions
+            or self.held_journals
+            or self.failing_checks
+            or self.schema_changes
+        )
+
+
+def data_quality(cur: duckdb.DuckDBPyConnection, f: Filters) -> DataQuality:
+    """Quarantined rows and failed batches (source_freshness), open reconciliation exceptions
+    with their amount (the facility filter applies), held journals with their debit total
+    (held_journals; facility filter applies), failing data-quality checks
+    (mart_data_quality_status) and open schema changes when the snapshot has such a table."""
+    quarantined, failed = cur.execute(
+        "select coalesce(sum(rows_quarantined), 0), coalesce(sum(failed_batch_count), 0) from source_freshness"
+    ).fetchone()
+    where, params = _where(f, period=None, service_line=None)
+    exc_n, exc_amount = cur.execute(
+        f"select count(*), coalesce(sum(amount), 0) from mart_reconciliation_exceptions {where}", params
+    ).fetchone()
+    held_n, held_amount = 0, Decimal(0)
+    if _has(cur, "held_journals"):
+        held_n, held_amount = cur.execute(
+            f"select count(*), coalesce(sum(debit_total), 0) from held_journals {where}", params
+        ).fetchone()
+    checks: list[tuple[str, int, Decimal]] = []
+    if _has(cur, "mart_data_quality_status"):
+        checks = [
+            (str(r[0]), int(r[1] or 0), to_decimal(r[2]))
+            for r in cur.execute(
+                "select check_name, failing_row_count, amount from mart_data_quality_status "
+                "where status <> 'pass' order by amount desc nulls last, check_name"
+            ).fetchall()
+        ]
+    schema_changes = None
+    if _has(cur, "schema_changes"):
+        schema_changes = int(cur.execute("select count(*) from schema_changes").fetchone()[0])
+    return DataQuality(
+        rows_quarantined=int(quarantined),
+        failed_batches=int(failed),
+        open_exceptions=int(exc_n),
+        open_exception_amount=to_decimal(exc_amount),
+        held_journals=int(held_n),
+        held_amount=to_decimal(held_amount),
+        failing_checks=checks,
+        schema_changes=schema_changes,
     )
 
 
