@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-STAGES = ("synth", "ingest", "dbt", "all", "mllp")
+STAGES = ("synth", "ingest", "dbt", "all", "mllp", "dashboard")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -32,6 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print figures as JSON")
     p.add_argument("--messages", type=int, default=10_000, help="mllp: messages to send (default 10000)")
     p.add_argument("--senders", type=int, default=4, help="mllp: concurrent sender connections (default 4)")
+    p.add_argument("--serving-dir", help="dashboard: measure this existing serving snapshot instead of building one")
+    p.add_argument("--scale", type=int, default=1, help="dashboard: replicate the snapshot's rows K times")
+    p.add_argument("--repeats", type=int, default=5, help="dashboard: warm page views to take the median of")
 
 
 def _timed(fn, *args, **kwargs):
@@ -96,6 +99,28 @@ def run_bench(args: argparse.Namespace) -> int:
     work = Path(args.work).resolve() if args.work else Path(tempfile.mkdtemp(prefix="careledger-bench-"))
     results = []
     try:
+        if args.stage == "dashboard":
+            from dataclasses import asdict
+
+            from careledger.bench import dashboard
+
+            console.print(f"benchmark dashboard first page render in {work}")
+            figures = asdict(
+                dashboard.run(
+                    argparse.Namespace(
+                        encounters=args.encounters[0],
+                        days=365,
+                        facilities=8,
+                        seed=args.seed,
+                        serving_dir=Path(args.serving_dir) if args.serving_dir else None,
+                        scale=args.scale,
+                        workdir=work,
+                        repeats=args.repeats,
+                    )
+                )
+            )
+            results.append(figures)
+            console.print(json.dumps(figures, indent=2, default=str))
         if args.stage == "mllp":
             from careledger.bench.mllp import bench_mllp
 
@@ -103,7 +128,7 @@ def run_bench(args: argparse.Namespace) -> int:
             figures = bench_mllp(work, args.messages, args.senders)
             results.append(figures)
             console.print(json.dumps(figures, indent=2, default=str))
-        for n in [] if args.stage == "mllp" else args.encounters:
+        for n in [] if args.stage in ("mllp", "dashboard") else args.encounters:
             console.print(f"benchmark {args.stage}: {n:,} encounters in {work}")
             landing = Path(args.landing).resolve() if getattr(args, "landing", None) else None
             figures = bench_one(n, args.stage, args.seed, work, landing)
