@@ -46,6 +46,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--unmapped-share", type=_rate, default=0.02, help="share of crosswalk rows left out (default 0.02)"
     )
+    parser.add_argument(
+        "--dft-share",
+        type=_rate,
+        default=0.3,
+        help="share of claimed encounters whose EHR charges the HL7 feed carries as DFT^P03 (default 0.3)",
+    )
+    parser.add_argument(
+        "--bar-share",
+        type=_rate,
+        default=0.3,
+        help="share of claimed encounters whose account events the HL7 feed carries as BAR^P01/P05/P12 (default 0.3)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -73,6 +85,8 @@ def run_from_args(args: argparse.Namespace) -> SynthResult:
             facilities=args.facilities,
             faults=args.faults,
             unmapped_share=args.unmapped_share,
+            dft_share=args.dft_share,
+            bar_share=args.bar_share,
             progress=progress,
         )
     finally:

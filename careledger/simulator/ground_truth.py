@@ -774,3 +774,63 @@ def revenue_cycle_kpis(
             }
         )
     return pl.DataFrame(rows, infer_schema_length=None).sort("period_id", "facility_id", maintain_order=True)
+
+
+CHARGE_CAPTURE_COLUMNS = (
+    "encounter_id",
+    "service_date",
+    "reconciliation_status",
+    "ehr_charge_count",
+    "ehr_charge_amount",
+    "billed_line_count",
+    "billed_charge_amount",
+    "difference_amount",
+)
+
+
+def charge_capture(ehr_charges: pl.DataFrame, claims: pl.DataFrame, landed_lines: pl.DataFrame) -> pl.DataFrame:
+    """What ``mart_charge_capture_reconciliation`` must show: one row per encounter and service
+    date with EHR charges (DFT FT1) or billed lines (the landed lines of the chain's current,
+    not voided, claim version), amounts in cents.
+
+    An encounter the DFT feed never mentions is ``not_in_charge_feed``; otherwise a day is
+    ``matched`` (equal amounts), ``amount_difference``, ``ehr_only`` (captured, never billed:
+    leakage) or ``claim_only`` (billed with no EHR charge).
+    """
+    current = claims.sort("orig_row", "freq", maintain_order=True).group_by("orig_row", maintain_order=True).last()
+    billed_claims = current.filter(pl.col("freq") != 8).select("claim_idx", "encounter_id")
+    billed = (
+        landed_lines.join(billed_claims, on="claim_idx", how="inner")
+        .group_by("encounter_id", "service_date")
+        .agg(billed_line_count=pl.len(), billed_cents=pl.col("charge_cents").sum())
+    )
+    ehr = ehr_charges.group_by("encounter_id", "service_date").agg(
+        ehr_charge_count=pl.len(), ehr_cents=pl.col("amount_cents").sum()
+    )
+    fed = ehr.select("encounter_id").unique()
+    both = ehr.join(billed, on=["encounter_id", "service_date"], how="full", coalesce=True).with_columns(
+        pl.col("ehr_charge_count", "billed_line_count").fill_null(0),
+        pl.col("ehr_cents", "billed_cents").fill_null(0),
+        in_feed=pl.col("encounter_id").is_in(fed["encounter_id"].implode()),
+    )
+    status = (
+        pl.when(~pl.col("in_feed"))
+        .then(pl.lit("not_in_charge_feed"))
+        .when(pl.col("billed_line_count") == 0)
+        .then(pl.lit("ehr_only"))
+        .when(pl.col("ehr_charge_count") == 0)
+        .then(pl.lit("claim_only"))
+        .when(pl.col("ehr_cents") == pl.col("billed_cents"))
+        .then(pl.lit("matched"))
+        .otherwise(pl.lit("amount_difference"))
+    )
+    return both.select(
+        "encounter_id",
+        "service_date",
+        reconciliation_status=status,
+        ehr_charge_count="ehr_charge_count",
+        ehr_charge_amount=money("ehr_cents"),
+        billed_line_count="billed_line_count",
+        billed_charge_amount=money("billed_cents"),
+        difference_amount=money(pl.col("ehr_cents") - pl.col("billed_cents")),
+    ).sort("encounter_id", "service_date")

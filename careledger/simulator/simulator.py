@@ -25,6 +25,7 @@ from careledger.simulator import ground_truth as gt
 from careledger.simulator.bank import PATIENT_TX_FILE, BankOutput, bank_accounts, build_bank
 from careledger.simulator.billing import Billing, build_billing
 from careledger.simulator.catalog import build_catalog
+from careledger.simulator.charges import ChargeFeed, build_charge_feed
 from careledger.simulator.clinical import build_encounters, build_patients
 from careledger.simulator.ehr import build_adt_events, build_fhir, build_hl7
 from careledger.simulator.erp import Erp, build_erp
@@ -158,18 +159,24 @@ def synthesize(
     facilities: int = 4,
     faults: float = 0.0,
     unmapped_share: float = 0.02,
+    dft_share: float = 0.3,
+    bar_share: float = 0.3,
     progress: Progress | None = None,
 ) -> SynthResult:
     """Write a simulated landing folder with ground truth into ``out_dir``.
 
     ``out_dir`` must be new, empty, or a previous simulator output (which is replaced);
     a folder holding anything else is refused rather than deleted. ``faults`` is the per-record probability of each injected
-    fault kind (0 for clean data); ``unmapped_share`` the share of crosswalk rows left out.
+    fault kind (0 for clean data); ``unmapped_share`` the share of crosswalk rows left out;
+    ``dft_share`` / ``bar_share`` the shares of claimed encounters whose EHR charges (DFT^P03)
+    and account events (BAR^P01/P05/P12) the HL7 feed carries.
     """
     if encounters < 1 or days < 1 or facilities < 1:
         raise ValueError("encounters, days and facilities must be positive")
     if not 0.0 <= faults < 0.5 or not 0.0 <= unmapped_share < 1.0:
         raise ValueError("faults must be in [0, 0.5) and unmapped_share in [0, 1)")
+    if not (0.0 <= dft_share <= 1.0 and 0.0 <= bar_share <= 1.0):
+        raise ValueError("dft_share and bar_share must be in [0, 1]")
     t0 = time.perf_counter()
     c0 = time.process_time()
     out = Path(out_dir)
@@ -198,6 +205,8 @@ def synthesize(
             facilities=facilities,
             faults=faults,
             unmapped_share=unmapped_share,
+            dft_share=dft_share,
+            bar_share=bar_share,
             as_of=as_of,
             progress=progress,
         )
@@ -218,6 +227,8 @@ def _synthesize(
     facilities: int,
     faults: float,
     unmapped_share: float,
+    dft_share: float,
+    bar_share: float,
     as_of: date,
     progress: Progress | None,
 ) -> SynthResult:
@@ -491,6 +502,25 @@ def _synthesize(
     rows["bank_deposits"] = bank.deposits.height
     for kind, recs in bank.fault_records.items():
         flt.add(kind, recs)
+
+    # ------------------------------------------------------------------ EHR: DFT charges, BAR accounts
+    # last, from their own stream, so every file written above is the same with or without them
+    feed = build_charge_feed(
+        _rng(seed, 14),
+        billing=billing,
+        encounters=enc,
+        patients=patients,
+        net=net,
+        catalog=catalog,
+        as_of=as_of,
+        dft_share=dft_share,
+        bar_share=bar_share,
+    )
+    for (fname,), part in feed.messages.partition_by("file", as_dict=True, maintain_order=True).items():
+        _write_lines(out / fname, part["text"], terminator="\r")
+    rows["dft_messages"] = feed.messages.filter(pl.col("kind") == "DFT").height
+    rows["bar_messages"] = feed.messages.filter(pl.col("kind") == "BAR").height
+    rows["ehr_charges"] = feed.ehr_charges.height
     step(8)
 
     # ------------------------------------------------------------------ ground truth
@@ -503,6 +533,7 @@ def _synthesize(
         erp=erp,
         xwalk=xwalk,
         bank=bank,
+        feed=feed,
         landed_keys=landed_keys,
         flt=flt,
         config={
@@ -514,6 +545,8 @@ def _synthesize(
             "facilities": facilities,
             "faults": faults,
             "unmapped_share": unmapped_share,
+            "dft_share": dft_share,
+            "bar_share": bar_share,
         },
         counts={
             "patients": int(patients.join(enc.select("patient_idx").unique(), on="patient_idx", how="semi").height),
@@ -824,6 +857,7 @@ def _write_ground_truth(
     erp: Erp,
     xwalk: pl.DataFrame,
     bank: BankOutput,
+    feed: ChargeFeed,
     landed_keys: pl.DataFrame,
     flt: _Faults,
     config: dict,
@@ -1025,6 +1059,10 @@ def _write_ground_truth(
         ptx.select("period_id", "legal_entity_id", "transaction_type", "transaction_count", amount=money("amount")),
     )
 
+    capture = gt.charge_capture(feed.ehr_charges, billing.claims, landed_lines)
+    _write_csv(g / "charge_capture.csv", capture.select(gt.CHARGE_CAPTURE_COLUMNS))
+    late = feed.ehr_charges.filter(pl.col("fate") == "late_unbilled")
+
     def tot(df: pl.DataFrame, col: str) -> str:
         return cents_to_str(int(df[col].sum())) if df.height else "0.00"
 
@@ -1072,6 +1110,16 @@ def _write_ground_truth(
             if p.is_file() and not p.relative_to(out).as_posix().startswith("ground_truth")
         },
         "faults": fault_json,
+        "charge_capture": {
+            "ehr_charges": feed.ehr_charges.height,
+            "ehr_charge_amount": tot(feed.ehr_charges, "amount_cents"),
+            "late_charges_never_billed": late.height,
+            "late_charge_amount": tot(late, "amount_cents"),
+            "claim_lines_without_ehr_charge": feed.omitted_lines.height,
+            "claim_lines_without_ehr_charge_amount": tot(feed.omitted_lines, "charge_cents"),
+            "repriced_ehr_charges": int((feed.ehr_charges["fate"] == "repriced").sum()),
+            "rows_by_status": dict(sorted(capture.group_by("reconciliation_status").len().iter_rows())),
+        },
     }
     path = out / "ground_truth.json"
     path.write_text(json.dumps(doc, indent=1, sort_keys=False) + "\n")

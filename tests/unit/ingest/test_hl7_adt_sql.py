@@ -132,7 +132,7 @@ def test_simulated_faulted_files_land_identically(tmp_path: Path, monkeypatch: p
         if r["file"].startswith("ehr/adt/")
     ]
     assert faults["malformed_hl7"]["count"] > 0
-    files = sorted({folder / f for f in faulted[:8]} | set(sorted((folder / "ehr" / "adt").glob("*.hl7"))[:3]))
+    files = sorted({folder / f for f in faulted[:8]} | set(sorted((folder / "ehr" / "adt").glob("adt_*.hl7"))[:3]))
     con = land_both(tmp_path, files, monkeypatch)
     assert con.execute("select count(*) from sql.raw_meta.quarantine").fetchone()[0] > 0  # faults exercised
     assert_identical(con)
@@ -318,7 +318,7 @@ def test_plain_statements_equal_the_full_ones_on_plain_text(tmp_path: Path) -> N
     """The shortcut statements for plain files (no decode, no strip, one split at ``\\rMSH``)
     give the rows the general statements give; on text that is not plain they would not."""
     synthesize(tmp_path / "l", encounters=60, seed=5)
-    text = "\r".join(p.read_text() for p in sorted((tmp_path / "l" / "ehr" / "adt").glob("*.hl7")))
+    text = "\r".join(p.read_text() for p in sorted((tmp_path / "l" / "ehr" / "adt").glob("adt_*.hl7")))
     text = "\r\r" + text.replace("\r\n", "\r").replace("\n", "\r")  # blank lines before the first MSH
     d = file_delimiters(text)
     assert d is not None and is_plain(text, d)

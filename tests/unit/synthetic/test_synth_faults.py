@@ -176,7 +176,7 @@ def test_late_a08_and_out_of_order(faulted_dir: Path) -> None:
                 submitted[r["encounter_id"]] = r["submitted_date"].replace("-", "")
     bad = fault_keys(truth, "malformed_hl7")
     late, ooo = set(), set()
-    for f in sorted((faulted_dir / "ehr/adt").glob("*.hl7")):
+    for f in sorted((faulted_dir / "ehr/adt").glob("adt_*.hl7")):
         rel = f.relative_to(faulted_dir).as_posix()
         if rel in skip:
             continue

@@ -56,7 +56,7 @@ def test_hl7_messages_parse(clean_dir: Path) -> None:
     encounter_ids = {json.loads(l)["id"] for l in (clean_dir / "ehr/fhir/Encounter.ndjson").read_text().splitlines()}
     events = set()
     n = 0
-    for f in sorted((clean_dir / "ehr/adt").glob("*.hl7")):
+    for f in sorted((clean_dir / "ehr/adt").glob("adt_*.hl7")):
         for text in hl7_messages(f):
             msg = hl7.parse(text)
             msh = msg.segment("MSH")
@@ -81,7 +81,7 @@ def test_hl7_faulted_messages_parse_except_malformed(faulted_dir: Path) -> None:
     truth = load_truth(faulted_dir)
     bad = fault_keys(truth, "malformed_hl7")
     seen = set()
-    for f in sorted((faulted_dir / "ehr/adt").glob("*.hl7")):
+    for f in sorted((faulted_dir / "ehr/adt").glob("adt_*.hl7")):
         rel = f.relative_to(faulted_dir).as_posix()
         if rel in duplicate_files(truth):
             continue
@@ -202,7 +202,7 @@ def test_hl7_field_positions_are_the_standards(clean_dir: Path) -> None:
         mrn = next(i["value"] for i in doc["identifier"] if i.get("system") == "urn:careledger:mrn")
         patients[mrn] = doc
     discharges = 0
-    for f in sorted((clean_dir / "ehr/adt").glob("*.hl7")):
+    for f in sorted((clean_dir / "ehr/adt").glob("adt_*.hl7")):
         for text in hl7_messages(f):
             msg = hl7.parse(text)
             msh = msg.segment("MSH")
