@@ -43,7 +43,9 @@ LEDGER_SCHEMA = "publish"
 UNMAPPED = "UNMAPPED"  # the conformed dimensions' member for an identifier with no mapping
 
 POSTING_TYPES = ("original", "reversal", "replacement")
-LEDGER_STATUSES = ("posted", "reversed")
+#: ``pending``: recorded before its file is written (phase 1); ``posted``: its file is in place
+#: (phase 2); ``reversed``: a later reversal negates it. See docs/erp_posting.md, "Two-phase posting".
+LEDGER_STATUSES = ("pending", "posted", "reversed")
 
 # Identifier shapes that must never leave the warehouse in a posting (docs/data_contracts.md).
 _PHI_VALUE_PATTERNS = (
@@ -108,7 +110,7 @@ create table if not exists {LEDGER_SCHEMA}.posting_ledger (
     journal_id varchar not null,             -- the exported journal id
     idempotency_key varchar not null,        -- the exported idempotency key (NetSuite externalId ...)
     posting_type varchar not null,           -- original | reversal | replacement
-    status varchar not null,                 -- posted | reversed
+    status varchar not null,                 -- pending | posted | reversed
     reverses_journal_id varchar,             -- reversal: the journal it negates
     original_journal_id varchar,             -- reversal and replacement: the journal being corrected
     content_hash varchar not null,           -- sha256 of the exported lines (canonical form)
@@ -975,10 +977,15 @@ def record_postings(
     file_names: dict[str, str],
     *,
     posted_at: datetime | None = None,
+    status: str = "posted",
 ) -> int:
-    """Append the exported journals (and their lines) to the ledger and mark reversed
-    postings ``reversed``, in one transaction. ``file_names`` maps journal_id -> file name.
-    Returns the number of ledger rows written."""
+    """Append the journals (and their lines) to the ledger, in one transaction. With
+    ``status="posted"`` the postings they reverse are marked ``reversed`` in the same
+    transaction; with ``status="pending"`` (phase 1 of a two-phase posting) that waits for
+    :func:`finish_pending`. ``file_names`` maps journal_id -> file name. Returns the number of
+    ledger rows written."""
+    if status not in ("pending", "posted"):
+        raise ValueError(f"a new ledger row is pending or posted, not {status!r}")
     if not postings:
         return 0
     stamp = (posted_at or datetime.now(UTC)).replace(tzinfo=None)
@@ -990,7 +997,7 @@ def record_postings(
             p.journal_id,
             p.idempotency_key,
             p.posting_type,
-            "posted",
+            status,
             p.reverses_journal_id,
             p.original_journal_id,
             p.content_hash,
@@ -1035,7 +1042,7 @@ def record_postings(
         for p in postings
         for ln in p.lines
     ]
-    reversed_ids = [p.reverses_journal_id for p in postings if p.reverses_journal_id]
+    reversed_ids = [p.reverses_journal_id for p in postings if p.reverses_journal_id] if status == "posted" else []
     con.execute("begin transaction")
     try:
         _bulk_insert(con, f"{LEDGER_SCHEMA}.posting_ledger", LEDGER_COLUMNS, header_rows)
@@ -1052,3 +1059,74 @@ def record_postings(
         con.execute("rollback")
         raise
     return len(header_rows)
+
+
+def pending_files(con: duckdb.DuckDBPyConnection, target: str) -> dict[str, list[str]]:
+    """file name -> journal ids of the ``pending`` ledger rows of ``target`` (a posting that
+    stopped between recording its journals and putting their file in place)."""
+    out: dict[str, list[str]] = {}
+    for file_name, journal_id in con.execute(
+        f"select file_name, journal_id from {LEDGER_SCHEMA}.posting_ledger "
+        "where target = ? and status = 'pending' order by file_name, journal_id",
+        [target],
+    ).fetchall():
+        out.setdefault(file_name, []).append(journal_id)
+    return out
+
+
+def finish_pending(con: duckdb.DuckDBPyConnection, target: str, journal_ids: Sequence[str]) -> int:
+    """Phase 2: the file of these pending journals is in place; mark them ``posted`` and the
+    postings they reverse ``reversed``, in one transaction. Returns the rows finished."""
+    if not journal_ids:
+        return 0
+    ids = list(journal_ids)
+    con.execute("begin transaction")
+    try:
+        reversed_ids = [
+            r[0]
+            for r in con.execute(
+                f"select reverses_journal_id from {LEDGER_SCHEMA}.posting_ledger where target = ? "
+                "and status = 'pending' and reverses_journal_id is not null and list_contains(?, journal_id)",
+                [target, ids],
+            ).fetchall()
+        ]
+        if reversed_ids:
+            con.execute(
+                f"update {LEDGER_SCHEMA}.posting_ledger set status = 'reversed' "
+                "where target = ? and list_contains(?, journal_id)",
+                [target, reversed_ids],
+            )
+        finished = con.execute(
+            f"update {LEDGER_SCHEMA}.posting_ledger set status = 'posted' "
+            "where target = ? and status = 'pending' and list_contains(?, journal_id)",
+            [target, ids],
+        ).fetchone()[0]
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return int(finished)
+
+
+def roll_back_pending(con: duckdb.DuckDBPyConnection, target: str, journal_ids: Sequence[str]) -> int:
+    """The file of these pending journals never reached its place: delete their ledger rows
+    (and lines) so the next plan posts them again, with the same ids and the same bytes."""
+    if not journal_ids:
+        return 0
+    ids = list(journal_ids)
+    con.execute("begin transaction")
+    try:
+        con.execute(
+            f"delete from {LEDGER_SCHEMA}.posting_ledger_lines where target = ? and list_contains(?, journal_id)",
+            [target, ids],
+        )
+        removed = con.execute(
+            f"delete from {LEDGER_SCHEMA}.posting_ledger "
+            "where target = ? and status = 'pending' and list_contains(?, journal_id)",
+            [target, ids],
+        ).fetchone()[0]
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return int(removed)

@@ -219,7 +219,8 @@ def load_pending(con: duckdb.DuckDBPyConnection, target: str) -> tuple[list[Pend
             from {LEDGER_SCHEMA}.posting_ledger l
             left join latest on latest.journal_id = l.journal_id
             left join answered on answered.journal_id = l.journal_id
-            where l.target = ? order by l.accounting_date, l.journal_id
+            where l.target = ? and l.status <> 'pending'  -- a pending journal's file may not exist yet
+            order by l.accounting_date, l.journal_id
             """,
             [target, target, target],
         ).fetchall()

@@ -25,12 +25,15 @@ from careledger.publish.posting import (
     HeldJournal,
     PostingError,
     ensure_ledger,
+    finish_pending,
     load_ledger,
     load_period_calendar,
     load_source_journals,
+    pending_files,
     plan_postings,
     record_held,
     record_postings,
+    roll_back_pending,
     split_placeable,
     split_postable,
     unmapped_held,
@@ -38,6 +41,17 @@ from careledger.publish.posting import (
 from careledger.publish.prevalidation import Rejection, load_rules, prevalidate, record_exceptions
 
 log = logging.getLogger(__name__)
+
+#: kill tests set this to a point name (``after_pending``, ``after_file``, ``after_posted``):
+#: the process SIGKILLs itself there, as a crash at that moment would
+KILL_AT_ENV = "CARELEDGER_KILL_AT"
+
+
+def _hook(point: str) -> None:
+    if os.environ.get(KILL_AT_ENV) == f"publish:{point}":
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass
@@ -80,11 +94,67 @@ class PublishResult:
         )
 
 
+#: the temporary name a file is written under before it is renamed into place
+TMP_SUFFIX = ".tmp"
+
+
 def _write_atomic(path: Path, content: bytes) -> None:
+    """Write to a temporary file in the same folder, fsync it, rename it into place and fsync
+    the folder: the ERP (or a rerun) sees the whole file or none of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(content)
+    tmp = path.with_name(f".{path.name}{TMP_SUFFIX}")
+    with open(tmp, "wb") as fh:
+        fh.write(content)
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _clean_temp_files(target_dir: Path) -> list[Path]:
+    """Remove the temporary files a killed writer left (``.<name>.tmp``); never a finished file."""
+    if not target_dir.is_dir():
+        return []
+    stray = sorted(p for p in target_dir.iterdir() if p.name.startswith(".") and p.name.endswith(TMP_SUFFIX))
+    for p in stray:
+        p.unlink(missing_ok=True)
+        log.warning("removed %s, a partial file left by a posting that was stopped while writing it", p)
+    return stray
+
+
+def resolve_pending(con: duckdb.DuckDBPyConnection, target: str, target_dir: Path) -> tuple[int, int]:
+    """Settle what a stopped posting left ``pending``: a file that is in place (renamed, so
+    whole) is finished (``posted``); a file that never got there is rolled back, so this run
+    plans those journals again with the same ids. Stray temporary files are removed first.
+    Returns (journals finished, journals rolled back)."""
+    _clean_temp_files(target_dir)
+    finished = rolled_back = 0
+    for file_name, journal_ids in pending_files(con, target).items():
+        if (target_dir / file_name).is_file():
+            finished += finish_pending(con, target, journal_ids)
+            log.warning(
+                "%s: finished the posting of %d journal(s) in %s, whose file was in place when the last run stopped",
+                target,
+                len(journal_ids),
+                file_name,
+            )
+        else:
+            rolled_back += roll_back_pending(con, target, journal_ids)
+            log.warning(
+                "%s: rolled back %d pending journal(s) of %s, whose file was never written; this run posts them again",
+                target,
+                len(journal_ids),
+                file_name,
+            )
+    return finished, rolled_back
 
 
 def record_references(con: duckdb.DuckDBPyConnection, target: str, references: dict[str, str]) -> None:
@@ -114,8 +184,10 @@ def publish_erp(
     """Export what is new or changed in ``marts.mart_erp_journal_lines`` to ``out_dir/<target>/``.
 
     Exactly-once per (target, journal): an unchanged journal is not exported again; a changed
-    one is reversed and replaced; a closed period is never posted into. Files are written
-    before the ledger commits, so a crash in between re-exports the same bytes next run.
+    one is reversed and replaced; a closed period is never posted into. Two-phase: the
+    journals are recorded ``pending`` (idempotency key, file name) before their file is
+    written, and ``posted`` once it is atomically in place; a run stopped in between is settled
+    by the next one (:func:`resolve_pending`) without a second file for the same journals.
     """
     if date_from and date_to and date_from > date_to:
         raise ValueError(f"--from {date_from} is after --to {date_to}")
@@ -127,8 +199,10 @@ def publish_erp(
         raise FileNotFoundError(f"warehouse {warehouse} does not exist; run `careledger refresh` first")
 
     con = duckdb.connect(str(warehouse))
+    target_dir = Path(out_dir) / target
     try:
         ensure_ledger(con)
+        resolve_pending(con, target, target_dir)
         try:
             journals = load_source_journals(con, date_from=date_from, date_to=date_to, relation=journal_relation)
             calendar = load_period_calendar(con, relation=period_relation)
@@ -179,14 +253,24 @@ def publish_erp(
         if missing:
             raise PostingError(f"{target} adapter left journals out of its files: {missing[:5]}")
 
-        target_dir = Path(out_dir) / target
-        for f in rendered:
-            _write_atomic(target_dir / f.name, f.content)
-            result.files.append(target_dir / f.name)
-        result.new_ledger_rows = record_postings(con, planned, file_of)
+        # phase 1: the journals are pending (with idempotency key and file name) before any file exists
+        result.new_ledger_rows = record_postings(con, planned, file_of, status="pending")
         references = getattr(adapter, "references", None)
-        if references is not None:
+        if references is not None:  # a rolled-back journal is planned again with the same id and reference
             record_references(con, target, references(planned))
+        _hook("after_pending")
+        by_file: dict[str, list[str]] = {}
+        for jid, name in file_of.items():
+            by_file.setdefault(name, []).append(jid)
+        # companions that carry no journal (Oracle's zip of its CSV) go first, so a file that
+        # carries journals, once in place, means its whole batch is: the rerun finishes it
+        for f in sorted(rendered, key=lambda f: bool(f.journal_ids)):
+            _write_atomic(target_dir / f.name, f.content)
+            _hook("after_file")
+            # phase 2: the file is whole and in place
+            finish_pending(con, target, sorted(by_file.get(f.name, ())))  # a file of no journal: nothing
+        result.files = [target_dir / f.name for f in rendered]
+        _hook("after_posted")
         result.journals = len(planned)
         result.lines = sum(len(p.lines) for p in planned)
         result.debit_total = sum((p.debit_total for p in planned), ZERO)
