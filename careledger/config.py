@@ -66,6 +66,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CARELEDGER_NOTIFIER", None, "package.module:Class of an alert notifier (default: ops table and log)"),
     Setting("CARELEDGER_VERBOSE", None, "set (by `careledger -v`) to print every Dagster step message"),
     Setting("CARELEDGER_LOCK_HELD", None, "set by careledger while this process holds the warehouse write lock"),
+    Setting(
+        "CARELEDGER_KILL_AT",
+        None,
+        "kill tests only: stage:point (e.g. publish:after_file) at which the process SIGKILLs itself",
+    ),
     Setting("CARELEDGER_WEBHOOK_SECRET", None, "HMAC key that signs the generic JSON webhook delivery"),
     Setting(
         "CARELEDGER_WEBHOOK_SECRET_FILE", None, "file holding CARELEDGER_WEBHOOK_SECRET (trailing newline dropped)"
@@ -122,6 +127,15 @@ def setting(name: str) -> str | None:
         raise KeyError(f"{name} is not a careledger setting; add it to careledger.config.SETTINGS") from None
     value = os.environ.get(name)
     return value if value not in (None, "") else spec.default
+
+
+#: the variable kill tests set to ``stage:point`` (careledger.publish.erp.publisher)
+KILL_AT_VARIABLE = "CARELEDGER_KILL_AT"
+
+
+def kill_point() -> str | None:
+    """``CARELEDGER_KILL_AT``: where a kill test wants this process to SIGKILL itself, if anywhere."""
+    return setting(KILL_AT_VARIABLE)
 
 
 def home_root() -> Path:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from careledger.config import KILL_AT_VARIABLE, kill_point
 from careledger.publish.erp.base import ErpAdapter, ExportBatch, RenderedFile
 from careledger.publish.erp.targets import make_adapter
 from careledger.publish.posting import (
@@ -44,11 +45,11 @@ log = logging.getLogger(__name__)
 
 #: kill tests set this to a point name (``after_pending``, ``after_file``, ``after_posted``):
 #: the process SIGKILLs itself there, as a crash at that moment would
-KILL_AT_ENV = "CARELEDGER_KILL_AT"
+KILL_AT_ENV = KILL_AT_VARIABLE
 
 
 def _hook(point: str) -> None:
-    if os.environ.get(KILL_AT_ENV) == f"publish:{point}":
+    if kill_point() == f"publish:{point}":
         import signal
 
         os.kill(os.getpid(), signal.SIGKILL)

@@ -17,6 +17,8 @@ from careledger.config import REPO_ROOT
 
 DOCS = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
 ROOTS = ("careledger/", "dbt_project/", "seeds/", "tests/", "docs/")
+#: build output a guide may name: it exists only after `dbt parse` / `dbt build`
+GENERATED = ("dbt_project/target/", "dbt_project/logs/")
 BACKTICKED = re.compile(r"`([^`\s]+)`")
 LINK = re.compile(r"\]\(([^)\s#]+)(?:#[^)]*)?\)")
 
@@ -25,7 +27,7 @@ def _repo_paths(text: str) -> list[str]:
     found = []
     for token in BACKTICKED.findall(text):
         token = token.rstrip(".,:;")
-        if token.startswith(ROOTS) and not any(ch in token for ch in "<>{}$|"):
+        if token.startswith(ROOTS) and not token.startswith(GENERATED) and not any(ch in token for ch in "<>{}$|"):
             found.append(token)
     return found
 
