@@ -1,0 +1,26 @@
+with
+
+source as (
+    select * from {{ source('ehr', 'bar_diagnoses') }}
+),
+
+renamed as (
+    select
+        nullif(trim(message_control_id), '') as message_control_id,
+        nullif(trim(account_number), '') as patient_control_number,
+        nullif(trim(visit_number), '') as encounter_id,
+        set_id,
+        nullif(trim(diagnosis_code), '') as diagnosis_code,
+        nullif(trim(coding_system), '') as coding_system,
+        nullif(trim(description), '') as description,
+        nullif(trim(diagnosis_type), '') as diagnosis_type,
+        upper(nullif(trim(action_code), '')) as action_code,
+        _batch_id,
+        _source_file,
+        _source_record,
+        _record_hash,
+        _loaded_at
+    from source
+)
+
+select * from renamed
