@@ -27,6 +27,13 @@
                                 pays a claim an 835 also pays with another amount (the
                                 difference; the 835 wins), or is counted but not yet in the
                                 remittance facts (FHIR_EOB_NOT_POSTED: its payment)
+      CHARGE_CAPTURE_UNPLACED   an EHR charge transaction (core.fct_ehr_charges) with no
+                                encounter, service date, amount, or a type that is no charge
+                                or credit (PY, AJ, ...), or a billed line of a current claim
+                                with no encounter or service date: it cannot be placed on an
+                                encounter day of the charge-capture checkpoint; its amount
+      EHR_CHARGE_CREDIT         a DFT credit (FT1-6 CD or CR) that reverses an EHR charge: it
+                                counts negative on its encounter day; its (negative) amount
 -#}
 
 with
@@ -57,6 +64,18 @@ dates as (
 
 fhir_eobs as (
     select * from {{ ref('int_remits__fhir_eob_claims') }}
+),
+
+ehr_charges as (
+    select * from {{ ref('fct_ehr_charges') }}
+),
+
+claim_lines as (
+    select * from {{ ref('fct_claim_lines') }}
+),
+
+claims as (
+    select * from {{ ref('fct_claims') }}
 ),
 
 fhir_patient_versions as (
@@ -153,6 +172,60 @@ claim_out_of_balance as (
     where {{ condition }}
 ),
 {%- endfor %}
+
+ehr_charge_unplaced as (
+    select
+        'CHARGE_CAPTURE_UNPLACED' as check_name,
+        'dft_charges' as source,
+        'ehr_charge' as source_entity,
+        ehr_charge_key as record_key,
+        'UNMAPPED' as facility_id,
+        coalesce(service_date, posting_date, message_date) as exception_date,
+        coalesce(charge_amount, extended_amount, 0) as amount,
+        'EHR charge transaction ' || coalesce(transaction_id, '?') || ' cannot be placed on an encounter day: '
+        || unplaced_reason || '; it is in no charge-capture figure' as detail,
+        _batch_id
+    from ehr_charges
+    where not is_placed
+),
+
+billed_line_unplaced as (
+    select
+        'CHARGE_CAPTURE_UNPLACED' as check_name,
+        'claim_charges' as source,
+        'claim_line' as source_entity,
+        claim_lines.claim_line_key as record_key,
+        claim_lines.facility_id,
+        coalesce(claim_lines.service_date, claims.statement_to_date) as exception_date,
+        claim_lines.charge_amount as amount,
+        'billed line ' || cast(claim_lines.line_number as {{ dbt.type_string() }}) || ' of claim '
+        || claim_lines.claim_id || ' has no '
+        || case when claims.encounter_id is null then 'encounter' else 'service date' end
+        || ': it cannot be compared with the EHR charges; correct the claim in billing' as detail,
+        claim_lines._batch_id
+    from claim_lines
+    left join claims on claims.claim_id = claim_lines.claim_id
+    where claims.is_current_version
+        and not claims.is_voided
+        and (claims.encounter_id is null or claim_lines.service_date is null)
+),
+
+ehr_charge_credit as (
+    select
+        'EHR_CHARGE_CREDIT' as check_name,
+        'dft_charges' as source,
+        'ehr_charge' as source_entity,
+        ehr_charge_key as record_key,
+        'UNMAPPED' as facility_id,
+        service_date as exception_date,
+        charge_amount as amount,
+        'EHR credit ' || coalesce(transaction_id, '?') || ' (FT1-6 ' || transaction_type
+        || ') reverses a charge of encounter ' || encounter_id
+        || ': it counts negative on its day; check the charge it reverses was not billed' as detail,
+        _batch_id
+    from ehr_charges
+    where is_placed and transaction_category = 'credit'
+),
 
 encounter_no_patient as (
     select
@@ -290,6 +363,12 @@ exceptions as (
     select * from carc_unclassified
     union all
     select * from claim_out_of_balance
+    union all
+    select * from ehr_charge_unplaced
+    union all
+    select * from billed_line_unplaced
+    union all
+    select * from ehr_charge_credit
     {%- for check_name, condition, amount, detail in eob_checks %}
     union all
     select * from {{ check_name | lower }}
