@@ -22,10 +22,20 @@
       AR_MOVEMENT_UNPLACED a movement of net A/R (charge, 835 CLP, reserve event, PLB
                            recoupment, patient transaction) that no accounting period can take
                            (core.fct_ar_rollforward_movements): its net A/R change as the amount
+      CHARGE_CAPTURE_LEAKAGE
+                           an encounter day on which the EHR captured charges (HL7 DFT) and
+                           billing billed nothing (core.fct_charge_capture_encounter_days,
+                           ehr_only): the EHR charge amount, never billed
+      CHARGE_CAPTURE_CLAIM_ONLY
+                           an encounter day of an encounter the DFT feed covers, billed with
+                           no EHR charge that day (claim_only): the billed amount
+      CHARGE_CAPTURE_AMOUNT_DIFFERS
+                           an encounter day both sides carry with different amounts
+                           (amount_difference): EHR minus billed
       PLB_NO_DATE          an 835 PLB adjustment whose ERA has no payment date: no journal can
                            post it; its cash effect as the amount
       REMIT_NO_DATE, REMIT_ADJUSTMENT_NO_DATE, DATE_OUT_OF_RANGE, PATIENT_NO_MRN,
-      ENCOUNTER_NO_PATIENT
+      ENCOUNTER_NO_PATIENT, CHARGE_CAPTURE_UNPLACED, EHR_CHARGE_CREDIT, ...
                            a source record a data-quality check found wrong
                            (core.fct_data_quality_exceptions), with the amount it carries
                            (its PLB_NO_DATE rows are the plb_no_date arm above, by cash effect)
@@ -75,6 +85,10 @@ provider_adjustments as (
 
 data_quality_exceptions as (
     select * from {{ ref('fct_data_quality_exceptions') }}
+),
+
+charge_capture_days as (
+    select * from {{ ref('fct_charge_capture_encounter_days') }}
 ),
 
 as_of as (
@@ -273,6 +287,36 @@ plb_no_date as (
     where remit_date is null
 ),
 
+{%- set charge_capture_arms = [
+    ('CHARGE_CAPTURE_LEAKAGE', 'ehr_only', 'ehr_charge_amount',
+     "' EHR charge(s) captured and never billed: add them to a claim (or a late-charge replacement)'",
+     'ehr_charge_count'),
+    ('CHARGE_CAPTURE_CLAIM_ONLY', 'claim_only', 'billed_charge_amount',
+     "' line(s) billed with no EHR charge that day: check the DFT interface sent the day'"
+     ~ " || ' (or the line was keyed in billing)'",
+     'billed_line_count'),
+    ('CHARGE_CAPTURE_AMOUNT_DIFFERS', 'amount_difference', 'difference_amount',
+     "' EHR charge(s) against billed line(s) of another amount (EHR - billed): a repriced charge'"
+     ~ " || ' or a line on one side only'",
+     'ehr_charge_count'),
+] %}
+{%- for reason_code, status, amount, detail, count in charge_capture_arms %}
+
+{{ reason_code | lower }} as (
+    select
+        '{{ reason_code }}' as reason_code,
+        'charge_capture' as checkpoint,
+        facility_id,
+        service_date as exception_date,
+        'encounter_day' as source_entity,
+        encounter_id || ':' || cast(service_date as {{ dbt.type_string() }}) as source_id,
+        {{ amount }} as amount,
+        cast({{ count }} as {{ dbt.type_string() }}) || {{ detail }} as detail
+    from charge_capture_days
+    where reconciliation_status = '{{ status }}'
+),
+{%- endfor %}
+
 data_quality as (
     select
         check_name as reason_code,
@@ -308,6 +352,10 @@ exceptions as (
     select * from journal_not_posted
     union all
     select * from ar_rollforward_break
+    {%- for reason_code, status, amount, detail, count in charge_capture_arms %}
+    union all
+    select * from {{ reason_code | lower }}
+    {%- endfor %}
     union all
     select * from data_quality
 ),
