@@ -67,6 +67,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CARELEDGER_VERBOSE", None, "set (by `careledger -v`) to print every Dagster step message"),
     Setting("CARELEDGER_LOCK_HELD", None, "set by careledger while this process holds the warehouse write lock"),
     Setting(
+        "CARELEDGER_PARENT_PID",
+        None,
+        "set by careledger for the dbt it starts: the process whose death ends that dbt (careledger-dbt)",
+    ),
+    Setting(
         "CARELEDGER_KILL_AT",
         None,
         "kill tests only: stage:point (e.g. publish:after_file) at which the process SIGKILLs itself",
@@ -202,10 +207,21 @@ def holding_lock(lock_path: Path) -> Iterator[None]:
             del os.environ["CARELEDGER_LOCK_HELD"]
 
 
+def parent_pid() -> int | None:
+    """``CARELEDGER_PARENT_PID``: the careledger process a dbt child must not outlive."""
+    value = setting("CARELEDGER_PARENT_PID")
+    return int(value) if value and value.isdigit() else None
+
+
 def dbt_executable() -> str:
-    """The dbt that sits beside this Python, so nothing depends on the shell's PATH."""
-    candidate = Path(sys.executable).parent / "dbt"
-    return str(candidate) if candidate.exists() else "dbt"
+    """The dbt careledger runs: ``careledger-dbt`` beside this Python (dbt's command line in a
+    process that dies with its parent, ``careledger.orchestration.child_processes``), so nothing
+    depends on the shell's PATH and no dbt outlives the careledger process that started it."""
+    bindir = Path(sys.executable).parent
+    for name in ("careledger-dbt", "dbt"):
+        if (bindir / name).exists():
+            return str(bindir / name)
+    return "dbt"
 
 
 @dataclass(frozen=True)
@@ -263,7 +279,12 @@ class Home:
 
     def child_env(self, landing: Path | None = None) -> dict[str, str]:
         """The environment for a child process (dbt, the Dagster UI) that works on this home."""
-        env = {**os.environ, "CARELEDGER_HOME": str(self.root), "DAGSTER_HOME": str(self.dagster_home)}
+        env = {
+            **os.environ,
+            "CARELEDGER_HOME": str(self.root),
+            "DAGSTER_HOME": str(self.dagster_home),
+            "CARELEDGER_PARENT_PID": str(os.getpid()),
+        }
         if landing is not None:
             env["CARELEDGER_LANDING"] = str(landing)
         return env
@@ -272,6 +293,8 @@ class Home:
         """Make dbt (profiles.yml) and Dagster see this home."""
         os.environ["CARELEDGER_HOME"] = str(self.root)
         os.environ.setdefault("DAGSTER_HOME", str(self.dagster_home))
+        # the dbt this process starts (dagster-dbt copies os.environ) dies with this process
+        os.environ["CARELEDGER_PARENT_PID"] = str(os.getpid())
         # no internet here or in many hospital networks: dbt must not wait on telemetry calls
         os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
         os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from careledger.config import DBT_PROFILES_DIR, DBT_PROJECT_DIR, Home, dbt_executable
+from careledger.orchestration.locking import register_worker
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,13 @@ def run_dbt(args: list[str], home: Path, *, raise_on_failure: bool = True) -> Db
     }
     cmd = [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROFILES_DIR)]
     log.info("dbt %s", " ".join(args))
-    proc = subprocess.run(cmd, env=env, cwd=str(DBT_PROJECT_DIR), capture_output=True, text=True)
-    output = proc.stdout + proc.stderr
+    # careledger-dbt dies with this process (child_processes); a lock this process holds names it
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=str(DBT_PROJECT_DIR), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    register_worker(proc.pid, f"dbt {args[0] if args else ''}".strip())
+    stdout, stderr = proc.communicate()
+    output = stdout + stderr
     result = DbtResult(list(args), proc.returncode == 0, output)
     if raise_on_failure and not result.success:
         lines = output.splitlines()

@@ -15,6 +15,10 @@ How it survives a crash:
   writer frees it with a log line and an audit entry (``logs/lock_audit.jsonl`` in the home).
 - A record naming another host whose lease has not expired is honoured even when the flock
   was granted (a lock file on a shared file system that does not pass flocks between hosts).
+- The lock is held by the process that does the work: a child that writes the warehouse for
+  the holder (``dbt build``) dies with it (``child_processes``, PR_SET_PDEATHSIG) and is named in
+  the record (``register_worker``); a dead holder whose worker still runs still blocks the next
+  writer until that worker is gone, so no writer ever opens the warehouse beside an orphan.
 - ``careledger unlock`` removes a dead holder's record and refuses while the holder is alive.
 """
 
@@ -113,6 +117,8 @@ class Holder:
     heartbeat: float
     lease_seconds: float = LEASE_SECONDS
     process_start: str | None = None
+    #: children writing the warehouse for the holder: [pid, process start, what], newest last
+    workers: tuple = ()
 
     @classmethod
     def me(cls, purpose: str) -> Holder:
@@ -132,10 +138,25 @@ class Holder:
             return pid_alive(self.pid, self.process_start)
         return not self.lease_expired()
 
+    def live_workers(self) -> list[tuple[int, str]]:
+        """The workers (pid, what) that still run; only known on the holder's host."""
+        if not self.on_this_host:
+            return []
+        return [(int(pid), what) for pid, started, what in self.workers if pid_alive(int(pid), started)]
+
+    def with_worker(self, pid: int, what: str) -> Holder:
+        return Holder(**{**asdict(self), "workers": (*self.workers, (pid, process_start(pid), what))})
+
     def describe(self) -> str:
         since = datetime.fromtimestamp(self.since, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         beat = max(0, int(time.time() - self.heartbeat))
         return f"pid {self.pid} on {self.host} ({self.purpose}) since {since}, last heartbeat {beat} s ago"
+
+
+def _orphans_of(previous: Holder) -> Holder:
+    """The blocker to report for a dead holder whose workers still write the warehouse."""
+    names = ", ".join(f"{what} pid {pid}" for pid, what in previous.live_workers())
+    return Holder(**{**asdict(previous), "purpose": f"{names}, still running for the dead {previous.purpose}"})
 
 
 def read_holder(warehouse: Path) -> Holder | None:
@@ -144,6 +165,7 @@ def read_holder(warehouse: Path) -> Holder | None:
     for _ in range(3):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
+            data["workers"] = tuple(tuple(w) for w in data.get("workers", ()))
             return Holder(**data)
         except FileNotFoundError:
             return None
@@ -199,23 +221,47 @@ class _Heartbeat:
     def __init__(self, warehouse: Path, holder: Holder):
         self.warehouse, self.holder = warehouse, holder
         self._stop = threading.Event()
+        self._mutex = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="careledger-lock-heartbeat", daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
-            self.holder = Holder(**{**asdict(self.holder), "heartbeat": time.time()})
+            self._update(lambda h: Holder(**{**asdict(h), "heartbeat": time.time()}))
+
+    def _update(self, change) -> None:
+        with self._mutex:
+            self.holder = change(self.holder)
             try:
                 _write_holder(self.warehouse, self.holder)
             except OSError as exc:  # a full disk must not kill the writer; the flock still protects
-                log.warning("could not refresh the warehouse lock heartbeat: %s", exc)
+                log.warning("could not refresh the warehouse lock record: %s", exc)
+
+    def add_worker(self, pid: int, what: str) -> None:
+        self._update(lambda h: h.with_worker(pid, what))
 
     def __enter__(self) -> _Heartbeat:
+        _ACTIVE[str(lock_path(self.warehouse))] = self
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        _ACTIVE.pop(str(lock_path(self.warehouse)), None)
         self._stop.set()
         self._thread.join(timeout=5)
+
+
+#: the heartbeat of each lock this process holds, by lock path
+_ACTIVE: dict[str, _Heartbeat] = {}
+
+
+def register_worker(pid: int, what: str) -> None:
+    """Name ``pid`` (a child writing the warehouse for this process, e.g. ``dbt build``) in the
+    record of the lock this process holds, so a next writer waits for it should this process
+    die first. Does nothing when this process holds no lock."""
+    held = config.lock_held()
+    beat = _ACTIVE.get(held) if held else None
+    if beat is not None:
+        beat.add_worker(pid, what)
 
 
 def _try_take(fh, warehouse: Path) -> Holder | None:
@@ -229,6 +275,9 @@ def _try_take(fh, warehouse: Path) -> Holder | None:
     if previous is not None and not previous.on_this_host and previous.alive():
         fcntl.flock(fh.fileno(), fcntl.LOCK_UN)  # a live writer elsewhere on a shared file system
         return previous
+    if previous is not None and previous.live_workers():
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)  # the holder died; its dbt still writes
+        return _orphans_of(previous)
     if previous is not None:
         _free_dead_holder(warehouse, previous)
     return None
@@ -313,6 +362,8 @@ def lock_status(warehouse: Path) -> LockStatus:
         fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
     if holder is not None and not holder.on_this_host and holder.alive():
         return LockStatus(True, holder, False)
+    if holder is not None and holder.live_workers():
+        return LockStatus(True, _orphans_of(holder), False)
     return LockStatus(False, holder, holder is not None)
 
 

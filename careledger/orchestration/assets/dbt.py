@@ -10,7 +10,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from careledger.config import DBT_PROFILES_DIR, DBT_PROJECT_DIR, dbt_executable
 from careledger.orchestration.dbt_manifest import ensure_manifest
-from careledger.orchestration.locking import warehouse_writer
+from careledger.orchestration.locking import register_worker, warehouse_writer
 from careledger.orchestration.resources import CareledgerResource
 from careledger.publish.build_status import BuildStatus, from_artifacts
 
@@ -79,7 +79,9 @@ def careledger_dbt_assets(
     with warehouse_writer(careledger.warehouse, "dbt build"):
         # run to the end even when a test fails: dbt skips what depends on the failure, the
         # rest is materialized and published (docs/data_contracts.md, never-stop policy)
+        # careledger-dbt dies with this process (child_processes); the lock record names it
         invocation = dbt.cli(args, context=context, raise_on_error=False)
+        register_worker(invocation.process.pid, "dbt build")
         yield from invocation.stream()
     status = _build_status(invocation)
     if status is None:
