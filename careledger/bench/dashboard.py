@@ -38,6 +38,7 @@ import duckdb
 
 from careledger.dashboard.app import start_subprocess
 from careledger.publish.serving import MANIFEST_NAME, SERVING_DB_NAME, current_snapshot_path, current_version_dir
+from careledger.sql import literal
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ def scale_snapshot(source: Path, target: Path, k: int) -> Path:
     shutil.copy(current_version_dir(source) / MANIFEST_NAME, version / MANIFEST_NAME)
     con = duckdb.connect(str(version / SERVING_DB_NAME))
     try:
-        con.execute(f"attach '{current_snapshot_path(source)}' as src (read_only)")
+        con.execute(f"attach {literal(current_snapshot_path(source))} as src (read_only)")
         tables = con.execute(
             "select table_name from information_schema.tables where table_catalog = 'src' "
             "and table_schema = 'main' and table_type = 'BASE TABLE'"

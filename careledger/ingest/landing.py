@@ -24,6 +24,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from careledger.sql import literal
+
 log = logging.getLogger(__name__)
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
@@ -151,7 +153,7 @@ def sql_literal(value: str | int | datetime | None) -> str:
         return str(value)
     if isinstance(value, datetime):
         return f"timestamp '{value.replace(tzinfo=None).isoformat(sep=' ')}'"
-    return "'" + str(value).replace("'", "''") + "'"
+    return literal(str(value))
 
 
 _GLOB_CHARS = re.compile(r"([*?\[])")

@@ -50,6 +50,7 @@ import duckdb
 from careledger.publish import serving_model
 from careledger.publish.build_status import BuildStatus
 from careledger.publish.contracts import public_mart_names
+from careledger.sql import literal
 
 log = logging.getLogger(__name__)
 
@@ -365,7 +366,7 @@ def _write_metrics(con: duckdb.DuckDBPyConnection, tables: set[str]) -> list[str
             f"create view {_quote(view)} as select {dims}{', ' if dims else ''}{m.expression} as {_quote(m.name)} "
             f"from {_quote(m.table)}" + (" group by all" if dims else "")
         )
-        con.execute(f"comment on view {_quote(view)} is {_sql_text(m.label + ': ' + m.description)}")
+        con.execute(f"comment on view {_quote(view)} is {literal(m.label + ': ' + m.description)}")
         rows.append(
             (
                 m.name,
@@ -387,22 +388,18 @@ def _write_metrics(con: duckdb.DuckDBPyConnection, tables: set[str]) -> list[str
     return views
 
 
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _write_comments(con: duckdb.DuckDBPyConnection, tables: list[str], docs: dict) -> None:
     """Table and column comments from the dbt descriptions (COMMENT ON), for BI catalogs."""
     for table in tables:
         doc = docs.get(table)
         text = doc.description if doc else OWN_TABLE_COMMENTS.get(table, "")
         if text:
-            con.execute(f"comment on table {_quote(table)} is {_sql_text(text)}")
+            con.execute(f"comment on table {_quote(table)} is {literal(text)}")
         if doc is None:
             continue
         for col, _ in _describe(con, _quote(table)):
             if doc.columns.get(col):
-                con.execute(f"comment on column {_quote(table)}.{_quote(col)} is {_sql_text(doc.columns[col])}")
+                con.execute(f"comment on column {_quote(table)}.{_quote(col)} is {literal(doc.columns[col])}")
 
 
 def _copy_freshness(con: duckdb.DuckDBPyConnection, published_at: dt.datetime) -> bool:
@@ -502,7 +499,7 @@ def _kv_metadata(table: str, published_at: dt.datetime, docs: dict) -> str:
         "careledger_published_at": published_at.isoformat(),
         "careledger_description": (doc.description if doc else OWN_TABLE_COMMENTS.get(table, ""))[:2000],
     }
-    return "kv_metadata {" + ", ".join(f"{k}: {_sql_text(v)}" for k, v in meta.items()) + "}"
+    return "kv_metadata {" + ", ".join(f"{k}: {literal(v)}" for k, v in meta.items()) + "}"
 
 
 def _write_parquet(
@@ -515,7 +512,7 @@ def _write_parquet(
     if rows >= partition_min_rows and rows > 0:
         if "period_id" in cols:
             con.execute(
-                f"copy {_quote(table)} to '{target}' "
+                f"copy {_quote(table)} to {literal(target)} "
                 f"(format parquet, partition_by (period_id), filename_pattern 'part_{{i}}'{kv})"
             )
             return "period_id"
@@ -523,12 +520,12 @@ def _write_parquet(
         if date_col is not None:
             con.execute(
                 f"copy (select *, strftime({_quote(date_col)}, '%Y-%m') as period "
-                f"from {_quote(table)}) to '{target}' "
+                f"from {_quote(table)}) to {literal(target)} "
                 f"(format parquet, partition_by (period), filename_pattern 'part_{{i}}'{kv})"
             )
             return "period"
     target.mkdir(parents=True, exist_ok=True)
-    con.execute(f"copy {_quote(table)} to '{target / (table + '.parquet')}' (format parquet{kv})")
+    con.execute(f"copy {_quote(table)} to {literal(target / (table + '.parquet'))} (format parquet{kv})")
     return "single"
 
 
@@ -616,7 +613,7 @@ def publish_serving_snapshot(
         con = duckdb.connect(str(db_path))
         try:
             try:
-                con.execute(f"attach '{warehouse}' as wh (read_only)")
+                con.execute(f"attach {literal(warehouse)} as wh (read_only)")
             except duckdb.IOException as exc:
                 raise SnapshotError(
                     f"cannot open {warehouse} read-only ({exc}); a build or ingest probably "

@@ -52,6 +52,7 @@ import polars as pl
 from careledger.ingest.csv import contract
 from careledger.ingest.landing import IngestError, LoadContext, LoadCounts, duckdb_path
 from careledger.ingest.lines import parse_lines, read_header, read_json_documents
+from careledger.sql import literal
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +111,6 @@ def load(ctx: LoadContext) -> LoadCounts:
 
 def _is_json(data: bytes) -> bool:
     return data[:256].lstrip(BOM).lstrip()[:1] in (b"{", b"[")
-
-
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _clean_text(data: bytes) -> str | None:
@@ -360,7 +357,7 @@ def _checks_sql(kind: str, present: frozenset[str], relation: str) -> str:
     # typed values are computed once (t__<column>); checks compare them with the text
     typed = [_typed(c, present) for c in columns]
     checks: list[str] = [
-        f"{{'code': 'MISSING_COLUMN', 'msg': {_sql_str(f'the header has no required column {name!r}')}}}"
+        f"{{'code': 'MISSING_COLUMN', 'msg': {literal(f'the header has no required column {name!r}')}}}"
         for name in required
         if name not in present
     ]

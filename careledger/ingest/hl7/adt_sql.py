@@ -38,6 +38,8 @@ import re
 import string
 from dataclasses import dataclass
 
+from careledger.sql import literal
+
 # the characters Python's str.strip() removes (str.isspace), as one SQL string expression
 # (= "".join(chr(c) for c in range(0x110000) if chr(c).isspace()); tests/unit/ingest checks it)
 PY_WHITESPACE = (
@@ -108,9 +110,8 @@ def is_plain(text: str, d: Delimiters) -> bool:
     return True
 
 
-def lit(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
+#: a SQL string literal (short, for the generated extraction statements)
+lit = literal
 
 
 def _rx(char: str) -> str:

@@ -1,8 +1,6 @@
 """A child that writes the warehouse never outlives the careledger process that started it, and
 the lock is held by the process that does the work (careledger.orchestration.child_processes).
-
-The real ``careledger refresh`` killed during its ``dbt build`` is in
-tests/e2e/test_kill_campaign.py; these tests pin the two mechanisms on small processes."""
+These tests pin the two mechanisms on small processes and on careledger-dbt itself."""
 
 from __future__ import annotations
 
