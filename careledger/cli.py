@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -797,8 +798,10 @@ def cmd_deliver(args: argparse.Namespace) -> int:
                 echo=lambda line: console.print(line, markup=False, highlight=False),
             )
     except DeliveryError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        return 2
+        raise CliFailure(str(exc), EXIT_USAGE) from None
+    code = EXIT_OK if args.dry_run or not (result.rejected or result.failed or result.stopped) else EXIT_BREAK
+    if _emit({"command": "deliver erp", **dataclasses.asdict(result), "summary": result.summary(), "exit_code": code}):
+        return code
     console.print(result.summary())
     for label, problems in (
         ("stopped", result.stopped),
@@ -807,7 +810,7 @@ def cmd_deliver(args: argparse.Namespace) -> int:
     ):
         for journal_id, text in list(problems.items())[:10]:
             console.print(f"  {label} {journal_id}: {text}")
-    return 0 if args.dry_run or not (result.rejected or result.failed or result.stopped) else 1
+    return code
 
 
 def _status_data(home: Home) -> dict:
@@ -1124,8 +1127,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     try:
         result = replay(home, batch_id=args.batch, crosswalks=args.crosswalks)
     except ReplayError as exc:
-        _console().print(f"[red]error:[/red] {exc}")
-        return 2
+        raise CliFailure(str(exc), EXIT_USAGE) from None
+    if _emit({"command": "replay", **dataclasses.asdict(result)}):
+        return 0
     console = _console()
     console.print(
         f"replayed from raw: {', '.join(result.raw_tables)} -> {result.assets_rebuilt} models rebuilt (full refresh)"

@@ -95,7 +95,8 @@ def bench_one(n: int, stage: str, seed: int, work: Path, landing: Path | None = 
 def run_bench(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    console = Console(highlight=False)
+    # with --json, stdout carries only the JSON document: the running commentary goes to stderr
+    console = Console(highlight=False, stderr=bool(args.json))
     work = Path(args.work).resolve() if args.work else Path(tempfile.mkdtemp(prefix="careledger-bench-"))
     results = []
     try:

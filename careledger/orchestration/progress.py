@@ -2,7 +2,8 @@
 
 Dagster's default console logger prints every engine event at DEBUG; a person running
 ``careledger demo`` wants to see progress, not plumbing. The event log (what the UI shows)
-is unaffected.
+is unaffected. Progress goes to stderr, like every log line, so stdout carries only a
+command's summary (and with ``--json`` only its JSON document).
 """
 
 import logging
@@ -45,8 +46,8 @@ class _ProgressHandler(logging.Handler):
 
     @staticmethod
     def _write(line: str) -> None:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
 
 
 @logger(description="careledger's compact progress logger (one line per step)")
