@@ -42,13 +42,12 @@ from pathlib import Path
 from careledger.config import d365_authority, secret, secret_variable
 from careledger.publish.delivery.engine import (
     Answer,
-    ClientCredentialsToken,
     DeliveryError,
     Pending,
     Unit,
     published_files,
 )
-from careledger.publish.delivery.transport import TransientError, Transport
+from careledger.transport import ClientCredentialsToken, TransientError, Transport
 
 TARGET = "d365"
 ACTIONS = "/data/DataManagementDefinitionGroups/Microsoft.Dynamics.DataEntities."
@@ -99,6 +98,8 @@ def package(csv_bytes: bytes, group: str) -> bytes:
 
 class EntraToken(ClientCredentialsToken):
     """Client-credentials token for the environment, cached until a minute before expiry."""
+
+    refusal = DeliveryError
 
     def __init__(self, resource: str, *, clock: Callable[[], float] = time.time) -> None:
         values = {n: secret(f"d365_{n}") for n in ("tenant_id", "client_id", "client_secret")}

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -33,9 +32,9 @@ import duckdb
 import httpx
 
 from careledger.config import secret, secret_variable
-from careledger.publish.delivery.transport import CircuitOpenError, TransientError, Transport, safe_endpoint
 from careledger.publish.posting import LEDGER_SCHEMA, PostingError, ensure_ledger, load_period_calendar
 from careledger.publish.prevalidation import load_rules
+from careledger.transport import CircuitOpenError, TransientError, Transport, safe_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -69,40 +68,6 @@ def basic_auth(erp: str, *, dry_run: bool, who: str):
             f"(or the _FILE variants): {who}"
         )
     return httpx.BasicAuth(user, password) if user and password else None
-
-
-class ClientCredentialsToken(ABC):
-    """An OAuth 2.0 client-credentials token, cached until a minute before it expires.
-    Subclasses set ``url`` and ``clock`` and say what they send and what a refusal means."""
-
-    url: str
-    clock: Callable[[], float]
-    _token: str | None = None
-    _expires: float = 0.0
-    fetched: int = 0  # tokens fetched (a cached one is not)
-
-    @abstractmethod
-    def form(self) -> dict[str, str]:
-        """The token request's form fields."""
-
-    @abstractmethod
-    def refused(self, status: int) -> str:
-        """The one sentence for a token request refused with HTTP ``status``."""
-
-    def get(self, transport: Transport) -> str:
-        if self._token and self.clock() < self._expires:
-            return self._token
-        response = transport.try_once("POST", self.url, data=self.form())
-        if response.status_code != 200:
-            raise DeliveryError(self.refused(response.status_code))
-        data = response.json()
-        self._token = data["access_token"]
-        self._expires = self.clock() + int(data.get("expires_in", 3600)) - 60
-        self.fetched += 1
-        return self._token
-
-    def invalidate(self) -> None:
-        self._token = None
 
 
 @dataclass(frozen=True)

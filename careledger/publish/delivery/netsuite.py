@@ -30,10 +30,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from careledger.config import secret, secret_variable
-from careledger.publish.delivery.engine import Answer, ClientCredentialsToken, DeliveryError, Pending, Unit
-from careledger.publish.delivery.transport import Transport
+from careledger.publish.delivery.engine import Answer, DeliveryError, Pending, Unit
 from careledger.publish.delivery.webhook import read_json_file
 from careledger.publish.erp.base import dumps_exact
+from careledger.transport import ClientCredentialsToken, Transport
 
 TARGET = "netsuite"
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
@@ -43,6 +43,8 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 class NetSuiteToken(ClientCredentialsToken):
     """The OAuth 2.0 client-credentials token, cached until shortly before it expires."""
+
+    refusal = DeliveryError
 
     def __init__(self, base: str, *, clock: Callable[[], float] = time.time) -> None:
         self.url = base.rstrip("/") + TOKEN_PATH

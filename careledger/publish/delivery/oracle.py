@@ -38,8 +38,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from careledger.publish.delivery.engine import Answer, Pending, Unit, basic_auth, published_files
-from careledger.publish.delivery.transport import TransientError, Transport
 from careledger.publish.erp.oracle import GL_INTERFACE_COLUMNS, fbdi_zip
+from careledger.transport import TransientError, Transport
 
 TARGET = "oracle"
 RESOURCE = "/fscmRestApi/resources/11.13.18.05/erpintegrations"

@@ -23,9 +23,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from careledger.publish.delivery.engine import Answer, DeliveryError, Pending, Unit, basic_auth
-from careledger.publish.delivery.transport import Transport
 from careledger.publish.erp.base import ExportValidationError
 from careledger.publish.erp.sap import document_reference, split_requests, validate_payload, wrap_requests
+from careledger.transport import Transport
 
 TARGET = "sap"
 NOT_POSTED = "0000000000"

@@ -8,7 +8,7 @@ first answer per key, so a resend after a timeout never doubles), ``X-Careledger
 with the secret ``CARELEDGER_WEBHOOK_SECRET`` (or the file ``CARELEDGER_WEBHOOK_SECRET_FILE``).
 Answers: 2xx accepted (document id = ``id`` of the JSON answer), 409 accepted (the receiver
 already has the key), other 4xx a business rejection (its text recorded, not retried);
-429/5xx/timeouts retried by :mod:`careledger.publish.delivery.transport`.
+429/5xx/timeouts retried by :mod:`careledger.transport`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import httpx
 
 from careledger.config import secret
 from careledger.publish.delivery.engine import Answer, DeliveryError, DeliveryResult, Pending, Unit, deliver
-from careledger.publish.delivery.transport import Transport
+from careledger.transport import Transport
 
 TARGET = "json"
 __all__ = ["DeliveryError", "DeliveryResult", "WebhookClient", "deliver_json", "sign"]

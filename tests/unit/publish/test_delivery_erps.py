@@ -22,9 +22,9 @@ from mock_erps import Books, D365Mock, MockErp, NetSuiteMock, OracleMock, SapMoc
 from test_erp_support import make_warehouse
 
 from careledger.publish.delivery.engine import DeliveryError, deliver_erp
-from careledger.publish.delivery.transport import CircuitBreaker, RetryPolicy, Transport
 from careledger.publish.erp import publish_erp
 from careledger.publish.erp.sap import document_reference
+from careledger.transport import CircuitBreaker, RetryPolicy, Transport
 
 SECRETS = {
     "CARELEDGER_NETSUITE_CLIENT_ID": "ns-client-7d1e",

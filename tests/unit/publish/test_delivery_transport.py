@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from careledger.config import secret
-from careledger.publish.delivery.transport import (
+from careledger.transport import (
     CircuitBreaker,
     CircuitOpenError,
     RetryPolicy,

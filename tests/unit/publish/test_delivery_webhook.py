@@ -19,9 +19,9 @@ import duckdb
 import pytest
 from test_erp_support import make_warehouse
 
-from careledger.publish.delivery.transport import CircuitBreaker, RetryPolicy, Transport
 from careledger.publish.delivery.webhook import DeliveryError, deliver_json
 from careledger.publish.erp import publish_erp
+from careledger.transport import CircuitBreaker, RetryPolicy, Transport
 
 SECRET = "test-webhook-secret"
 

@@ -1,7 +1,9 @@
-"""HTTP with bounded retries, exponential back-off with jitter, and a circuit breaker.
+"""HTTP with bounded retries, exponential back-off with jitter, and a circuit breaker, and the
+cached OAuth 2.0 client-credentials token: shared by the ERP delivery clients
+(``careledger.publish.delivery``) and the FHIR Bulk Data client (``careledger.ingest.fhir.bulk``).
 
 Retried: HTTP 429 (waiting at least its ``Retry-After``), 5xx, timeouts and connection
-errors. Not retried: any other answer, in particular a business rejection, which the ERP
+errors. Not retried: any other answer, in particular a business rejection, which the
 client reads from the response. The sleep and the random source are injectable so tests
 run in milliseconds. Credentials never appear in what this module logs or raises: errors
 name the endpoint as scheme://host/path only.
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -161,3 +164,39 @@ class Transport:
     def close(self) -> None:
         if self.client is not None:
             self.client.close()
+
+
+class ClientCredentialsToken(ABC):
+    """An OAuth 2.0 client-credentials token, cached until a minute before it expires.
+    Subclasses set ``url``, ``clock`` and ``refusal`` (the exception a refused token request
+    raises, carrying :meth:`refused`'s sentence) and say what they send and what a refusal means."""
+
+    url: str
+    clock: Callable[[], float]
+    refusal: type[Exception] = RuntimeError
+    _token: str | None = None
+    _expires: float = 0.0
+    fetched: int = 0  # tokens fetched (a cached one is not)
+
+    @abstractmethod
+    def form(self) -> dict[str, str]:
+        """The token request's form fields."""
+
+    @abstractmethod
+    def refused(self, status: int) -> str:
+        """The one sentence for a token request refused with HTTP ``status``."""
+
+    def get(self, transport: Transport) -> str:
+        if self._token and self.clock() < self._expires:
+            return self._token
+        response = transport.try_once("POST", self.url, data=self.form())
+        if response.status_code != 200:
+            raise self.refusal(self.refused(response.status_code))
+        data = response.json()
+        self._token = data["access_token"]
+        self._expires = self.clock() + int(data.get("expires_in", 3600)) - 60
+        self.fetched += 1
+        return self._token
+
+    def invalidate(self) -> None:
+        self._token = None
