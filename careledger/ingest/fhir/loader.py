@@ -14,7 +14,9 @@ resource), ``MISSING_ID``, ``MISSING_REQUIRED``, ``NO_RESOURCE`` (a Bundle entry
 Skipped (neither landed nor quarantined, not counted in ``records_read``): resources of a FHIR
 type the warehouse does not read (Observation, Immunization, DiagnosticReport, CarePlan, ... as
 Synthea bundles carry them), reported as one info finding ``RESOURCE_TYPE_SKIPPED`` per type
-with its count and first record.
+with its count and first record. An ``OperationOutcome`` (the records of a Bulk Data export's
+error file) is not landed either: each of its issues is one finding ``OPERATION_OUTCOME`` with
+the issue's severity (fatal/error: error, warning, information: info), code, location and text.
 
 Findings (the record lands): ``BAD_ID_FORMAT``, ``BAD_LAST_UPDATED``, ``FULLURL_ID_MISMATCH``,
 ``ID_FROM_FULLURL``, ``BUNDLE_TYPE`` (warnings / info), and ``FHIR_R4B_MODEL`` (error) from
@@ -25,6 +27,7 @@ dbt_project/macros/json.sql).
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from functools import cache
@@ -62,6 +65,8 @@ REQUIRED_ELEMENTS: dict[str, tuple[str, ...]] = {
     "ExplanationOfBenefit": ("status", "patient"),
 }
 
+#: a resource reported issue by issue (``OPERATION_OUTCOME`` findings), never landed
+OUTCOME = "OperationOutcome"
 BUNDLE_TYPES = ("transaction", "collection", "batch", "searchset")
 ID_RE = r"^[A-Za-z0-9\-\.]{1,64}$"
 STAGE = "_careledger_fhir_stage"
@@ -321,6 +326,7 @@ def _land(ctx: LoadContext, source: _Source, created: list[str]) -> LoadCounts:
     flagged.sort(key=lambda r: r[0])
     skipped = _skipped(flagged)
     skipped_idx = {i for indexes in skipped.values() for i in indexes}
+    outcomes = skipped.pop(OUTCOME, [])
     for rtype, indexes in sorted(skipped.items()):
         ctx.finding(
             indexes[0],
@@ -331,13 +337,15 @@ def _land(ctx: LoadContext, source: _Source, created: list[str]) -> LoadCounts:
             rtype,
         )
     bad = {r[0]: r[1] for r in flagged if r[1] and r[0] not in skipped_idx}
-    if bad:  # the raw text of the quarantined records only
+    if bad or outcomes:  # the raw text of the quarantined records and OperationOutcomes only
         texts = dict(
             con.execute(
                 f"select c.record_index, t.raw_text from {CHECKED} c positional join {source.table} t "
                 f"where not c.skip and len(c.problems) > 0"
             ).fetchall()
         )
+        for idx in outcomes:
+            _outcome_findings(ctx, idx, texts[idx], f"{name} {unit} {idx}")
         for idx, problems in sorted(bad.items()):
             ctx.quarantine(
                 idx, problems[0]["code"], f"{name} {unit} {idx}: " + "; ".join(p["msg"] for p in problems), texts[idx]
@@ -382,6 +390,31 @@ def _skipped(rows: list[tuple]) -> dict[str, list[int]]:
         if codes == ["UNSUPPORTED_RESOURCE_TYPE"] and is_fhir_resource_type(rtype):
             out.setdefault(rtype, []).append(idx)
     return out
+
+
+#: OperationOutcome.issue.severity -> finding severity
+OUTCOME_SEVERITY = {"fatal": "error", "error": "error", "warning": "warning", "information": "info"}
+
+
+def _outcome_findings(ctx: LoadContext, idx: int, text: str, where: str) -> None:
+    """One ``OPERATION_OUTCOME`` finding per issue of an OperationOutcome (a Bulk Data export's
+    error file is NDJSON of them): its severity, code, location and text, so what the server
+    could not export is on record beside what it did."""
+    issues = json.loads(text).get("issue") or [{}]
+    for i, issue in enumerate(issues if isinstance(issues, list) else [issues]):
+        issue = issue if isinstance(issue, dict) else {}
+        severity = str(issue.get("severity") or "error")
+        details = issue.get("details") if isinstance(issue.get("details"), dict) else {}
+        text_ = details.get("text") or issue.get("diagnostics") or "(no text)"
+        places = issue.get("expression") or issue.get("location") or []
+        place = places[0] if isinstance(places, list) and places else None
+        ctx.finding(
+            idx,
+            OUTCOME_SEVERITY.get(severity, "error"),
+            "OPERATION_OUTCOME",
+            f"{where}: the server reported {severity} {issue.get('code') or 'unknown'}: {text_}"[:2000],
+            str(place) if place else f"OperationOutcome.issue[{i}]",
+        )
 
 
 def _findings(ctx: LoadContext, rows: list[tuple]) -> None:
