@@ -42,6 +42,7 @@ EXIT_BUSY = 6  # another careledger process is writing the warehouse
 EXIT_PORT_IN_USE = 7  # the dashboard's or UI's port is taken
 EXIT_NO_SNAPSHOT = 8  # no serving snapshot yet (publish serving / refresh)
 EXIT_NO_PERIODS = 9  # the period asked for has no journals, or no period has any
+EXIT_REMOTE = 10  # fetch fhir: the server is unreachable, refused the credentials, or the export failed
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES: dict[int, str] = {
@@ -56,6 +57,7 @@ EXIT_CODES: dict[int, str] = {
     EXIT_PORT_IN_USE: "the port is in use: pick another with --port",
     EXIT_NO_SNAPSHOT: "no serving snapshot yet: run `careledger publish serving` (or `refresh`)",
     EXIT_NO_PERIODS: "no journals for the period asked (the message lists the periods that have some)",
+    EXIT_REMOTE: "the FHIR server is unreachable, refused careledger's credentials, or failed the export",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
@@ -1175,6 +1177,28 @@ def cmd_listen(args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from careledger.ingest.fhir import bulk
+    from careledger.orchestration.locking import warehouse_writer
+
+    home = _home(args)
+    console = _console()
+    try:
+        request = bulk.Request(args.base, args.group, bulk.parse_types(args.types), bulk.check_since(args.since))
+        result = bulk.fetch_fhir(
+            home.warehouse,
+            config.landing_override() or home.landing,
+            request,
+            writer_lock=lambda: warehouse_writer(home.warehouse, "careledger fetch fhir"),
+            echo=lambda line: console.print(line, markup=False, highlight=False),
+        )
+    except bulk.FetchError as exc:
+        raise CliFailure(str(exc), EXIT_REMOTE if exc.remote else EXIT_USAGE) from None
+    if not _emit(result.as_dict()):
+        console.print(result.summary(), markup=False, highlight=False)
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from careledger.orchestration.demo import run_demo
 
@@ -1227,6 +1251,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--queue-size", type=int, default=1000, help="messages queued before senders are slowed (1000)")
     p.add_argument("--no-land", action="store_true", help="only journal (and ACK); land later with a listener run")
     p.set_defaults(func=cmd_listen)
+
+    p = sub.add_parser("fetch", help="fetch from an EHR's API and land it (FHIR Bulk Data $export)")
+    fsub = p.add_subparsers(dest="what", required=True, metavar="WHAT")
+    ff = fsub.add_parser(
+        "fhir",
+        help="FHIR Bulk Data $export: kick off (or resume), poll, download and land the NDJSON (docs/ingest.md)",
+    )
+    ff.add_argument("--base", required=True, help="the FHIR server's base URL (e.g. https://ehr.example.org/fhir/R4)")
+    ff.add_argument("--group", help="export one Group (Group/ID/$export) instead of the whole system")
+    ff.add_argument(
+        "--since", help="_since (FHIR instant); default: the transactionTime of the last export landed from there"
+    )
+    ff.add_argument("--types", help="_type, comma-separated resource types (e.g. Patient,Encounter); default all")
+    ff.set_defaults(func=cmd_fetch)
 
     p = sub.add_parser("refresh", help="run the Dagster 'refresh' job in-process: land, dbt build, serving snapshot")
     p.add_argument("--landing", help="landing folder (default: $CARELEDGER_HOME/landing)")

@@ -96,6 +96,9 @@ SETTINGS: tuple[Setting, ...] = (
             ("D365_TENANT_ID", "Microsoft Entra tenant of the Dynamics 365 Finance environment"),
             ("D365_CLIENT_ID", "Entra application (client) id registered in D365 for data management"),
             ("D365_CLIENT_SECRET", "client secret of that Entra application"),
+            ("FHIR_CLIENT_ID", "client id registered for careledger at the FHIR server (SMART Backend Services)"),
+            ("FHIR_KEY_ID", "kid of the public key registered with that client (the JWKS entry)"),
+            ("FHIR_PRIVATE_KEY", "PEM private key (RSA: RS384, EC P-384: ES384) that signs the SMART client assertion"),
         )
         for setting_spec in (
             Setting(f"CARELEDGER_{name}", None, what),
@@ -107,6 +110,12 @@ SETTINGS: tuple[Setting, ...] = (
         "https://login.microsoftonline.com",
         "Entra authority whose /<tenant>/oauth2/v2.0/token issues the D365 token",
     ),
+    Setting(
+        "CARELEDGER_FHIR_TOKEN_URL",
+        None,
+        "SMART token endpoint of `fetch fhir` (unset: token_endpoint of <base>/.well-known/smart-configuration)",
+    ),
+    Setting("CARELEDGER_FHIR_SCOPE", "system/*.read", "scope `fetch fhir` asks the SMART token endpoint for"),
     Setting("CARELEDGER_DBT_TARGET", "duckdb", "dbt target in profiles.yml: duckdb, spark or postgres", "dbt"),
     Setting(
         "CARELEDGER_PATIENT_KEY_SALT",
@@ -332,6 +341,20 @@ def secret_variable(name: str) -> str:
 def d365_authority() -> str:
     """The Microsoft Entra authority that issues the Dynamics 365 token."""
     return setting("CARELEDGER_D365_AUTHORITY") or "https://login.microsoftonline.com"
+
+
+#: the variable naming the SMART token endpoint when the FHIR server does not publish it
+FHIR_TOKEN_URL_VARIABLE = "CARELEDGER_FHIR_TOKEN_URL"
+
+
+def fhir_token_url() -> str | None:
+    """The SMART Backend Services token endpoint, when it is not discovered from the server."""
+    return setting(FHIR_TOKEN_URL_VARIABLE)
+
+
+def fhir_scope() -> str:
+    """The scope the FHIR Bulk Data client asks for."""
+    return setting("CARELEDGER_FHIR_SCOPE") or "system/*.read"
 
 
 def markdown_table() -> str:

@@ -17,6 +17,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -38,7 +39,9 @@ class TransientError(RuntimeError):
     """A try that may succeed when repeated. ``in_doubt``: the request may have reached the ERP
     (a timeout or a dropped connection after sending), so a resend must be idempotent.
     ``document_id``: what the ERP already acknowledged before the failure (an Oracle ESS
-    request id), so the next try resumes from it instead of sending again."""
+    request id), so the next try resumes from it instead of sending again. ``response``: the
+    answer of a retryable HTTP status, for a client that reads its body (a FHIR server's
+    OperationOutcome)."""
 
     def __init__(
         self,
@@ -48,8 +51,10 @@ class TransientError(RuntimeError):
         retry_after: float | None = None,
         in_doubt: bool = False,
         document_id: str | None = None,
+        response: httpx.Response | None = None,
     ) -> None:
         super().__init__(message)
+        self.response = response
         self.http_status = http_status
         self.retry_after = retry_after
         self.in_doubt = in_doubt
@@ -116,8 +121,9 @@ class Transport:
     def __post_init__(self) -> None:
         self.client = self.client or httpx.Client(timeout=self.policy.timeout)
 
-    def try_once(self, method: str, url: str, **kwargs) -> httpx.Response:
-        """One try; raises :class:`TransientError` for what may be retried."""
+    def try_once(self, method: str, url: str, *, sink: Path | None = None, **kwargs) -> httpx.Response:
+        """One try; raises :class:`TransientError` for what may be retried. With ``sink``, a 200
+        answer's body is streamed into that file (a download larger than memory) instead of read."""
         if self.breaker.is_open:
             raise CircuitOpenError(
                 f"{safe_endpoint(url)} failed {self.breaker.failures} times in a row; circuit open, "
@@ -125,7 +131,7 @@ class Transport:
             )
         where = f"{method} {safe_endpoint(url)}"
         try:
-            response = self.client.request(method, url, **kwargs)
+            response = self._send(method, url, sink, kwargs)
         except httpx.ConnectError as exc:
             self.breaker.failure()
             raise TransientError(f"{where}: cannot connect ({type(exc).__name__})") from exc
@@ -143,8 +149,24 @@ class Transport:
                 http_status=response.status_code,
                 retry_after=_retry_after(response),
                 in_doubt=response.status_code != 429,
+                response=response,
             )
         self.breaker.success()
+        return response
+
+    def _send(self, method: str, url: str, sink: Path | None, kwargs: dict) -> httpx.Response:
+        if sink is None:
+            return self.client.request(method, url, **kwargs)
+        response = self.client.send(self.client.build_request(method, url, **kwargs), stream=True)
+        try:
+            if response.status_code == 200:
+                with sink.open("wb") as fh:
+                    for chunk in response.iter_bytes(1 << 20):
+                        fh.write(chunk)
+            else:
+                response.read()
+        finally:
+            response.close()
         return response
 
     def request(self, method: str, url: str, **kwargs) -> httpx.Response:

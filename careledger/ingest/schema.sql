@@ -46,6 +46,30 @@ create table if not exists raw_meta.validation_findings (
     message varchar not null
 );
 
+-- One row per FHIR Bulk Data export `careledger fetch fhir` kicked off (careledger/ingest/fhir/bulk.py):
+-- its status URL while it runs (a rerun resumes it), and once landed the server's
+-- transactionTime, the next run's _since for the same base, group and types.
+create table if not exists raw_meta.fhir_bulk_exports (
+    export_id varchar primary key,
+    base_url varchar not null,
+    group_id varchar,                      -- null: system-level $export
+    resource_types varchar,                -- _type as asked (comma-separated), null: all
+    since varchar,                         -- _since as asked, null: everything
+    status_url varchar not null,           -- Content-Location of the kick-off
+    state varchar not null,                -- polling | landed | failed | expired
+    kicked_off_at timestamp not null,
+    transaction_time varchar,              -- manifest transactionTime, exactly as the server sent it
+    output_files integer,
+    error_files integer,
+    records_read bigint,
+    records_accepted bigint,
+    records_quarantined bigint,
+    findings bigint,                       -- validation findings of the landed files (OperationOutcomes included)
+    deleted_at timestamp,                  -- when the status URL was DELETEd
+    finished_at timestamp,
+    message varchar
+);
+
 -- ---------------------------------------------------------------- EHR: FHIR
 -- One table per resource type; the resource itself is kept as JSON, keys lifted out.
 create table if not exists raw_ehr.fhir_resources (
