@@ -510,7 +510,10 @@ def build_adt_events(
         d = {"enc_idx": e["enc_idx"].to_numpy()[mask], "event": event, "event_ts": ts[mask].astype("datetime64[ms]")}
         for k2, v2 in (extra or {}).items():
             d[k2] = v2[mask] if isinstance(v2, np.ndarray) else v2
-        rows.append(pl.DataFrame(d))
+        # an empty mask (a small system without, say, any merge) must keep the column types,
+        # or the diagonal concat below meets a Null-typed enc_idx
+        schema = {"enc_idx": e["enc_idx"].dtype, "event": pl.Utf8, "event_ts": pl.Datetime("ms")}
+        rows.append(pl.DataFrame(d).cast(schema))
 
     add(cls == "IMP", "A01", start)
     add(cls == "EMER", "A04", start)

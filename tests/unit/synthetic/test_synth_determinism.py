@@ -74,3 +74,12 @@ def test_refuses_to_wipe_foreign_folder(tmp_path: Path) -> None:
     synthesize(again, encounters=50, days=10)
     synthesize(again, encounters=60, days=10)  # a previous output is replaced
     assert (again / "ground_truth.json").exists()
+
+
+def test_a_tiny_system_is_simulated(tmp_path: Path) -> None:
+    """20 encounters: some ADT events (merges, cancelled discharges) have no row at all, which
+    once gave a Null-typed column and a polars SchemaError instead of a landing folder."""
+    out = synthesize(tmp_path / "tiny", encounters=20, seed=5, faults=0)
+    files = _digests(out.out_dir)
+    assert "ehr/fhir/Encounter.ndjson" in files
+    assert any(name.startswith("ehr/adt/adt_") for name in files)
