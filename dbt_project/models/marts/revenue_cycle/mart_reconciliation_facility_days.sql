@@ -4,7 +4,9 @@
     mart_reconciliation_exceptions' JOURNAL_NOT_POSTED):
 
       remitted  835 claim payments by remit date: payment + contractual + denial + patient
-                responsibility (what the journals must carry), and the CLP04 payment alone
+                responsibility + unclassified adjustments + the out-of-balance difference
+                (what the journals must carry: the last two post to 4960 and to remittance
+                suspense 1295 against payer A/R), and the CLP04 payment alone
       posted    daily reimbursement journals in mart_erp_journal_lines by posting date: net
                 credit to the payer_ar account and net debit to the cash account of
                 seeds/account_roles.csv
@@ -34,7 +36,7 @@ remitted_days as (
         count(*) as remitted_claim_count,
         sum(
             payment_amount + contractual_adjustment_amount + denial_amount
-            + patient_responsibility_amount
+            + patient_responsibility_amount + unclassified_adjustment_amount + out_of_balance_amount
         ) as remitted_amount,
         sum(payment_amount) as remitted_payment_amount
     from remittances
