@@ -84,6 +84,8 @@ CASES: list[tuple[str, str, tuple[str, ...], bool]] = [
         True,
     ),
     ("extract", "marts", ("extract", "--period", "2026-01"), False),
+    # an --since that is no FHIR instant stops before any request (no server needed)
+    ("fetch fhir", "landed", ("fetch", "fhir", "--base", "http://127.0.0.1:9/fhir", "--since", "yesterday"), False),
     ("bench", "root", ("bench", "synth", "--encounters", "20", "--work", "{root}/bench"), True),
 ]
 
