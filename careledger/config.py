@@ -340,7 +340,7 @@ def secret_variable(name: str) -> str:
 
 def d365_authority() -> str:
     """The Microsoft Entra authority that issues the Dynamics 365 token."""
-    return setting("CARELEDGER_D365_AUTHORITY") or "https://login.microsoftonline.com"
+    return str(setting("CARELEDGER_D365_AUTHORITY"))  # SETTINGS gives the default
 
 
 #: the variable naming the SMART token endpoint when the FHIR server does not publish it
@@ -354,7 +354,7 @@ def fhir_token_url() -> str | None:
 
 def fhir_scope() -> str:
     """The scope the FHIR Bulk Data client asks for."""
-    return setting("CARELEDGER_FHIR_SCOPE") or "system/*.read"
+    return str(setting("CARELEDGER_FHIR_SCOPE"))  # SETTINGS gives the default
 
 
 def markdown_table() -> str:

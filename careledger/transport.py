@@ -98,7 +98,8 @@ class CircuitBreaker:
         self.failures += 1
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def retry_after(response: httpx.Response) -> float | None:
+    """A response's ``Retry-After`` in seconds, or None (absent, or an HTTP date)."""
     value = response.headers.get("Retry-After")
     if value is None:
         return None
@@ -147,7 +148,7 @@ class Transport:
             raise TransientError(
                 f"{where}: HTTP {response.status_code}",
                 http_status=response.status_code,
-                retry_after=_retry_after(response),
+                retry_after=retry_after(response),
                 in_doubt=response.status_code != 429,
                 response=response,
             )

@@ -68,6 +68,7 @@ from careledger.transport import (
     RetryPolicy,
     TransientError,
     Transport,
+    retry_after,
     safe_endpoint,
 )
 
@@ -525,8 +526,8 @@ class BulkClient:
                     f"the server reports the export failed (HTTP {response.status_code}: {_outcome_text(response)}); "
                     "fix what it says and run again"
                 )
-            retry_after = _seconds(response.headers.get("Retry-After"))
-            wait = min(MAX_POLL_SECONDS, retry_after if retry_after is not None else self.poll_seconds)
+            asked = retry_after(response)
+            wait = min(MAX_POLL_SECONDS, asked if asked is not None else self.poll_seconds)
             progress = response.headers.get("X-Progress")
             self.echo(
                 f"export in progress{f' ({progress})' if progress else ''}, status check {checks}; next in {wait:.0f} s"
@@ -565,13 +566,6 @@ class BulkClient:
             self.echo(f"could not DELETE the status URL ({exc}); the server drops the files when they expire")
             return False
         return response.status_code in (200, 202, 204)
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None  # an HTTP date: the default interval
 
 
 # ---------------------------------------------------------------------------- a run
