@@ -540,9 +540,12 @@ class Views:
         return TableData(f"A/R aging at {period or '-'} period end", cols, rows)
 
     def ar_balances(self, cur: Any, f: q.Filters, n: q.Names) -> TableData:
-        """The same rows' claims, balances and aged share: a second table, so that neither
+        return self.balances_of(self.ar_aging(cur, f, n))
+
+    @staticmethod
+    def balances_of(aging: TableData) -> TableData:
+        """The aging rows' claims, balances and aged share: a second table, so that neither
         needs more than a 1024 px screen (buckets and balances together were 13 columns)."""
-        aging = self.ar_aging(cur, f, n)
         cols = ["aging_basis", "payer_class_name", "claim_count", "gross_balance_amount"]
         cols += ["reserve_balance_amount", "net_balance_amount", "billed_ar_amount", "aged_over_90_pct"]
         return TableData(aging.title.replace("aging", "balances", 1), cols, aging.rows)
@@ -933,7 +936,7 @@ def overview(cur: Any, f: q.Filters, n: q.Names, targets: dict[str, Target]) -> 
             ),
             data_table("table-ar-aging", aging),
             html.H3("Claims, gross, reserve and net balances, aged over 90 days"),
-            table("table-ar-balances"),
+            data_table("table-ar-balances", VIEWS.balances_of(aging)),  # the rows read above, not read again
             html.H3("Net A/R and net days in A/R by month (" + s.describe(*KPI_MART) + ")"),
             table("table-ar-days"),
             html.P(
