@@ -457,15 +457,18 @@ class _Builder:
         )
 
         def set_ids(seg_id: str) -> list[int]:
-            """The set id of each segment of this type; a missing or non-numeric one gets a
-            deterministic key (its position, else the next number not taken in the message) and
-            a finding, so the staging key stays unique and never null."""
+            """The set id of each segment of this type; a missing, non-numeric or repeated one
+            (real senders number every AL1/PR1 "1") gets a deterministic key (its position, else
+            the next number not taken in the message) and a finding, so the staging key stays
+            unique and never null. The first segment with a repeated set id keeps it."""
             values = [get(seg_id, 1, n=k) for k in range(len(segs.get(seg_id, [])))]
             valid = [v is not None and v.strip().isdigit() for v in values]
             used = {int(v) for v, ok in zip(values, valid, strict=True) if ok}
+            kept: set[int] = set()
             keys = []
             for k, (value, ok) in enumerate(zip(values, valid, strict=True)):
-                if ok:
+                if ok and int(value) not in kept:
+                    kept.add(int(value))
                     keys.append(int(value))
                     continue
                 key = k + 1
@@ -473,11 +476,16 @@ class _Builder:
                     key += 1
                 used.add(key)
                 keys.append(key)
-                what = "is missing" if value is None else f"{value!r} is not a number"
+                if value is None:
+                    rule, what = "MISSING_SET_ID", "is missing"
+                elif ok:
+                    rule, what = "DUPLICATE_SET_ID", f"{value!r} repeats an earlier {seg_id}'s"
+                else:
+                    rule, what = "BAD_SET_ID", f"{value!r} is not a number"
                 self.finding(
                     idx,
                     "warning",
-                    "MISSING_SET_ID" if value is None else "BAD_SET_ID",
+                    rule,
                     f"{seg_id}[{k + 1}]-1 (set id) {what}; landed with set id {key} so the segment keeps a unique key",
                     f"{seg_id}[{k + 1}]-1",
                 )

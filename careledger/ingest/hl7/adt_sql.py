@@ -394,7 +394,8 @@ from parts
 with ctrl as (
     select msh_10, count(*) as n from _adt_m where msh_10 is not null group by 1
 ), child as (
-    select idx, bool_and(set_id_ok and (at_raw is null or at_ts is not null)) as ok from _adt_c group by idx
+    select idx, bool_and(set_id_ok and repeats = 1 and (at_raw is null or at_ts is not null)) as ok
+    from (select *, count(*) over (partition by idx, sid, set_id) as repeats from _adt_c) group by idx
 )
 select m.idx, not coalesce(
     m.has_msh and m.msh_ok and m.segs_ok

@@ -159,6 +159,27 @@ def test_missing_set_ids_get_deterministic_keys_and_a_finding(tmp_path: Path) ->
     assert "landed with set id 2" in findings[1][0]
 
 
+def test_repeated_set_ids_get_deterministic_keys_and_a_finding(tmp_path: Path) -> None:
+    """PR1/DG1 all numbered 1 (as in the LinuxForHealth converter's sample ADTs, see
+    tests/fixtures/realworld/hl7/adt_a03_in1_no_set_id.hl7): the first keeps set id 1, the
+    repeats get the next number not taken and a DUPLICATE_SET_ID finding, so the staging primary
+    key (batch, record, set id) stays unique."""
+    text = (HL7 / "adt_lf.hl7").read_text()
+    pr1 = next(line for line in text.splitlines() if line.startswith("PR1|1|"))
+    text = text.replace(pr1, f"{pr1}\n{pr1.replace('93000', '93005')}", 1)
+    path = tmp_path / "repeated_set_ids.hl7"
+    path.write_text(text)
+    con, (result,) = land(tmp_path, path)
+    assert result.status == "landed" and result.records_quarantined == 0
+    pr1s = con.execute("select procedure_code, set_id from raw_ehr.adt_procedures order by set_id").fetchall()
+    assert pr1s == [("93000", 1), ("93005", 2)]
+    findings = con.execute(
+        "select message from raw_meta.validation_findings where rule = 'DUPLICATE_SET_ID'"
+    ).fetchall()
+    assert len(findings) == 1
+    assert "PR1[2]-1 (set id) '1' repeats an earlier PR1's; landed with set id 2" in findings[0][0]
+
+
 def test_repeated_control_id_lands_both_with_a_finding(tmp_path: Path) -> None:
     con, (result,) = land(tmp_path, BAD / "duplicate_control_id.hl7")
     assert (result.records_read, result.records_accepted) == (2, 2)
