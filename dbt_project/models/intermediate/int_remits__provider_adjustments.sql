@@ -46,7 +46,7 @@ final as (
     select
         {{ surrogate_key([
             'adjustments._batch_id', 'adjustments._source_record', 'adjustments.reason_code',
-            'adjustments.reference_id', 'adjustments.amount'
+            'adjustments.reference_id', 'adjustments.amount', 'adjustments.occurrence_seq'
         ]) }}
             as provider_adjustment_key,
         adjustments.trace_number,
@@ -63,11 +63,13 @@ final as (
     from adjustments
     left join payments
         on payments._batch_id = adjustments._batch_id
-        and payments.interchange_control_number = adjustments.interchange_control_number
+        and coalesce(payments.interchange_control_number, '')
+        = coalesce(adjustments.interchange_control_number, '')
         and payments.transaction_set_control_number = adjustments.transaction_set_control_number
     left join era_facilities
         on era_facilities._batch_id = adjustments._batch_id
-        and era_facilities.interchange_control_number = adjustments.interchange_control_number
+        and coalesce(era_facilities.interchange_control_number, '')
+        = coalesce(adjustments.interchange_control_number, '')
         and era_facilities.transaction_set_control_number = adjustments.transaction_set_control_number
 )
 

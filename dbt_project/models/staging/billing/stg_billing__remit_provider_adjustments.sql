@@ -14,6 +14,12 @@ renamed as (
         nullif(trim(reason_code), '') as reason_code,
         nullif(trim(reference_id), '') as reference_id,
         amount,
+        -- a PLB may repeat one adjustment (same reason, reference and amount) within its segment:
+        -- each occurrence stays a row of its own and keeps a unique key
+        row_number() over (
+            partition by _batch_id, _source_record, reason_code, reference_id, amount
+            order by _record_hash
+        ) as occurrence_seq,
         _batch_id,
         _source_file,
         _source_record,

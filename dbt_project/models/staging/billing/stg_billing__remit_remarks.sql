@@ -13,6 +13,12 @@ renamed as (
         line_seq,
         nullif(trim(source_segment), '') as source_segment,
         nullif(trim(remark_code), '') as remark_code,
+        -- an MOA / MIA may carry one remark code twice and an SVC repeat its LQ: each occurrence
+        -- stays a row of its own and keeps a unique key
+        row_number() over (
+            partition by _batch_id, _source_record, source_segment, remark_code
+            order by _record_hash
+        ) as occurrence_seq,
         _batch_id,
         _source_file,
         _source_record,
