@@ -54,9 +54,11 @@ clp as (
         remit_claims._source_record,
         remit_claims._loaded_at
     from remit_claims
+    -- a bare ST..SE (no ISA, MISSING_ENVELOPE) has no interchange control number: null joins null
     left join remit_payments
         on remit_payments._batch_id = remit_claims._batch_id
-        and remit_payments.interchange_control_number = remit_claims.interchange_control_number
+        and coalesce(remit_payments.interchange_control_number, '')
+        = coalesce(remit_claims.interchange_control_number, '')
         and remit_payments.transaction_set_control_number = remit_claims.transaction_set_control_number
 ),
 

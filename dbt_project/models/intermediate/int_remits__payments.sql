@@ -91,11 +91,13 @@ final as (
     from payments
     left join plb_totals
         on plb_totals._batch_id = payments._batch_id
-        and plb_totals.interchange_control_number = payments.interchange_control_number
+        and coalesce(plb_totals.interchange_control_number, '')
+        = coalesce(payments.interchange_control_number, '')
         and plb_totals.transaction_set_control_number = payments.transaction_set_control_number
     left join claim_entities
         on claim_entities._batch_id = payments._batch_id
-        and claim_entities.interchange_control_number = payments.interchange_control_number
+        and coalesce(claim_entities.interchange_control_number, '')
+        = coalesce(payments.interchange_control_number, '')
         and claim_entities.transaction_set_control_number = payments.transaction_set_control_number
 )
 
