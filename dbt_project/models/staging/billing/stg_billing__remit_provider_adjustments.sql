@@ -14,11 +14,11 @@ renamed as (
         nullif(trim(reason_code), '') as reason_code,
         nullif(trim(reference_id), '') as reference_id,
         amount,
-        -- a PLB may repeat one adjustment (same reason, reference and amount) within its segment:
-        -- each occurrence stays a row of its own and keeps a unique key
+        -- the adjustment's place within its PLB segment: the key, since a PLB may repeat one
+        -- (reason, reference, amount) pair and real payers often send no reference (PLB03 `CS`)
         row_number() over (
-            partition by _batch_id, _source_record, reason_code, reference_id, amount
-            order by _record_hash
+            partition by _batch_id, _source_record
+            order by reason_code nulls last, reference_id nulls last, amount
         ) as occurrence_seq,
         _batch_id,
         _source_file,

@@ -13,11 +13,11 @@ renamed as (
         line_seq,
         nullif(trim(source_segment), '') as source_segment,
         nullif(trim(remark_code), '') as remark_code,
-        -- an MOA / MIA may carry one remark code twice and an SVC repeat its LQ: each occurrence
-        -- stays a row of its own and keeps a unique key
+        -- the remark's place among its segment's remarks: the key, since an MOA / MIA may carry
+        -- one remark code twice and an SVC repeat its LQ
         row_number() over (
-            partition by _batch_id, _source_record, source_segment, remark_code
-            order by _record_hash
+            partition by _batch_id, _source_record, source_segment
+            order by remark_code nulls last
         ) as occurrence_seq,
         _batch_id,
         _source_file,
