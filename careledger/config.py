@@ -76,6 +76,11 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "kill tests only: stage:point (e.g. publish:after_file) at which the process SIGKILLs itself",
     ),
+    Setting(
+        "CARELEDGER_REALWORLD",
+        "/work/shared/realworld",
+        "tests only: folder of public real-world sample files (x12/, hl7/, fhir/) tests/e2e/test_realworld.py also runs",
+    ),
     Setting("CARELEDGER_WEBHOOK_SECRET", None, "HMAC key that signs the generic JSON webhook delivery"),
     Setting(
         "CARELEDGER_WEBHOOK_SECRET_FILE", None, "file holding CARELEDGER_WEBHOOK_SECRET (trailing newline dropped)"
