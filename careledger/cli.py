@@ -513,7 +513,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
     if _emit({"command": "publish erp", "target": args.target, "assets": meta, "held_journals": _held_dicts(held)}):
         return EXIT_JOURNALS_HELD if held else EXIT_OK
     m = meta.get(f"publish/erp_journals_{args.target}", {})
-    if m.get("file_count", 0) == 0:
+    if m.get("file_count", 0) == 0 and held:
+        console.print(f"0 files written: no journal of {date_from}..{date_to} is new to post to {args.target}")
+    elif m.get("file_count", 0) == 0:
         console.print(
             f"0 files written: every journal of {date_from}..{date_to} was already posted to {args.target} as it "
             f"stands (re-send them with `--resend --out DIR`)"

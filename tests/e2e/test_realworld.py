@@ -12,7 +12,8 @@ Two corpora run through the same checks:
 For each corpus: the simulator's master data (ERP chart of accounts, cost centers, legal
 entities, facilities, accounting periods, crosswalks; the payer list) is copied into a landing
 folder beside the corpus, then ``careledger ingest``, ``careledger refresh`` (which publishes
-the serving snapshot) and ``careledger publish erp`` must each exit 0 with no traceback; every
+the serving snapshot) and ``careledger publish erp`` must each exit with no traceback, 0 (publish: or 3, journals held
+back and named); every
 landed 835 claim has a remit date in core; at least 90% of the FHIR encounters link to their
 patient; and raw totals = mart totals + exceptions per source, to the cent (tests/e2e/tieouts.py).
 """
@@ -31,6 +32,7 @@ import pytest
 import tieouts
 from tieouts import ZERO
 
+from careledger.cli import EXIT_JOURNALS_HELD, EXIT_OK
 from careledger.config import REPO_ROOT, setting
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -101,10 +103,29 @@ def wh(realworld):
 
 @pytest.mark.parametrize("step", ["ingest", "refresh", "publish erp"])
 def test_every_step_exits_0_without_a_traceback(realworld, step):
+    """Ingest and refresh exit 0. ``publish erp`` exits 0, or EXIT_JOURNALS_HELD (3) when some
+    journals cannot be posted: the issue asks that the exit code say so. Archived 835s from
+    2008-2021 pay payees no crosswalk maps, on dates no loaded accounting period covers, so their
+    journals are held, each named with its reason and amount, and nothing else stops."""
     proc = realworld.outputs[step]
     out = proc.stdout + proc.stderr
     assert "Traceback" not in out, out[-5000:]
-    assert proc.returncode == 0, f"careledger {step} exited {proc.returncode}:\n{out[-5000:]}"
+    allowed = (EXIT_OK, EXIT_JOURNALS_HELD) if step == "publish erp" else (EXIT_OK,)
+    assert proc.returncode in allowed, f"careledger {step} exited {proc.returncode}:\n{out[-5000:]}"
+
+
+def test_held_journals_are_named_with_reason_and_amount(realworld, wh):
+    """Every journal publish holds back is a row of publish.held_journals with a reason code and
+    its debits, and the command's output names how many and for how much."""
+    proc = realworld.outputs["publish erp"]
+    held = wh("select count(*) from publish.held_journals")
+    unexplained = wh(
+        "select count(*) from publish.held_journals where reason_code is null or message is null or debit_total is null"
+    )
+    assert unexplained == 0
+    assert (proc.returncode == EXIT_JOURNALS_HELD) == (held > 0)
+    if held:
+        assert f"{held} journal(s) held back" in proc.stdout, proc.stdout[-3000:]
 
 
 def test_the_serving_snapshot_is_published(realworld):
