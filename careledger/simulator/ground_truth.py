@@ -134,23 +134,46 @@ def claim_reserves(claims: pl.DataFrame, landed_lines: pl.DataFrame, dims: pl.Da
     )
 
 
+def posting_order(landed_instances: pl.DataFrame) -> pl.Expr:
+    """The order of a chain's CLPs within a remit date (docs/accounting_policy.md section 2):
+    0 for a reversal of an earlier CLP (or of one that never landed), 1 for an adjudication,
+    2 for a reversal of a CLP that landed with the same remit date, which posts after it (the
+    warehouse links a reversal to its original by CLP01 + CLP07; the simulator by the instance
+    it reverses)."""
+    same_day = landed_instances.select(
+        pl.col("inst_id").alias("reversed_inst_id"), pl.col("remit_date").alias("_reversed_remit_date")
+    )
+    reversed_dates = landed_instances.select("inst_id", "reversed_inst_id").join(
+        same_day, on="reversed_inst_id", how="left", maintain_order="left"
+    )
+    lookup = dict(
+        zip(reversed_dates["inst_id"].to_list(), reversed_dates["_reversed_remit_date"].to_list(), strict=True)
+    )
+    return (
+        pl.when(pl.col("kind") != "reversal")
+        .then(1)
+        .when(pl.col("inst_id").replace_strict(lookup, default=None, return_dtype=pl.Date) == pl.col("remit_date"))
+        .then(2)
+        .otherwise(0)
+    )
+
+
 def reserve_events(landed_instances: pl.DataFrame, claims: pl.DataFrame, reserves: pl.DataFrame) -> pl.DataFrame:
     """Per 835 instance (CLP): the reserve it releases and the true-up (section 2 of the policy).
 
     A chain's reserve stands released while an adjudication stands: a running count of
-    adjudications (+1) and reversals (-1), in remit-date order with reversals first on a day,
-    floored at 0 (a reversal with nothing standing re-establishes nothing), is at least one;
-    each CLP releases the change of that state times the chain's reserve. The same rule as
+    adjudications (+1) and reversals (-1), in remit-date order (:func:`posting_order` within a
+    day: reversals of earlier CLPs first, a reversal of a CLP paid that day after it), floored
+    at 0 (a reversal with nothing standing re-establishes nothing), is at least one; each CLP
+    releases the change of that state times the chain's reserve. The same rule as
     ``ar_subledger``, so the journals and the subledger release the same amounts. The true-up
     is the CLP's contractual adjustment minus what it released."""
     x = (
         landed_instances.select("inst_id", "claim_idx", "kind", "remit_date", "contractual")
+        .with_columns(_ko=posting_order(landed_instances))
         .join(_chain_roots(claims).select("claim_idx", "root_idx"), on="claim_idx", how="left", maintain_order="left")
         .join(reserves.select("root_idx", "reserve"), on="root_idx", how="left", maintain_order="left")
-        .with_columns(
-            step=pl.when(pl.col("kind") == "reversal").then(-1).otherwise(1),
-            _ko=pl.when(pl.col("kind") == "reversal").then(0).otherwise(1),
-        )
+        .with_columns(step=pl.when(pl.col("kind") == "reversal").then(-1).otherwise(1))
         .sort("root_idx", "remit_date", "_ko", "inst_id", maintain_order=True)
         .with_columns(running=pl.col("step").cum_sum().over("root_idx"))
         .with_columns(lowest=pl.col("running").cum_min().over("root_idx").clip(upper_bound=0))
@@ -512,7 +535,8 @@ def ar_subledger(
     gross = charges (booked at the period end of the discharge date) - payments - contractual
     adjustments - denials - patient responsibility of the 835 claim payments up to the period
     end; reserve = reserve booked - released, where the whole reserve stands released while an
-    adjudication stands (a count of adjudications less reversals, floored at 0). Rows
+    adjudication stands (a count of adjudications less reversals in :func:`posting_order`,
+    floored at 0). Rows
     with a balance only; chains whose facility is unmapped are left out (the warehouse shows
     them as AR_UNPLACED exceptions).
     """
@@ -523,31 +547,28 @@ def ar_subledger(
         .drop("payer_idx")
     )
     remits = (
-        landed_instances.join(claims.select("claim_idx", "orig_row"), on="claim_idx", how="left")
+        landed_instances.with_columns(_ko=posting_order(landed_instances))
+        .join(claims.select("claim_idx", "orig_row"), on="claim_idx", how="left")
         .join(ch.select("orig_row", "claim_id"), on="orig_row", how="inner")
         .select(
             "claim_id",
             "remit_date",
-            adjudicated=(pl.col("kind") != "reversal").cast(pl.Int64),
+            "_ko",
+            "inst_id",
+            step=pl.when(pl.col("kind") == "reversal").then(-1).otherwise(1),
             moved=pl.col("paid") + pl.col("contractual") + pl.col("denial") + pl.col("patient_resp"),
         )
     )
     # the reserve stands released while an adjudication stands: +1 per adjudication, -1 per
-    # reversal (reversals post first within a day), the running count floored at 0 (the
-    # running sum less its lowest point below 0 so far, which a day reaches after its reversals)
+    # reversal in posting order (posting_order within a day), the running count floored at 0
+    # (the running sum less its lowest point below 0 so far); a day's state is its last CLP's
     days = (
-        remits.group_by("claim_id", "remit_date")
-        .agg(
-            pl.col("moved").sum(),
-            pl.col("adjudicated").sum().alias("n_adj"),
-            (1 - pl.col("adjudicated")).sum().alias("n_rev"),
-        )
-        .sort("claim_id", "remit_date", maintain_order=True)
-        .with_columns(running=(pl.col("n_adj") - pl.col("n_rev")).cum_sum().over("claim_id"))
-        .with_columns(
-            lowest=(pl.col("running") - pl.col("n_adj")).cum_min().over("claim_id").clip(upper_bound=0),
-        )
+        remits.sort("claim_id", "remit_date", "_ko", "inst_id", maintain_order=True)
+        .with_columns(running=pl.col("step").cum_sum().over("claim_id"))
+        .with_columns(lowest=pl.col("running").cum_min().over("claim_id").clip(upper_bound=0))
         .with_columns(released=((pl.col("running") - pl.col("lowest")) >= 1).cast(pl.Int64))
+        .group_by("claim_id", "remit_date", maintain_order=True)
+        .agg(pl.col("moved").sum(), pl.col("released").last())
     )
     pe = periods.select("period_id", "period_end_date")
     first = days.group_by("claim_id").agg(pl.col("remit_date").min().alias("first_remit"))

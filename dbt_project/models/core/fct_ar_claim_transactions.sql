@@ -9,8 +9,10 @@
 --               the chain's whole reserve is released (Dr 1290 / Cr 1200) while an
 --               adjudication stands: the first adjudication releases it, a second releases
 --               nothing, a reversal that leaves none standing re-establishes it (a reversal
---               with nothing standing re-establishes nothing); the contractual adjustment
---               minus the release is the true-up (4950)
+--               with nothing standing re-establishes nothing); on a day, reversals of earlier
+--               CLPs post first and a reversal of a CLP paid that day after it, so a same-day
+--               pay-and-reverse releases nothing; the contractual adjustment minus the
+--               release is the true-up (4950)
 -- A voided chain books no charges and no reserve; its payments and their reversals still
 -- move its balance. 835 claim payments that match no claim are not here (they are
 -- REMIT_NO_CLAIM exceptions); rows of claims that cannot be placed (facility unmapped, no
@@ -69,8 +71,10 @@ charge_rows as (
 ),
 
 chain_remits as (
-    -- one row per matched 835 CLP, in posting order within its chain: by remit date, a
-    -- reversal (CLP02 = 22) before the adjudications of the same day
+    -- one row per matched 835 CLP, in posting order within its chain: by remit date; on a
+    -- day, a reversal (CLP02 = 22) of an earlier CLP (or of one that never landed) before the
+    -- adjudications, and a reversal of a CLP paid that same day after its original (the
+    -- reversal's link to its original: CLP01 + CLP07, int_remits__claims_matched)
     select
         claims.root_claim_id,
         remittances.remit_claim_key,
@@ -84,11 +88,17 @@ chain_remits as (
         remittances.out_of_balance_amount,
         row_number() over (
             partition by claims.root_claim_id
-            order by remittances.remit_date, case when remittances.is_reversal then 0 else 1 end,
+            order by remittances.remit_date,
+                case
+                    when not remittances.is_reversal then 1
+                    when reversed.remit_date = remittances.remit_date then 2
+                    else 0
+                end,
                 remittances.remit_claim_key
         ) as remit_sequence
     from remittances
     inner join claims on claims.claim_id = remittances.claim_id
+    left join remittances as reversed on reversed.remit_claim_key = remittances.reversed_remit_claim_key
 ),
 
 remit_periods as (

@@ -76,6 +76,7 @@ final as (
         remits.claim_status_code = '4' or coalesce(buckets.denial_amount, 0) <> 0 as is_denied,
         remits.is_reversal,
         remits.payer_claim_control_number,
+        remits.reversed_remit_claim_key,
         remits.charge_amount,
         remits.payment_amount,
         {{ money('coalesce(buckets.patient_responsibility_amount, 0)') }} as patient_responsibility_amount,

@@ -108,23 +108,28 @@ def test_daily_reimbursement_posting(fixture_warehouse) -> None:
         "where journal_id = 'DR-LE1-F100-20250120' order by line_number"
     )
     # F100 on 2025-01-20. C3 (charges 250.00, expected 40% = 100.00, a reserve of 150.00)
-    # denied 250: the denial, the release of its reserve and a true-up of 0 - 150.00.
+    # denied 250: the denial, the release of its reserve (Dr 1290 / Cr 1200 150.00) and a
+    # true-up of 0 - 150.00 (Dr 1200 / Cr 4950 150.00).
     # C1 (charges 1,500.00, expected 12,138.60 by its contract, so a reserve of -10,638.60)
-    # paid and reversed on the same day: reversals post first within a day, so its reversal
-    # finds nothing standing and re-establishes nothing, and its payment releases the reserve
-    # (docs/marts.md, "A/R subledger"; the subledger releases the same, so A/R ties to the GL):
-    # released 150.00 - 10,638.60 = -10,488.60 (Dr 1200 / Cr 1290) and trued up the day's
-    # contractual adjustment (400.00 - 400.00 + 0.00) less that release = 10,488.60 (Dr 4950 /
-    # Cr 1200). A pay-and-reverse of one CLP on one day thus keeps the reserve released: a
-    # known limit of the day-order rule (docs/marts.md)
+    # paid and reversed on the same day with no correction: the reversal carries the payment's
+    # CLP identity (CLP01 PCN0000000001 + CLP07 PCCN1), so it posts after it (docs/marts.md,
+    # "A/R subledger"): the payment releases the reserve and the reversal re-establishes it,
+    # the day releases 0, and its contractual adjustment (400.00 - 400.00) leaves no true-up;
+    # payment and patient responsibility net to 0. The reserve of C1 stands, as no
+    # adjudication does
     assert lines == [
-        ("4950", Decimal("10488.60"), Decimal("0.00")),
-        ("1200", Decimal("0.00"), Decimal("10488.60")),
+        ("1200", Decimal("150.00"), Decimal("0.00")),
+        ("4950", Decimal("0.00"), Decimal("150.00")),
         ("4910", Decimal("250.00"), Decimal("0.00")),
         ("1200", Decimal("0.00"), Decimal("250.00")),
-        ("1200", Decimal("10488.60"), Decimal("0.00")),
-        ("1290", Decimal("0.00"), Decimal("10488.60")),
+        ("1290", Decimal("150.00"), Decimal("0.00")),
+        ("1200", Decimal("0.00"), Decimal("150.00")),
     ]
+    [(c1_reserve,)] = fixture_warehouse.query(
+        "select sum(reserve_released_amount) from core.fct_ar_claim_transactions "
+        "where claim_id = 'C1' and posting_date = date '2025-01-20'"
+    )
+    assert c1_reserve == Decimal("0.00")
 
 
 def test_date_dimension_spans_the_data(fixture_warehouse) -> None:

@@ -87,3 +87,33 @@ def test_aging_and_dnfb_add_up_to_the_subledger(truth) -> None:
         assert aged == gross, basis
     dnfb = {(r["period_id"], r["facility_id"]): _d(r["unbilled_charge_amount"]) for r in truth["dnfb"]}
     assert dnfb == unbilled  # nothing of a DNFB claim is remitted before it is billed
+
+
+def test_same_day_pay_and_reverse_releases_nothing() -> None:
+    """The reserve-release order within a day (docs/accounting_policy.md section 2): a reversal of
+    a CLP paid the same day posts after it, so the pair releases nothing; a reversal of an
+    earlier CLP posts before that day's adjudications; one with no landed original finds
+    nothing standing and re-establishes nothing."""
+    import datetime as dt
+
+    import polars as pl
+
+    from careledger.simulator import ground_truth as gt
+
+    d1, d2 = dt.date(2025, 1, 20), dt.date(2025, 2, 3)
+    inst = pl.DataFrame(
+        {
+            # chain 0: paid and reversed on d1, no correction; chain 1: paid on d1, reversed and
+            # readjudicated on d2; chain 2: a reversal whose original never landed, then a payment
+            "inst_id": [1, 2, 3, 4, 5, 6, 7],
+            "claim_idx": [0, 0, 1, 1, 1, 2, 2],
+            "kind": ["original", "reversal", "original", "reversal", "readjudication", "reversal", "readjudication"],
+            "reversed_inst_id": [None, 1, None, 3, None, 99, None],
+            "remit_date": [d1, d1, d1, d2, d2, d1, d1],
+            "contractual": [400, -400, 300, -300, 320, -50, 60],
+        }
+    )
+    claims = pl.DataFrame({"claim_idx": [0, 1, 2], "orig_row": [0, 1, 2], "freq": [1, 1, 1]})
+    reserves = pl.DataFrame({"root_idx": [0, 1, 2], "reserve": [1000, 700, 80]})
+    released = dict(gt.reserve_events(inst, claims, reserves).select("inst_id", "release").iter_rows())
+    assert released == {1: 1000, 2: -1000, 3: 700, 4: -700, 5: 700, 6: 0, 7: 80}
