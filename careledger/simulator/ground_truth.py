@@ -690,6 +690,8 @@ def revenue_cycle_kpis(
     claims: pl.DataFrame,
     dims: pl.DataFrame,
     plb: pl.DataFrame,
+    landed_instances: pl.DataFrame,
+    landed_lines: pl.DataFrame,
     *,
     facilities: pl.DataFrame,
     periods: pl.DataFrame,
@@ -703,7 +705,11 @@ def revenue_cycle_kpis(
     payer A/R + patient A/R (patient responsibility - patient payments - bad debt - charity, to
     date) + PLB recoupments and forward balances to date (``plb``, from
     :func:`provider_adjustments`: - their cash effect); averages over the last three periods.
-    Amounts in cents, ratios as decimal strings.
+    Initial denial rate (HFMA Claim Integrity Task Force): claim versions whose first landed
+    adjudication (non-reversal CLP, by remit date) denied them (CLP02 = 4 or a denial amount),
+    per period of that remit date, / the average monthly claim versions submitted (not of a
+    voided chain, with landed lines) in the up to three periods before it; the charge rate
+    likewise on CLP03 and the claims' charges. Amounts in cents, ratios as decimal strings.
     """
 
     def by_period(df: pl.DataFrame, date_col: str, aggs: list[pl.Expr]) -> pl.DataFrame:
@@ -741,6 +747,43 @@ def revenue_cycle_kpis(
         "remit_date",
         [(-pl.col("cash")).sum().alias("plb_ar_change")],
     )
+    # claim versions submitted: every version with landed lines whose chain does not end in a
+    # void (the chain's latest submission is a frequency 8 with landed lines)
+    version_charge = landed_lines.group_by("claim_idx").agg(pl.col("charge_cents").sum().alias("claim_charge"))
+    versions = claims.join(version_charge, on="claim_idx", how="inner")
+    voided_chains = (
+        versions.sort("orig_row", "submitted_date", "freq", maintain_order=True)
+        .group_by("orig_row", maintain_order=True)
+        .last()
+        .filter(pl.col("freq") == 8)
+        .select("orig_row")
+    )
+    submitted_versions = versions.join(voided_chains, on="orig_row", how="anti").join(
+        dims.select("claim_idx", "facility_id"), on="claim_idx", how="left", maintain_order="left"
+    )
+    submitted = by_period(
+        submitted_versions,
+        "submitted_date",
+        [pl.len().alias("submitted_n"), pl.col("claim_charge").sum().alias("submitted_charge")],
+    )
+    first_adjudications = (
+        landed_instances.filter(pl.col("kind") != "reversal")
+        .join(version_charge.select("claim_idx"), on="claim_idx", how="semi")
+        .sort("claim_idx", "remit_date", "inst_id", maintain_order=True)
+        .group_by("claim_idx", maintain_order=True)
+        .first()
+        .join(dims.select("claim_idx", "facility_id"), on="claim_idx", how="left", maintain_order="left")
+        .with_columns(denied=(pl.col("status") == "4") | (pl.col("denial") > 0))
+    )
+    initial = by_period(
+        first_adjudications,
+        "remit_date",
+        [
+            pl.col("denied").sum().cast(pl.Int64).alias("denied_n"),
+            pl.col("charge").filter(pl.col("denied")).sum().alias("denied_charge"),
+            pl.len().alias("adjudicated_n"),
+        ],
+    )
     ledger = subledger.group_by("period_id", "facility_id").agg(
         pl.col("reserve").sum().alias("reserve_bal"),
         pl.col("net").sum().alias("payer_net"),
@@ -751,7 +794,7 @@ def revenue_cycle_kpis(
         "period_id", days=(pl.col("period_end_date") - pl.col("period_start_date")).dt.total_days() + 1
     ).join(fac_ids, how="cross")
     x = grid
-    for part in (gross, remits, patient, write_offs, ledger, recoupments):
+    for part in (gross, remits, patient, write_offs, ledger, recoupments, submitted, initial):
         x = x.join(part, on=["period_id", "facility_id"], how="left", maintain_order="left")
     measures = [c for c in x.columns if c not in ("period_id", "facility_id", "days")]
     x = x.with_columns([pl.col(c).fill_null(0).cast(pl.Int64) for c in measures]).sort("facility_id", "period_id")
@@ -775,6 +818,9 @@ def revenue_cycle_kpis(
         trailing_npsr=pl.col("npsr").rolling_sum(3, min_samples=1).over("facility_id"),
         trailing_gross=pl.col("gross").rolling_sum(3, min_samples=1).over("facility_id"),
         trailing_days=pl.col("days").rolling_sum(3, min_samples=1).over("facility_id"),
+        prior_n=pl.col("submitted_n").shift(1).rolling_sum(3, min_samples=1).over("facility_id"),
+        prior_charge=pl.col("submitted_charge").shift(1).rolling_sum(3, min_samples=1).over("facility_id"),
+        prior_periods=pl.int_range(pl.len()).over("facility_id").clip(upper_bound=3),
     )
     rows = []
     for r in x.iter_rows(named=True):
@@ -792,6 +838,12 @@ def revenue_cycle_kpis(
                 ),
                 "bad_debt_pct": _ratio(r["bad_debt"], r["gross"], "0.0001"),
                 "charity_pct": _ratio(r["charity"], r["gross"], "0.0001"),
+                "prior_avg_submitted": _ratio(r["prior_n"], r["prior_periods"], "0.0001"),
+                "initial_denial_rate": _ratio(r["denied_n"] * r["prior_periods"], r["prior_n"], "0.0001"),
+                "prior_avg_submitted_charge": _ratio(r["prior_charge"], r["prior_periods"] * 100, "0.01"),
+                "initial_denial_charge_rate": _ratio(
+                    r["denied_charge"] * r["prior_periods"], r["prior_charge"], "0.0001"
+                ),
             }
         )
     return pl.DataFrame(rows, infer_schema_length=None).sort("period_id", "facility_id", maintain_order=True)

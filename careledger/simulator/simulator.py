@@ -1018,6 +1018,8 @@ def _write_ground_truth(
         billing.claims,
         dims,
         plb,
+        landed_inst,
+        landed_lines,
         facilities=net.facilities,
         periods=erp.periods,
     )
@@ -1051,6 +1053,14 @@ def _write_ground_truth(
             dnfb_days="dnfb_days",
             bad_debt_pct="bad_debt_pct",
             charity_pct="charity_pct",
+            submitted_claim_count="submitted_n",
+            initial_denied_claim_count="denied_n",
+            adjudicated_claim_count="adjudicated_n",
+            prior_avg_submitted_claim_count="prior_avg_submitted",
+            initial_denial_rate="initial_denial_rate",
+            initial_denied_charge_amount=money("denied_charge"),
+            prior_avg_submitted_charge_amount="prior_avg_submitted_charge",
+            initial_denial_charge_rate="initial_denial_charge_rate",
         ),
     )
     ptx = gt.patient_transactions_by_period(bank.patient_transactions)

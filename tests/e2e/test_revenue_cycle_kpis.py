@@ -3,8 +3,9 @@
 Runs on the session's ``built_warehouse`` (faults on). The simulator computes every KPI per
 accounting period x facility from its own records (``ground_truth/revenue_cycle_kpis.csv``:
 gross charges, 835 outcomes, its claim A/R subledger, patient transactions, denial
-write-offs); every numerator and denominator must equal the mart to the cent and every ratio
-to its four (days: two) decimals, on every row.
+write-offs, the claims it submitted and their first adjudications for the Claim Integrity Task
+Force initial denial rate); every numerator and denominator must equal the mart to the cent and
+every ratio to its four (days: two) decimals, on every row.
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ def test_the_faulted_system_exercises_every_kpi(truth) -> None:
         "dnfb_gross_amount",
         "net_days_in_ar",
         "cash_pct_of_net_revenue",
+        "initial_denied_claim_count",
+        "initial_denial_rate",
+        "initial_denial_charge_rate",
     ):
         assert any(_d(r[column]) for r in truth), f"ground truth has no {column}"
 
