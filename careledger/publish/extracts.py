@@ -501,7 +501,7 @@ _ROLLFORWARD_MONEY = (
 )
 
 #: The account roles whose GL balance is net A/R (the roll-forward's gl_balance_amount).
-AR_ROLES = ("payer_ar", "contractual_reserve", "patient_ar")
+AR_ROLES = ("payer_ar", "unbilled_ar", "contractual_reserve", "patient_ar")
 
 
 def _ar_rollforward(src: _Source, period: str) -> Sheet:
@@ -684,7 +684,16 @@ def _journal_net(src: _Source, start: dt.date, end: dt.date) -> dict[tuple[str, 
 #: The role's account comes from seeds/account_roles.csv, the seed the posting rules and the
 #: reconciliation marts join to, so remapping an account there moves the tie-outs with them.
 TIEOUT_RULES: tuple[tuple[str, str, str, str, str, int], ...] = (
-    ("Gross charges accrued", "pnl_by_service_line", "gross_charge_amount", "month_end_accrual", "payer_ar", 1),
+    # gross charges accrue to payer A/R, or to unbilled A/R while discharged, not final billed
+    # (DNFB); the DNFB reversal moves them to payer A/R, so the two together are the charges
+    (
+        "Gross charges accrued",
+        "pnl_by_service_line",
+        "gross_charge_amount",
+        "month_end_accrual",
+        "payer_ar+unbilled_ar",
+        1,
+    ),
     (
         "Contractual adjustments (P&L)",
         "pnl_by_service_line",

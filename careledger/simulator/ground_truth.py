@@ -117,9 +117,12 @@ def _chain_roots(claims: pl.DataFrame) -> pl.DataFrame:
 def claim_reserves(claims: pl.DataFrame, landed_lines: pl.DataFrame, dims: pl.DataFrame) -> pl.DataFrame:
     """The contractual reserve of every chain (docs/accounting_policy.md section 1): gross
     charges - expected reimbursement of its counted claim, booked at the end of the period of
-    the statement-to date (cents)."""
-    x = _claim_charges(claims, landed_lines, dims).join(
-        _chain_roots(claims).select("claim_idx", "root_idx"), on="claim_idx", how="left", maintain_order="left"
+    the statement-to date (cents), with the chain's bill date (its first submission)."""
+    bills = claims.group_by("orig_row").agg(pl.col("submitted_date").min().alias("bill_date"))
+    x = (
+        _claim_charges(claims, landed_lines, dims)
+        .join(_chain_roots(claims).select("claim_idx", "root_idx", "orig_row"), on="claim_idx", how="left")
+        .join(bills, on="orig_row", how="left", maintain_order="left")
     )
     return x.select(
         "claim_idx",
@@ -128,6 +131,7 @@ def claim_reserves(claims: pl.DataFrame, landed_lines: pl.DataFrame, dims: pl.Da
         "service_line_code",
         "cost_center_id",
         "statement_to_date",
+        "bill_date",
         "charge",
         "expected",
         reserve=pl.col("charge") - pl.col("expected"),
@@ -307,8 +311,10 @@ def direct_costs(gl: pl.DataFrame, cost_centers: pl.DataFrame) -> pl.DataFrame:
 
 #: journal source and (debit account, credit account) of each measure (seeds/posting_rules.csv;
 #: gross charges credit the revenue category's account, which the balances below leave out)
-MEASURE_ACCOUNTS: dict[str, tuple[str, str, str | None]] = {
+MEASURE_ACCOUNTS: dict[str, tuple[str, str | None, str | None]] = {
     "gross_charge": ("month_end_accrual", "1200", None),
+    "dnfb_charge": ("month_end_accrual", "1250", None),
+    "dnfb_reversal": ("month_end_accrual", None, "1250"),
     "contractual_reserve": ("month_end_accrual", "4900", "1290"),
     "payment": ("daily_reimbursement", "1010", "1200"),
     "denial": ("daily_reimbursement", "4910", "1200"),
@@ -356,14 +362,41 @@ def journal_measures(
     accrual = reserves.with_columns(period_id=pl.col("statement_to_date").dt.strftime("%Y-%m")).join(
         pe, on="period_id", how="inner", maintain_order="left"
     )
+    # a chain billed after the end of its charge period is DNFB there: its charges accrue to
+    # unbilled A/R at that period end and move to payer A/R at the end of its bill period
+    bill_pe = pe.select(bill_period_id="period_id", bill_period_end_date="period_end_date")
+    accrual = (
+        accrual.with_columns(bill_period_id=pl.col("bill_date").dt.strftime("%Y-%m"))
+        .join(bill_pe, on="bill_period_id", how="left", maintain_order="left")
+        .with_columns(
+            is_dnfb=(pl.col("bill_date") > pl.col("period_end_date")) & pl.col("bill_period_end_date").is_not_null()
+        )
+    )
+    dnfb = accrual.filter("is_dnfb")
     parts = [
         *daily,
         accrual.select(
             "facility_id",
-            posting_date="period_end_date",
+            posting_date=pl.when("is_dnfb").then("bill_period_end_date").otherwise("period_end_date"),
             service_line_code=pl.lit(""),
             cost_center_id=pl.lit(""),
             measure=pl.lit("gross_charge"),
+            amount="charge",
+        ),
+        dnfb.select(
+            "facility_id",
+            posting_date="period_end_date",
+            service_line_code=pl.lit(""),
+            cost_center_id=pl.lit(""),
+            measure=pl.lit("dnfb_charge"),
+            amount="charge",
+        ),
+        dnfb.select(
+            "facility_id",
+            posting_date="bill_period_end_date",
+            service_line_code=pl.lit(""),
+            cost_center_id=pl.lit(""),
+            measure=pl.lit("dnfb_reversal"),
             amount="charge",
         ),
         accrual.select(
@@ -434,7 +467,8 @@ def gl_balances(measures: pl.DataFrame, facilities: pl.DataFrame, periods: pl.Da
     legs = []
     for m, (_src, debit, credit) in MEASURE_ACCOUNTS.items():
         part = measures.filter(pl.col("measure") == m)
-        legs.append(part.select("facility_id", "posting_date", account_id=pl.lit(debit), net="amount"))
+        if debit is not None:
+            legs.append(part.select("facility_id", "posting_date", account_id=pl.lit(debit), net="amount"))
         if credit is not None:
             legs.append(part.select("facility_id", "posting_date", account_id=pl.lit(credit), net=-pl.col("amount")))
     le = facilities.select("facility_id", "legal_entity_id")
@@ -788,6 +822,7 @@ def revenue_cycle_kpis(
         pl.col("reserve").sum().alias("reserve_bal"),
         pl.col("net").sum().alias("payer_net"),
         pl.col("charges_to_date").filter(~pl.col("is_billed")).sum().alias("dnfb"),
+        pl.col("net").filter(~pl.col("is_billed")).sum().alias("dnfb_net"),
     )
     fac_ids = pl.concat([facilities.select("facility_id"), pl.DataFrame({"facility_id": [UNMAPPED]})]).unique()
     grid = periods.select(

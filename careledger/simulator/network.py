@@ -122,6 +122,7 @@ CHART_OF_ACCOUNTS: list[tuple[str, str, str, str, bool]] = [
     ("4950", "Contractual allowance true-up", "revenue", "debit", True),
     ("4960", "Unclassified payer adjustments", "revenue", "debit", True),
     ("1295", "Remittance suspense", "asset", "debit", True),
+    ("1250", "Unbilled patient A/R (DNFB)", "asset", "debit", True),
     ("4999", "Unmapped revenue suspense", "revenue", "credit", True),
     ("6000", "Salaries and benefits", "expense", "debit", False),
     ("6010", "Salaries and wages - clinical", "expense", "debit", True),

@@ -1037,6 +1037,7 @@ def _write_ground_truth(
             charity_amount=money("charity"),
             net_revenue_amount=money("npsr"),
             payer_net_ar_amount=money("payer_net"),
+            dnfb_net_ar_amount=money("dnfb_net"),
             patient_ar_amount=money("patient_ar"),
             plb_recoupment_ar_amount=money("plb_ar"),
             net_ar_amount=money("net_ar"),

@@ -148,6 +148,47 @@ def test_dnfb_equals_ground_truth(con, built_warehouse) -> None:
     assert {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows} == truth
 
 
+def test_unbilled_ar_in_the_gl_equals_ground_truth_dnfb(con, built_warehouse) -> None:
+    """The DNFB accrual (docs/accounting_policy.md section 1a): at every period end the GL's
+    unbilled A/R (role unbilled_ar, 1250) of each facility is the simulator's DNFB gross charges
+    (claims discharged by then and billed after it), so every accrual was reversed in the period
+    its claim was billed; and the journals accrue and reverse the same charges."""
+    truth = {
+        (r["period_id"], r["facility_id"]): Decimal(r["unbilled_charge_amount"])
+        for r in _truth(built_warehouse, "dnfb.csv")
+    }
+    rows = con.execute(
+        """
+        with periods as (select period_id, period_end_date from core.dim_accounting_period)
+        select periods.period_id, lines.facility_id, sum(lines.debit_amount - lines.credit_amount)
+        from marts.mart_erp_journal_lines as lines
+        inner join reference.account_roles as roles on roles.account_id = lines.account_id
+        inner join periods on lines.posting_date <= periods.period_end_date
+        where roles.role = 'unbilled_ar' and lines.facility_id <> 'UNMAPPED'
+        group by 1, 2
+        """
+    ).fetchall()
+    got = {(p, f): amount for p, f, amount in rows if amount != 0}
+    assert truth, "the faulted system has DNFB claims"
+    assert got == truth
+    # accruals debit 1250, reversals credit it; what is accrued and not reversed is the DNFB at
+    # the last period end
+    ((accrued, reversed_),) = con.execute(
+        """
+        select sum(lines.debit_amount), sum(lines.credit_amount)
+        from marts.mart_erp_journal_lines as lines
+        inner join reference.account_roles as roles on roles.account_id = lines.account_id
+        where roles.role = 'unbilled_ar' and lines.facility_id <> 'UNMAPPED'
+        """
+    ).fetchall()
+    (still_unbilled,) = con.execute(
+        "select coalesce(sum(charges_to_date_amount), 0) from marts.mart_ar_subledger where not is_billed "
+        "and facility_id <> 'UNMAPPED' and period_id = (select max(period_id) from core.dim_accounting_period)"
+    ).fetchone()
+    assert accrued > 0 and reversed_ > 0
+    assert accrued - reversed_ == still_unbilled
+
+
 def test_expected_reimbursement_and_reserve_per_claim_equal_ground_truth(con, built_warehouse) -> None:
     truth = {
         r["claim_id"]: (Decimal(r["charge_amount"]), Decimal(r["contractual_reserve_amount"]))
@@ -213,7 +254,7 @@ def test_subledger_equals_gl_ar_at_every_period_end(con) -> None:
             from marts.mart_erp_journal_lines as journal_lines
             inner join reference.account_roles as roles on roles.account_id = journal_lines.account_id
             inner join periods on journal_lines.posting_date <= periods.period_end_date
-            where roles.role in ('payer_ar', 'contractual_reserve')
+            where roles.role in ('payer_ar', 'unbilled_ar', 'contractual_reserve')
             group by 1, 2
         ),
         subledger as (

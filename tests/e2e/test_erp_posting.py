@@ -283,14 +283,14 @@ def _ledger_net(con: duckdb.DuckDBPyConnection, target: str) -> dict[tuple[str, 
 def test_gl_balances_equal_ground_truth(posted: Posted, built_warehouse) -> None:
     """Per legal entity x GL account x posted period, the GL built from the posted journals equals
     the simulator's ``ground_truth/gl_balances.csv`` to the cent: the contractual reserve (1290,
-    4900), its release and true-up (4950), PLB interest (4810), payer and patient A/R, cash, bad
+    4900), its release and true-up (4950), PLB interest (4810), payer, unbilled (DNFB) and patient A/R, cash, bad
     debt and charity (docs/accounting_policy.md), with closed periods' journals in the next open one."""
     with (built_warehouse.ground_truth_dir / "gl_balances.csv").open(newline="", encoding="utf-8") as fh:
         truth = {
             (r["legal_entity_id"], r["account_id"], r["period_id"]): D(r["net_debit_amount"])
             for r in csv.DictReader(fh)
         }
-    assert {a for _, a, _ in truth} >= {"1010", "1200", "1210", "1290", "4810", "4900", "4910", "4950"}
+    assert {a for _, a, _ in truth} >= {"1010", "1200", "1210", "1250", "1290", "4810", "4900", "4910", "4950"}
     accounts = {a for _, a, _ in truth}
     for target in TARGETS:
         with duckdb.connect(str(posted.warehouse), read_only=True) as con:
@@ -349,7 +349,7 @@ def test_three_refreshes_without_source_change_post_nothing_new(posted: Posted) 
 def test_ar_rollforward_ties_to_the_posted_gl_and_ground_truth(posted: Posted, built_warehouse) -> None:
     """mart_ar_rollforward: the roll-forward identity holds on every row; every mapped
     facility's ending balance equals the posted GL balance of its A/R accounts (roles payer_ar,
-    contractual_reserve, patient_ar) cumulative through the period, to the cent; per legal entity
+    unbilled_ar, contractual_reserve, patient_ar) cumulative through the period, to the cent; per legal entity
     the ending balances equal the simulator's ground truth; only money on an unknown facility
     (held journals) is a break, and each break is an AR_ROLLFORWARD_BREAK exception row."""
     with duckdb.connect(str(posted.warehouse), read_only=True) as con:
@@ -367,7 +367,8 @@ def test_ar_rollforward_ties_to_the_posted_gl_and_ground_truth(posted: Posted, b
             from publish.posting_ledger as j
             inner join publish.posting_ledger_lines as l on l.target = j.target and l.journal_id = j.journal_id
             inner join core.dim_gl_account as a on a.account_id = l.account_id
-            where j.target = 'json' and a.account_role in ('payer_ar', 'contractual_reserve', 'patient_ar')
+            where j.target = 'json'
+                and a.account_role in ('payer_ar', 'unbilled_ar', 'contractual_reserve', 'patient_ar')
             group by all
             """
         ).fetchall()
@@ -393,6 +394,6 @@ def test_ar_rollforward_ties_to_the_posted_gl_and_ground_truth(posted: Posted, b
     truth: dict[str, Decimal] = defaultdict(Decimal)
     with (built_warehouse.ground_truth_dir / "gl_balances.csv").open(newline="", encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
-            if r["account_id"] in ("1200", "1290", "1210"):
+            if r["account_id"] in ("1200", "1250", "1290", "1210"):
                 truth[r["legal_entity_id"]] += D(r["net_debit_amount"])
     assert {le: v for le, v in by_le_last.items() if le != "UNMAPPED"} == {le: v for le, v in truth.items() if v}

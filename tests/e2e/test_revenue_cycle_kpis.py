@@ -54,6 +54,7 @@ def test_the_faulted_system_exercises_every_kpi(truth) -> None:
         "plb_recoupment_ar_amount",
         "denial_write_off_amount",
         "dnfb_gross_amount",
+        "dnfb_net_ar_amount",
         "net_days_in_ar",
         "cash_pct_of_net_revenue",
         "initial_denied_claim_count",

@@ -1,5 +1,6 @@
--- The month-end accrual journals debit payer A/R (role payer_ar) with exactly the gross charges
--- of the periods they post (their contractual reserve lines are allowance / reserve)
+-- The month-end accrual journals debit payer A/R and unbilled A/R (roles payer_ar, unbilled_ar)
+-- with exactly the gross charges of the periods they post (a DNFB accrual and its reversal move
+-- charges between the two; the contractual reserve lines are allowance / reserve)
 -- (facilities and periods that exist; charges outside any ERP period are not accrued).
 with
 
@@ -17,7 +18,7 @@ accruals as (
         sum(journal_lines.debit_amount - journal_lines.credit_amount) as debit_amount
     from {{ ref('mart_erp_journal_lines') }} as journal_lines
     inner join {{ ref('account_roles') }} as account_roles on account_roles.account_id = journal_lines.account_id
-    where journal_lines.journal_source = 'month_end_accrual' and account_roles.role = 'payer_ar'
+    where journal_lines.journal_source = 'month_end_accrual' and account_roles.role in ('payer_ar', 'unbilled_ar')
     group by journal_lines.facility_id, journal_lines.posting_date
 )
 

@@ -115,6 +115,7 @@ def load_minimal_raw(con: duckdb.DuckDBPyConnection) -> None:
                 ("4950", "Contractual allowance true-up", "revenue", "debit"),
                 ("4960", "Unclassified payer adjustments", "revenue", "debit"),
                 ("1295", "Remittance suspense", "asset", "debit"),
+                ("1250", "Unbilled patient A/R (DNFB)", "asset", "debit"),
                 ("6000", "Salaries", "expense", "debit"),
                 ("2000", "Accrued payroll", "liability", "credit"),
             ]

@@ -1,12 +1,13 @@
 -- A/R roll-forward per legal entity x facility x accounting period (docs/marts.md,
--- docs/accounting_policy.md): net A/R = payer A/R - contractual reserve + patient A/R.
+-- docs/accounting_policy.md): net A/R = payer A/R + unbilled (DNFB) A/R - contractual reserve
+-- + patient A/R.
 --   beginning + gross charges - payments - contractual adjustments - denials - write-offs
 --   - PLB recoupments - reserve change = ending
 -- The movements are core.fct_ar_rollforward_movements (charges, 835 CLPs, reserve events, PLB
 -- recoupments, patient transactions), each placed in the period its journal posts to; one that
 -- no period can take is an AR_MOVEMENT_UNPLACED exception with its amount. The GL balance
--- sums the journal lines on the accounts with roles payer_ar, contractual_reserve and
--- patient_ar that can post (no UNMAPPED legal entity, facility or
+-- sums the journal lines on the accounts with roles payer_ar, unbilled_ar, contractual_reserve
+-- and patient_ar that can post (no UNMAPPED legal entity, facility or
 -- account in their journal). Both are placed in the period a journal posts to: its own period
 -- when open, else the next open period (the posting ledger's rule), so the GL balance is the
 -- ERP's. A difference is a break (is_tied false, with its reason; mart_reconciliation_exceptions
@@ -101,7 +102,7 @@ gl_movements as (
     inner join periods on periods.period_id = journal_lines.period_id
     inner join placement on placement.source_period_id = periods.period_id
     left join postable_journals on postable_journals.journal_id = journal_lines.journal_id
-    where account_roles.role in ('payer_ar', 'contractual_reserve', 'patient_ar')
+    where account_roles.role in ('payer_ar', 'unbilled_ar', 'contractual_reserve', 'patient_ar')
     group by 1, 2
 ),
 

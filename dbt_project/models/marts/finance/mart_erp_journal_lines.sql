@@ -6,7 +6,11 @@
 --   month_end_accrual: posting_date = period end; gross charges of the period per service
 --     line, cost center and revenue category: Dr payer A/R / Cr the category's revenue account;
 --     the contractual reserve of each claim (gross - expected): Dr contractual allowance /
---     Cr contractual reserve.
+--     Cr contractual reserve. Charges of a chain discharged and not final billed at the end of
+--     its charge period (DNFB) accrue there to unbilled A/R (Dr unbilled A/R / Cr revenue); at
+--     the end of the period the claim is billed in, that accrual is reversed (Dr revenue /
+--     Cr unbilled A/R) and the charges accrue to payer A/R; the reserve is booked once, with
+--     the charges at the charge period end.
 --   daily_reimbursement also releases each claim's reserve (Dr contractual reserve / Cr payer
 --     A/R) and trues up the actual contractual adjustment against it (Dr contractual true-up /
 --     Cr payer A/R), instead of posting the contractual adjustment to the allowance
@@ -101,10 +105,14 @@ remit_measures as (
 ),
 
 accrual_measures as (
+    -- gross charges to payer A/R at the end of the charge period, or for a chain billed after it
+    -- (DNFB, fct_charges.is_dnfb) at the end of its bill period; a DNFB chain's charges accrue to
+    -- unbilled A/R at the charge period end (dnfb_charge_amount) and that accrual is reversed at
+    -- the end of the bill period (dnfb_reversal_amount), beside its payer A/R accrual
     select
         'month_end_accrual' as journal_source,
         charges.facility_id,
-        periods.period_end_date as posting_date,
+        case when charges.is_dnfb then bill_periods.period_end_date else periods.period_end_date end as posting_date,
         charges.service_line_code,
         charges.cost_center_id,
         charges.gl_account_id as revenue_account_id,
@@ -113,7 +121,38 @@ accrual_measures as (
         charges.charge_amount as amount
     from charges
     inner join periods on periods.period_id = charges.period_id
+    left join periods as bill_periods on bill_periods.period_id = charges.bill_period_id
     where charges.charge_amount <> 0
+    union all
+    select
+        'month_end_accrual' as journal_source,
+        charges.facility_id,
+        periods.period_end_date as posting_date,
+        charges.service_line_code,
+        charges.cost_center_id,
+        charges.gl_account_id as revenue_account_id,
+        'dnfb_charge_amount' as measure,
+        charges.claim_id as source_id,
+        charges.charge_amount as amount
+    from charges
+    inner join periods on periods.period_id = charges.period_id
+    inner join periods as bill_periods on bill_periods.period_id = charges.bill_period_id
+    where charges.is_dnfb and charges.charge_amount <> 0
+    union all
+    select
+        'month_end_accrual' as journal_source,
+        charges.facility_id,
+        bill_periods.period_end_date as posting_date,
+        charges.service_line_code,
+        charges.cost_center_id,
+        charges.gl_account_id as revenue_account_id,
+        'dnfb_reversal_amount' as measure,
+        charges.claim_id as source_id,
+        charges.charge_amount as amount
+    from charges
+    inner join periods on periods.period_id = charges.period_id
+    inner join periods as bill_periods on bill_periods.period_id = charges.bill_period_id
+    where charges.is_dnfb and charges.charge_amount <> 0
 ),
 
 reserve_measures as (

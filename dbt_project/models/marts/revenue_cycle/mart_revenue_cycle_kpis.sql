@@ -22,10 +22,13 @@
     gross charges (statement_to period) - contractual adjustments and denials (remit date)
     - the change of the contractual reserve over the period (4900 + 4950 = contractual
     adjustments + reserve change) - bad debt - charity (transaction date). Net A/R = the A/R
-    subledger's net balance (payer A/R - contractual reserve, mart_ar_subledger) + patient
+    subledger's net balance (payer A/R + unbilled A/R - contractual reserve, mart_ar_subledger;
+    HFMA counts discharged-not-final-billed accounts at net realizable value, dnfb_net_ar_amount
+    is their part) + patient
     A/R (patient responsibility moved by the 835s - patient payments - bad debt - charity)
     + PLB recoupments and forward balances to date (provider-level credits to payer A/R that no
-    claim carries, - their cash effect), so net A/R is the GL's payer A/R - reserve + patient A/R.
+    claim carries, - their cash effect), so net A/R is the GL's payer A/R + unbilled A/R
+    - reserve + patient A/R.
     A PLB with no payment date is a PLB_NO_DATE exception (mart_reconciliation_exceptions).
 -#}
 
@@ -235,7 +238,8 @@ subledger_balances as (
         facility_id,
         sum(reserve_balance_amount) as reserve_balance_amount,
         sum(net_balance_amount) as net_balance_amount,
-        sum(case when not is_billed then charges_to_date_amount else 0 end) as dnfb_gross_amount
+        sum(case when not is_billed then charges_to_date_amount else 0 end) as dnfb_gross_amount,
+        sum(case when not is_billed then net_balance_amount else 0 end) as dnfb_net_amount
     from subledger
     group by 1, 2
 ),
@@ -278,6 +282,7 @@ period_flows as (
         coalesce(subledger_balances.reserve_balance_amount, 0) as reserve_balance_amount,
         coalesce(subledger_balances.net_balance_amount, 0) as payer_net_ar_amount,
         coalesce(subledger_balances.dnfb_gross_amount, 0) as dnfb_gross_amount,
+        coalesce(subledger_balances.dnfb_net_amount, 0) as dnfb_net_amount,
         coalesce(plb_activity.plb_recoupment_ar_change_amount, 0) as plb_recoupment_ar_change_amount,
         coalesce(subledger_balances.reserve_balance_amount, 0) - coalesce(
             lag(subledger_balances.reserve_balance_amount) over (
@@ -336,6 +341,7 @@ balances as (
             rows between unbounded preceding and current row
         ) as plb_recoupment_ar_amount,
         dnfb_gross_amount,
+        dnfb_net_amount,
         sum(net_revenue_amount) over (
             partition by facility_id order by period_start_date
             rows between 2 preceding and current row
@@ -385,6 +391,7 @@ unperiodized as (
         cast(null as decimal(18, 2)) as patient_ar_amount,
         cast(null as decimal(18, 2)) as plb_recoupment_ar_amount,
         cast(null as decimal(18, 2)) as dnfb_gross_amount,
+        cast(null as decimal(18, 2)) as dnfb_net_amount,
         cast(null as decimal(18, 2)) as trailing_net_revenue_amount,
         cast(null as decimal(18, 2)) as trailing_gross_charge_amount,
         cast(null as integer) as trailing_day_count,
@@ -477,6 +484,7 @@ final as (
             as decimal(18, 4)
         ) as denial_write_off_pct,
         cast(period_facilities.payer_net_ar_amount as decimal(18, 2)) as payer_net_ar_amount,
+        cast(period_facilities.dnfb_net_amount as decimal(18, 2)) as dnfb_net_ar_amount,
         cast(period_facilities.reserve_balance_amount as decimal(18, 2))
             as contractual_reserve_amount,
         cast(period_facilities.patient_ar_amount as decimal(18, 2)) as patient_ar_amount,
