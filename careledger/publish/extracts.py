@@ -861,7 +861,7 @@ def _rollforward_tieouts(
     src: _Source, sheets: dict[str, Sheet], accounts: dict[str, str], start: dt.date, end: dt.date
 ) -> list[TieOut]:
     """The roll-forward's GL column equals the journals: the net debit of the A/R accounts
-    (payer A/R, contractual reserve, patient A/R) in the journals that post, through the period
+    (payer A/R, unbilled A/R, contractual reserve, patient A/R) in the journals that post, through the period
     end; and ending - GL (difference) equals the period's AR_ROLLFORWARD_BREAK exceptions, so
     every cent that does not tie is an exception. A closed period has no roll-forward rows and
     no roll-forward tie-out."""

@@ -116,7 +116,9 @@ def test_csv_extract_ties_to_journals_to_the_cent(warehouse: Path, tmp_path: Pat
     assert total(reimb, "contractual_adjustment_amount") == released + true_up
     assert total(reimb, "denial_amount") == _journal(warehouse, "4910", "daily_reimbursement", period)
     assert total(reimb, "patient_responsibility_amount") == _journal(warehouse, "1210", "daily_reimbursement", period)
-    assert total(pnl, "gross_charge_amount") == _journal(warehouse, "1200", "month_end_accrual", period)
+    # gross charges accrue to payer A/R (1200), or to unbilled A/R (1250) while not final billed
+    unbilled = _journal(warehouse, "1250", "month_end_accrual", period) or Decimal("0.00")
+    assert total(pnl, "gross_charge_amount") == _journal(warehouse, "1200", "month_end_accrual", period) + unbilled
     assert total(denials, "net_denied_amount") == _journal(warehouse, "4910", "daily_reimbursement", period)
     # money is written with exactly two decimals, never float noise
     assert all(re.fullmatch(r"-?\d+\.\d{2}", r["payment_amount"]) for r in reimb)
@@ -446,7 +448,7 @@ def test_tie_out_accounts_follow_the_account_roles_seed(
     after = write_extract(warehouse, period, "csv", tmp_path / "after")
     assert not _breaks(after)
     assert [t.sheet_total for t in after.tieouts] == [t.sheet_total for t in before.tieouts]
-    assert {t.journal_account for t in after.tieouts if t.check == "Gross charges accrued"} == {"1299"}
+    assert {t.journal_account for t in after.tieouts if t.check == "Gross charges accrued"} == {"1299+1250"}
 
 
 def test_a_role_without_one_account_is_one_sentence(
