@@ -127,7 +127,7 @@ def test_daily_reimbursement_posting(fixture_warehouse) -> None:
     ]
     [(c1_reserve,)] = fixture_warehouse.query(
         "select sum(reserve_released_amount) from core.fct_ar_claim_transactions "
-        "where claim_id = 'C1' and posting_date = date '2025-01-20'"
+        "where claim_id = 'C00000001' and posting_date = date '2025-01-20'"
     )
     assert c1_reserve == Decimal("0.00")
 
