@@ -69,15 +69,29 @@ def parse_lines(path: Path, ncols: int, *, header: bool = True) -> list[LineReco
             i += 1
             continue
         buf, j = line, i
+        single: list[str] | None = None  # the line read alone, when that gives the header's field count
         if '"' not in line or _field_count(line) == ncols:
             fields = _fields(line)
             if fields is not None and len(fields) == ncols:
-                records.append(LineRecord(index, line, fields))
-                i += 1
-                continue
+                if line.count('"') % 2 == 0:
+                    records.append(LineRecord(index, line, fields))
+                    i += 1
+                    continue
+                # an odd number of quotes: a quoted field that goes on over the next lines (RFC
+                # 4180), which the lenient reader would cut at the line end; tried first below
+                single = fields
         while buf.count('"') % 2 == 1 and j + 1 < len(lines) and lines[j + 1] is not None:
             j += 1
             buf += "\n" + lines[j]
+        if single is not None:
+            joined = _strict_fields(buf) if j > i and buf.count('"') % 2 == 0 else None
+            if joined is not None and len(joined) == ncols:
+                records.append(LineRecord(index, buf, joined))
+                i = j + 1
+            else:  # no closing quote on a later line: a stray quote inside a field of this line
+                records.append(LineRecord(index, line, single))
+                i += 1
+            continue
         if buf.count('"') % 2 == 1:
             records.append(LineRecord(index, line, None, "UNTERMINATED_QUOTE", "a quoted field never closes"))
             i += 1
@@ -110,6 +124,13 @@ def parse_lines(path: Path, ncols: int, *, header: bool = True) -> list[LineReco
 def _fields(line: str) -> list[str] | None:
     try:
         return next(csv.reader([line]))
+    except (csv.Error, StopIteration):
+        return None
+
+
+def _strict_fields(text: str) -> list[str] | None:
+    try:
+        return next(csv.reader([text], strict=True))
     except (csv.Error, StopIteration):
         return None
 

@@ -59,6 +59,16 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "crosswalks": ("entity", "source_system", "source_code", "target_code"),
 }
 
+#: The key each export's rows are deduplicated on in dbt (the ``partition by`` of its
+#: intermediate model): two records of one file with the same key and other values land with a
+#: ``DUPLICATE_KEY_CONFLICT`` warning.
+KEYS: dict[str, tuple[str, ...]] = {
+    "claim_lines": ("claim_id", "line_number"),
+    "gl_actuals": ("journal_id", "line_number"),
+    "payroll": ("pay_period_end_date", "employee_id", "cost_center_id", "job_code"),
+    "supply_spend": ("invoice_id", "cost_center_id", "item_category"),
+}
+
 #: Numeric columns where a negative value is a normal business event (credit lines,
 #: reversing journal lines, payroll corrections, supplier credit memos). A negative value in
 #: any other numeric column lands with a warning finding NEGATIVE_AMOUNT.
@@ -121,6 +131,13 @@ class Column:
     @property
     def is_decimal(self) -> bool:
         return self.sql_type.startswith("DECIMAL")
+
+    @property
+    def scale(self) -> int:
+        """Digits after the decimal point of a DECIMAL(p,s) column (0 for other types)."""
+        if not self.is_decimal or "," not in self.sql_type:
+            return 0
+        return int(self.sql_type.rsplit(",", 1)[1].rstrip(")").strip())
 
     @property
     def is_integer(self) -> bool:

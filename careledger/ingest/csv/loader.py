@@ -382,6 +382,13 @@ def _checks_sql(kind: str, present: frozenset[str], relation: str) -> str:
             checks.append(
                 f"case when {given} and {t} is null then {{'code': '{code}', 'msg': {shown} || ' is not {what}'}} end"
             )
+            rule = "AMOUNT_ROUNDED" if c.is_money else "NUMBER_ROUNDED"
+            decimals = f"length(regexp_extract(trim({raw}), '\\.([0-9]*)$', 1))"
+            findings.append(
+                f"case when {t} is not null and {decimals} > {c.scale} then {{'rule': '{rule}', 'loc': '{c.name}', "
+                f"'msg': {shown} || ' has ' || {decimals} || ' decimals and the column holds {c.scale}: landed as ' "
+                f"|| cast({t} as varchar)}} end"
+            )
             if c.name not in contract.NEGATIVE_ALLOWED.get(kind, frozenset()):
                 findings.append(
                     f"case when {t} < 0 then {{'rule': 'NEGATIVE_AMOUNT', 'loc': '{c.name}', "
@@ -441,6 +448,7 @@ def _land_stage(ctx: LoadContext, kind: str, header_cols: list[str], relation: s
     good = checked.filter(n_problems == 0).drop("problems", "notes", "raw_text")
     if good.height == 0:
         return LoadCounts(records_read=checked.height, records_accepted=0)
+    _duplicate_key_findings(ctx, kind, good)
     con.register(CHECKED, good)
     try:
         accepted = ctx.insert_select(
@@ -453,6 +461,43 @@ def _land_stage(ctx: LoadContext, kind: str, header_cols: list[str], relation: s
     finally:
         con.unregister(CHECKED)
     return LoadCounts(records_read=checked.height, records_accepted=accepted)
+
+
+def _duplicate_key_findings(ctx: LoadContext, kind: str, good: pl.DataFrame) -> None:
+    """``DUPLICATE_KEY_CONFLICT`` on every accepted record whose key (``contract.KEYS``) an earlier
+    record of the same file carries with other values: both land, dbt counts the later one and
+    reports the other (docs/ingest.md). Exact repeats get no finding. The message names the
+    differing columns, with their values only where they are numbers (never a patient's data)."""
+    keys = contract.KEYS.get(kind)
+    if not keys:
+        return
+    key_cols = [f"t__{k}" for k in keys]
+    repeated = good.filter(pl.struct(key_cols).is_duplicated())
+    if repeated.height == 0:
+        return
+    columns = contract.contract()[kind]
+    value_cols = [f"t__{c.name}" for c in columns if c.name not in keys]
+    shown = {c.name for c in columns if c.is_decimal or c.is_integer}
+    name = ctx.path.name
+    for group in repeated.sort("record_index").partition_by(key_cols, maintain_order=True):
+        rows = group.to_dicts()
+        first = rows[0]
+        for row in rows[1:]:
+            differ = [c[3:] for c in value_cols if row[c] != first[c]]
+            if not differ:
+                continue
+            what = ", ".join(
+                f"{c} {first['t__' + c]} there, {row['t__' + c]} here" if c in shown else c for c in differ
+            )
+            key = ", ".join(f"{k} {row['t__' + k]!s}" for k in keys)
+            ctx.finding(
+                row["record_index"],
+                "warning",
+                "DUPLICATE_KEY_CONFLICT",
+                f"{name} line {row['record_index']}: {key} is also on line {first['record_index']} with other "
+                f"values ({what}); both land and the later line counts",
+                ", ".join(keys),
+            )
 
 
 def _typed(c: contract.Column, present: frozenset[str]) -> str:

@@ -188,8 +188,9 @@ def _stage_documents(ctx: LoadContext, created: list[str]) -> _Source:
         created.append(DOCS)
     finally:
         con.unregister("_careledger_fhir_docs_arrow")
-    for doc_no, btype in con.execute(
-        f"select doc_no, json_extract_string(doc, '$.type') from {DOCS} "
+    for doc_no, btype, entry_type, entry_count in con.execute(
+        f"select doc_no, json_extract_string(doc, '$.type'), json_type(json_extract(doc, '$.entry')), "
+        f"json_array_length(json_extract(doc, '$.entry[*]')) from {DOCS} "
         "where json_extract_string(doc, '$.resourceType') = 'Bundle' order by doc_no"
     ).fetchall():
         if btype not in BUNDLE_TYPES:
@@ -201,6 +202,7 @@ def _stage_documents(ctx: LoadContext, created: list[str]) -> _Source:
                 f"expected one of {', '.join(BUNDLE_TYPES)}; its entries are unpacked anyway",
                 "Bundle.type",
             )
+        _bundle_entry_finding(ctx, doc_no, entry_type, entry_count)
     con.execute(
         f"""
         create temp table {STAGE} as
@@ -213,6 +215,15 @@ def _stage_documents(ctx: LoadContext, created: list[str]) -> _Source:
                    unnest(json_extract(doc, '$.entry[*]')) as entry, true as is_entry
             from {DOCS}
             where json_extract_string(doc, '$.resourceType') = 'Bundle'
+                and json_type(json_extract(doc, '$.entry')) = 'ARRAY'
+            union all
+            -- Bundle.entry is 0..* (an array); a sender that writes one entry as a bare object
+            -- still means that entry: it is unpacked (BUNDLE_ENTRY_NOT_ARRAY), and an entry of any
+            -- other JSON type is one record without a resource (NO_RESOURCE), never nothing
+            select doc_no, 1 as entry_no, json_extract(doc, '$.entry') as entry, true as is_entry
+            from {DOCS}
+            where json_extract_string(doc, '$.resourceType') = 'Bundle'
+                and json_type(json_extract(doc, '$.entry')) not in ('ARRAY', 'NULL')
         ),
         numbered as (
             select row_number() over (order by doc_no, entry_no) as record_index, *,
@@ -229,6 +240,30 @@ def _stage_documents(ctx: LoadContext, created: list[str]) -> _Source:
     )
     created.append(STAGE)
     return _Source(STAGE)
+
+
+def _bundle_entry_finding(ctx: LoadContext, doc_no: int, entry_type: str | None, entry_count: int | None) -> None:
+    """A Bundle whose ``entry`` is not a non-empty array says so: a bare object is unpacked as its
+    one entry (warning), a Bundle with no entries lands nothing (info); an entry of another JSON
+    type is quarantined as that Bundle's record (``NO_RESOURCE``)."""
+    name = ctx.path.name
+    if entry_type == "OBJECT":
+        ctx.finding(
+            0,
+            "warning",
+            "BUNDLE_ENTRY_NOT_ARRAY",
+            f"{name}: Bundle {doc_no} has an entry that is a JSON object, not an array of entries "
+            f"(Bundle.entry is 0..*); it is read as the Bundle's one entry",
+            "Bundle.entry",
+        )
+    elif entry_type in (None, "NULL") or (entry_type == "ARRAY" and not entry_count):
+        ctx.finding(
+            0,
+            "info",
+            "BUNDLE_EMPTY",
+            f"{name}: Bundle {doc_no} has no entries; nothing lands from it",
+            "Bundle.entry",
+        )
 
 
 #: Every path the checks need, extracted with ONE JSON parse per record.
@@ -298,6 +333,12 @@ def _checks_sql(source: _Source) -> str:
 #: Record-level findings of an accepted record, evaluated on the checked table.
 _BAD_ID = f"not regexp_full_match(rid, '{ID_RE}')"
 _BAD_LU = "(lu is not null and try_cast(lu as timestamptz) is null)"
+#: an accepted record whose type and id another accepted record of the file has with other content
+_ACCEPTED_HASH = "case when len(problems) = 0 then record_hash end"
+_CONFLICT = (
+    f"(len(problems) = 0 and min({_ACCEPTED_HASH}) over (partition by rtype, rid) "
+    f"<> max({_ACCEPTED_HASH}) over (partition by rtype, rid))"
+)
 
 
 def _land(ctx: LoadContext, source: _Source, created: list[str]) -> LoadCounts:
@@ -313,8 +354,9 @@ def _land(ctx: LoadContext, source: _Source, created: list[str]) -> LoadCounts:
     for row in con.execute(
         f"""
         select record_index, problems, rtype, rid, own_id, url_id, lu, {_BAD_LU} as bad_lu, {_BAD_ID} as bad_id,
+               record_hash, {_CONFLICT} as is_conflict,
                len(problems) > 0 or {_BAD_ID} or {_BAD_LU} or own_id is null
-                   or (url_id is not null and own_id <> url_id) as is_flagged,
+                   or (url_id is not null and own_id <> url_id) or {_CONFLICT} as is_flagged,
                count(*) over () as n
         from {CHECKED} where not skip
         qualify is_flagged or row_number() over () = 1
@@ -351,6 +393,7 @@ def _land(ctx: LoadContext, source: _Source, created: list[str]) -> LoadCounts:
                 idx, problems[0]["code"], f"{name} {unit} {idx}: " + "; ".join(p["msg"] for p in problems), texts[idx]
             )
     _findings(ctx, [r for r in flagged if not r[1]])
+    _duplicate_id_findings(ctx, [r for r in flagged if not r[1] and r[10]])
     accepted = ctx.insert_select(
         "raw_ehr.fhir_resources",
         ["resource_type", "resource_id", "version_id", "last_updated", "resource"],
@@ -365,6 +408,37 @@ def _land(ctx: LoadContext, source: _Source, created: list[str]) -> LoadCounts:
     )
     validate_sample(ctx, CHECKED, source.table, accepted)
     return LoadCounts(records_read=read - len(skipped_idx), records_accepted=accepted)
+
+
+def _duplicate_id_findings(ctx: LoadContext, rows: list[tuple]) -> None:
+    """``DUPLICATE_ID_CONFLICT`` on every accepted record whose resource type and id an earlier
+    record of the same file carries with other content (``rows``: the flagged rows in conflict, in
+    record order). Both land; dbt keeps the version with the later ``meta.lastUpdated``, and the
+    message says when the two cannot be told apart that way. Exact repeats get no finding."""
+    name = ctx.path.name
+    unit = "entry" if ctx.kind == "json" else "line"
+    groups: dict[tuple[str, str], list[tuple]] = {}
+    for row in rows:
+        groups.setdefault((row[2], row[3]), []).append(row)
+    for (rtype, rid), records in groups.items():
+        first_idx, first_lu = records[0][0], records[0][6]
+        seen: set[str] = set()
+        for idx, *_, lu, _bad_lu, _bad_id, digest, _conflict in records:
+            if seen and digest not in seen:
+                ctx.finding(
+                    idx,
+                    "warning",
+                    "DUPLICATE_ID_CONFLICT",
+                    f"{name} {unit} {idx}: {rtype} id {rid!r} is also at {unit} {first_idx} with other content; "
+                    + (
+                        "both land with the same meta.lastUpdated, so the warehouse cannot tell which is "
+                        "current: ask the sender for one version"
+                        if lu == first_lu
+                        else "both land and the one with the later meta.lastUpdated counts"
+                    ),
+                    f"{rtype}.id",
+                )
+            seen.add(digest)
 
 
 @cache
@@ -419,10 +493,10 @@ def _outcome_findings(ctx: LoadContext, idx: int, text: str, where: str) -> None
 
 def _findings(ctx: LoadContext, rows: list[tuple]) -> None:
     """Findings of accepted records: rows of (record_index, problems, rtype, rid, own_id, url_id, lu,
-    bad_lu, bad_id)."""
+    bad_lu, bad_id, record_hash, is_conflict)."""
     name = ctx.path.name
     unit = "entry" if ctx.kind == "json" else "line"
-    for idx, _, rtype, rid, own_id, url_id, lu, bad_lu, bad_id in rows:
+    for idx, _, rtype, rid, own_id, url_id, lu, bad_lu, bad_id, *_ in rows:
         where = f"{name} {unit} {idx}"
         if bad_id:
             ctx.finding(
