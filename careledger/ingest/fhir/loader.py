@@ -333,11 +333,13 @@ def _checks_sql(source: _Source) -> str:
 #: Record-level findings of an accepted record, evaluated on the checked table.
 _BAD_ID = f"not regexp_full_match(rid, '{ID_RE}')"
 _BAD_LU = "(lu is not null and try_cast(lu as timestamptz) is null)"
-#: an accepted record whose type and id another accepted record of the file has with other content
+#: an accepted record whose type, id and version (meta.versionId, meta.lastUpdated) another
+#: accepted record of the file has with other content; versions that differ are history, not this
 _ACCEPTED_HASH = "case when len(problems) = 0 then record_hash end"
+_SAME_VERSION = "partition by rtype, rid, coalesce(version_id, ''), coalesce(lu, '')"
 _CONFLICT = (
-    f"(len(problems) = 0 and min({_ACCEPTED_HASH}) over (partition by rtype, rid) "
-    f"<> max({_ACCEPTED_HASH}) over (partition by rtype, rid))"
+    f"(len(problems) = 0 and min({_ACCEPTED_HASH}) over ({_SAME_VERSION}) "
+    f"<> max({_ACCEPTED_HASH}) over ({_SAME_VERSION}))"
 )
 
 
@@ -354,7 +356,7 @@ def _land(ctx: LoadContext, source: _Source, created: list[str]) -> LoadCounts:
     for row in con.execute(
         f"""
         select record_index, problems, rtype, rid, own_id, url_id, lu, {_BAD_LU} as bad_lu, {_BAD_ID} as bad_id,
-               record_hash, {_CONFLICT} as is_conflict,
+               record_hash, {_CONFLICT} as is_conflict, version_id,
                len(problems) > 0 or {_BAD_ID} or {_BAD_LU} or own_id is null
                    or (url_id is not null and own_id <> url_id) or {_CONFLICT} as is_flagged,
                count(*) over () as n
@@ -411,31 +413,29 @@ def _land(ctx: LoadContext, source: _Source, created: list[str]) -> LoadCounts:
 
 
 def _duplicate_id_findings(ctx: LoadContext, rows: list[tuple]) -> None:
-    """``DUPLICATE_ID_CONFLICT`` on every accepted record whose resource type and id an earlier
-    record of the same file carries with other content (``rows``: the flagged rows in conflict, in
-    record order). Both land; dbt keeps the version with the later ``meta.lastUpdated``, and the
-    message says when the two cannot be told apart that way. Exact repeats get no finding."""
+    """``DUPLICATE_ID_CONFLICT`` on every accepted record whose resource type, id and version an
+    earlier record of the same file carries with other content (``rows``: the flagged rows in
+    conflict, in record order). Both land, and nothing says which is current (dbt orders versions
+    by ``meta.lastUpdated``). Versions with another lastUpdated or versionId are history and exact
+    repeats are the same record: neither gets a finding."""
     name = ctx.path.name
     unit = "entry" if ctx.kind == "json" else "line"
-    groups: dict[tuple[str, str], list[tuple]] = {}
+    groups: dict[tuple, list[tuple]] = {}
     for row in rows:
-        groups.setdefault((row[2], row[3]), []).append(row)
-    for (rtype, rid), records in groups.items():
-        first_idx, first_lu = records[0][0], records[0][6]
+        idx, _, rtype, rid, _own, _url, lu, _bad_lu, _bad_id, digest, _conflict, version = row
+        groups.setdefault((rtype, rid, version, lu), []).append((idx, digest))
+    for (rtype, rid, version, lu), records in groups.items():
+        first = records[0][0]
         seen: set[str] = set()
-        for idx, *_, lu, _bad_lu, _bad_id, digest, _conflict in records:
+        for idx, digest in records:
             if seen and digest not in seen:
                 ctx.finding(
                     idx,
                     "warning",
                     "DUPLICATE_ID_CONFLICT",
-                    f"{name} {unit} {idx}: {rtype} id {rid!r} is also at {unit} {first_idx} with other content; "
-                    + (
-                        "both land with the same meta.lastUpdated, so the warehouse cannot tell which is "
-                        "current: ask the sender for one version"
-                        if lu == first_lu
-                        else "both land and the one with the later meta.lastUpdated counts"
-                    ),
+                    f"{name} {unit} {idx}: {rtype} id {rid!r} is also at {unit} {first} with other content and "
+                    f"the same version (meta.versionId {version or 'none'}, meta.lastUpdated {lu or 'none'}); both land and the "
+                    f"warehouse cannot tell which is current: ask the sender for one version",
                     f"{rtype}.id",
                 )
             seen.add(digest)
@@ -493,7 +493,7 @@ def _outcome_findings(ctx: LoadContext, idx: int, text: str, where: str) -> None
 
 def _findings(ctx: LoadContext, rows: list[tuple]) -> None:
     """Findings of accepted records: rows of (record_index, problems, rtype, rid, own_id, url_id, lu,
-    bad_lu, bad_id, record_hash, is_conflict)."""
+    bad_lu, bad_id, record_hash, is_conflict, version_id)."""
     name = ctx.path.name
     unit = "entry" if ctx.kind == "json" else "line"
     for idx, _, rtype, rid, own_id, url_id, lu, bad_lu, bad_id, *_ in rows:

@@ -142,6 +142,7 @@ def test_claim_line_repeated_with_another_amount_is_a_finding(tmp_path: Path) ->
 def test_fhir_id_repeated_with_other_content_is_a_finding(tmp_path: Path) -> None:
     p1 = {"resourceType": "Patient", "id": "p1", "gender": "male"}
     p1_changed = {**p1, "gender": "female"}
+    # another lastUpdated is a later version (history), not a conflict
     p2 = {"resourceType": "Patient", "id": "p2", "meta": {"lastUpdated": "2026-01-01T00:00:00Z"}}
     p2_later = {**p2, "meta": {"lastUpdated": "2026-01-02T00:00:00Z"}, "gender": "male"}
     path = tmp_path / "Patient.ndjson"
@@ -152,13 +153,8 @@ def test_fhir_id_repeated_with_other_content_is_a_finding(tmp_path: Path) -> Non
         (
             "DUPLICATE_ID_CONFLICT",
             3,
-            "Patient.ndjson line 3: Patient id 'p1' is also at line 1 with other content; both land with the "
-            "same meta.lastUpdated, so the warehouse cannot tell which is current: ask the sender for one version",
-        ),
-        (
-            "DUPLICATE_ID_CONFLICT",
-            5,
-            "Patient.ndjson line 5: Patient id 'p2' is also at line 4 with other content; both land and the one "
-            "with the later meta.lastUpdated counts",
-        ),
+            "Patient.ndjson line 3: Patient id 'p1' is also at line 1 with other content and the same version "
+            "(meta.versionId none, meta.lastUpdated none); both land and the warehouse cannot tell which is "
+            "current: ask the sender for one version",
+        )
     ]
