@@ -34,6 +34,14 @@
                                 encounter day of the charge-capture checkpoint; its amount
       EHR_CHARGE_CREDIT         a DFT credit (FT1-6 CD or CR) that reverses an EHR charge: it
                                 counts negative on its encounter day; its (negative) amount
+      CLAIM_LINE_CORRECTED      a claim line a later load re-sent with other content (the
+                                later load counts and the journals adjust): the landing it
+                                replaced, the counted charge - its charge as the amount
+      CLAIM_LINE_CONFLICT       a claim line one file carries twice with other content (the
+                                later line counts; ingest finding DUPLICATE_KEY_CONFLICT): the
+                                line not counted, the counted charge - its charge as the amount
+      AMOUNT_ROUNDED            a claim line whose charge ingest rounded to the cent (more
+                                decimals in the file): its charge as landed
 -#}
 
 with
@@ -72,6 +80,10 @@ ehr_charges as (
 
 claim_lines as (
     select * from {{ ref('fct_claim_lines') }}
+),
+
+landings as (
+    select * from {{ ref('int_claim_lines__deduped') }}
 ),
 
 claims as (
@@ -227,6 +239,54 @@ ehr_charge_credit as (
     where is_placed and transaction_category = 'credit'
 ),
 
+replaced_claim_lines as (
+    -- every landing of a claim line that a later one replaced with other content
+    select
+        case when landings._batch_id = landings.current_batch_id
+            then 'CLAIM_LINE_CONFLICT' else 'CLAIM_LINE_CORRECTED' end as check_name,
+        'claim_charges' as source,
+        'claim_line' as source_entity,
+        landings._batch_id || ':' || cast(landings._source_record as {{ dbt.type_string() }})
+            as record_key,
+        claims.facility_id,
+        landings.service_date as exception_date,
+        landings.current_charge_amount - landings.charge_amount as amount,
+        'claim ' || landings.claim_id || ' line ' || cast(landings.line_number as {{ dbt.type_string() }})
+        || ' charge ' || cast(landings.charge_amount as {{ dbt.type_string() }})
+        || case when landings._batch_id = landings.current_batch_id
+            then ' is repeated later in the same file with other values (charge '
+                || cast(landings.current_charge_amount as {{ dbt.type_string() }})
+                || '): the later line counts; ask billing which one is right'
+            else ' was re-sent with other values by batch ' || landings.current_batch_id || ' (charge '
+                || cast(landings.current_charge_amount as {{ dbt.type_string() }})
+                || '): the later load counts and the journals post the adjustment'
+        end as detail,
+        landings._batch_id
+    from landings
+    left join claims on claims.claim_id = landings.claim_id
+    where landings.is_replaced
+),
+
+rounded_claim_charges as (
+    select
+        'AMOUNT_ROUNDED' as check_name,
+        'claim_charges' as source,
+        'claim_line' as source_entity,
+        landings._batch_id || ':' || cast(landings._source_record as {{ dbt.type_string() }})
+            as record_key,
+        claims.facility_id,
+        landings.service_date as exception_date,
+        landings.charge_amount as amount,
+        'claim ' || landings.claim_id || ' line ' || cast(landings.line_number as {{ dbt.type_string() }})
+        || ': the file gave the charge more than two decimals and it landed rounded to '
+        || cast(landings.charge_amount as {{ dbt.type_string() }})
+        || ' (raw_meta.validation_findings has the value sent): ask billing for the amount in cents' as detail,
+        landings._batch_id
+    from landings
+    left join claims on claims.claim_id = landings.claim_id
+    where landings.is_charge_rounded
+),
+
 encounter_no_patient as (
     select
         'ENCOUNTER_NO_PATIENT' as check_name,
@@ -369,6 +429,10 @@ exceptions as (
     select * from billed_line_unplaced
     union all
     select * from ehr_charge_credit
+    union all
+    select * from replaced_claim_lines
+    union all
+    select * from rounded_claim_charges
     {%- for check_name, condition, amount, detail in eob_checks %}
     union all
     select * from {{ check_name | lower }}

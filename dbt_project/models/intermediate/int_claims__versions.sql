@@ -2,7 +2,8 @@
 -- with its lifecycle: original (1), replacement (7) or void (8); the chain root; which
 -- version is current (latest submitted; on a tie void > replacement > original, then
 -- latest load); whether the chain ends in a void. Carries the patient control number for
--- remittance matching and the keyed patient_key.
+-- remittance matching and the keyed patient_key. The header is the claim's latest load and
+-- its lines the current landing of each (int_claim_lines__deduped): a re-sent export wins.
 {{ config(tags=['restricted']) }}
 
 with
@@ -21,7 +22,8 @@ patient_merges as (
 ),
 
 first_lines as (
-    {{ deduplicate('claim_lines', 'claim_id', 'line_number, _loaded_at, _source_record') }}
+    -- the header of the claim's latest load (a re-sent export corrects it), from its lowest line
+    {{ deduplicate('claim_lines', 'claim_id', '_loaded_at desc, _batch_id desc, line_number, _source_record desc') }}
 ),
 
 headers as (
