@@ -140,8 +140,43 @@ def _field_count(line: str) -> int:
     return -1 if fields is None else len(fields)
 
 
+class LineEnds:
+    """Counts a file's line ends, chunk by chunk, to tell whether they are all of one kind.
+
+    DuckDB's line scan detects one line end per file (``\\n`` or ``\\r\\n``) and, in strict
+    mode, fails on a file that mixes them or holds a lone ``\\r``: "The CSV Parser state machine
+    reached an invalid state" (found by tests/unit/ingest/test_fuzz_parsers.py); with strict
+    mode off it splits such a file differently from the exact line parser and loses bytes. So
+    only a file whose line ends are uniform (no ``\\r`` at all, or every ``\\r`` and every
+    ``\\n`` in a ``\\r\\n`` pair) goes to DuckDB; the others take the exact line parser, which
+    ends a line at ``\\n`` and drops one ``\\r`` before it.
+    """
+
+    def __init__(self) -> None:
+        self.cr = self.lf = self.crlf = 0
+        self._last = b""
+
+    def add(self, chunk: bytes) -> None:
+        self.cr += chunk.count(b"\r")
+        self.lf += chunk.count(b"\n")
+        self.crlf += chunk.count(b"\r\n") + (self._last == b"\r" and chunk[:1] == b"\n")
+        self._last = chunk[-1:]
+
+    @property
+    def uniform(self) -> bool:
+        return self.cr == 0 or self.cr == self.lf == self.crlf
+
+
+def line_ends_uniform(data: bytes) -> bool:
+    """True when ``data`` has one kind of line end (:class:`LineEnds`)."""
+    ends = LineEnds()
+    ends.add(data)
+    return ends.uniform
+
+
 def scan_safe(path: Path, chunk_size: int = 1 << 22) -> bool:
-    """True when DuckDB's line scan cannot fail on the file: valid UTF-8, no ``\\x01`` bytes.
+    """True when DuckDB's line scan cannot fail on the file: valid UTF-8, no ``\\x01`` bytes,
+    and one kind of line end (see :class:`LineEnds`).
 
     A DuckDB error inside the landing transaction aborts the whole transaction, so loaders
     check this first (one streaming pass, about 1 GB/s) and send other files to the exact
@@ -150,10 +185,12 @@ def scan_safe(path: Path, chunk_size: int = 1 << 22) -> bool:
     import codecs
 
     decoder = codecs.getincrementaldecoder("utf-8")()
+    ends = LineEnds()
     with path.open("rb") as fh:
         while chunk := fh.read(chunk_size):
             if b"\x01" in chunk:
                 return False
+            ends.add(chunk)
             if chunk.isascii() and not decoder.getstate()[0]:
                 continue  # ASCII is valid UTF-8; checking that is ~20x cheaper than decoding
             try:
@@ -164,7 +201,7 @@ def scan_safe(path: Path, chunk_size: int = 1 << 22) -> bool:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             return False
-    return True
+    return ends.uniform
 
 
 def read_json_documents(path: Path, json_format: str = "auto"):

@@ -19,7 +19,7 @@ Funds type ``0``/``1``/``2``/``Z`` carry no detail, ``V`` two fields (value date
 
 Records: one record is one 16 detail (its 1-based physical line in the file, with the 88
 lines that continue it). A detail that cannot be understood (non-numeric amount or type
-code, no 03 account before it) is quarantined; the rest of the file lands in
+code, an amount over ``MAX_CENTS``, no 03 account before it) is quarantined; the rest of the file lands in
 ``raw_bank.bai2_transactions``. Control totals and record counts that do not match the
 records (a truncated or hand-edited file), a missing trailer and unknown record codes are
 findings, never a reason to lose the deposits that are there.
@@ -66,6 +66,11 @@ class _State:
     file_total: int = 0
     file_groups: int = 0
     rows: list[dict] = field(default_factory=list)
+
+
+#: the largest detail amount in cents that raw_bank.bai2_transactions.amount (decimal(18, 2)) holds;
+#: a larger one is quarantined (it made the whole file fail before: tests/unit/ingest/test_fuzz_parsers.py)
+MAX_CENTS = 10**18 - 1
 
 
 def _date6(text: str) -> date | None:
@@ -182,6 +187,15 @@ def load(ctx: LoadContext) -> LoadCounts:
                     read,
                     "BAI2_BAD_AMOUNT" if cents is None else "BAI2_BAD_TYPE_CODE",
                     f"{name} line {line_no}: 16 detail type {type_code!r} amount {amount!r} is not a number",
+                    record,
+                )
+                continue
+            if cents > MAX_CENTS:
+                ctx.quarantine(
+                    read,
+                    "BAI2_AMOUNT_TOO_LARGE",
+                    f"{name} line {line_no}: 16 detail amount {amount!r} (in cents) is over "
+                    f"{Decimal(MAX_CENTS).scaleb(-2):,}, the largest amount the warehouse holds (decimal(18, 2))",
                     record,
                 )
                 continue

@@ -51,7 +51,7 @@ import polars as pl
 
 from careledger.ingest.csv import contract
 from careledger.ingest.landing import IngestError, LoadContext, LoadCounts, duckdb_path
-from careledger.ingest.lines import parse_lines, read_header, read_json_documents
+from careledger.ingest.lines import line_ends_uniform, parse_lines, read_header, read_json_documents
 from careledger.sql import literal
 
 log = logging.getLogger(__name__)
@@ -134,6 +134,9 @@ def _stage_csv(ctx: LoadContext, data: bytes) -> tuple[list[str], _Staged]:
         return names, _slow_stage(ctx, names)
     if '"' not in text:
         return names, _split_stage(ctx, text, names)
+    if not line_ends_uniform(body):  # DuckDB's scan fails on mixed line ends (lines.LineEnds)
+        log.info("%s: mixed line ends; using the exact line parser", ctx.path)
+        return names, _slow_stage(ctx, names)
     staged = _fast_stage(ctx, names)
     return names, staged if staged is not None else _slow_stage(ctx, names)
 
@@ -269,13 +272,13 @@ def _stage_json(ctx: LoadContext, data: bytes) -> _Staged:
             )
         finally:
             con.unregister("_careledger_docs")
-    elif _clean_text(data) is not None:
+    elif _clean_text(data) is not None and line_ends_uniform(data):  # what DuckDB's line scan reads safely
         con.execute(
             f"create temp table _careledger_lines as select row_number() over () as line_no, line, "
             f"null::varchar as err from read_csv({path}, columns={{'line': 'VARCHAR'}}, header=false, "
             f"auto_detect=false, delim='\x01', quote='', escape='', max_line_size={MAX_LINE_BYTES})"
         )
-    else:  # not UTF-8: the Python line reader flags the bad lines
+    else:  # not UTF-8 or mixed line ends: the Python line reader (it flags lines that are not UTF-8)
         records = parse_lines(ctx.path, 1, header=False)
         frame = pl.DataFrame(
             {

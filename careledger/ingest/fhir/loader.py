@@ -18,7 +18,9 @@ with its count and first record. An ``OperationOutcome`` (the records of a Bulk 
 error file) is not landed either: each of its issues is one finding ``OPERATION_OUTCOME`` with
 the issue's severity (fatal/error: error, warning, information: info), code, location and text.
 
-Findings (the record lands): ``BAD_ID_FORMAT``, ``BAD_LAST_UPDATED``, ``FULLURL_ID_MISMATCH``,
+Findings (the record lands): ``BAD_ID_FORMAT``, ``BAD_LAST_UPDATED``, ``BAD_DATE`` / ``BAD_DATETIME``
+(a date or instant of ``TEMPORAL_ELEMENTS`` that does not cast: a birthDate ``2025-02-30`` or the
+JSON number ``19800101``, a period.start ``2025-13-45T99:99:99Z``), ``FULLURL_ID_MISMATCH``,
 ``ID_FROM_FULLURL``, ``BUNDLE_TYPE`` (warnings / info), and ``FHIR_R4B_MODEL`` (error) from
 ``fhir.resources`` model validation under the sampling policy in ``validate.py``.
 References are stored as sent; dbt resolves them (macro ``fhir_reference_id`` and its siblings in
@@ -67,6 +69,24 @@ REQUIRED_ELEMENTS: dict[str, tuple[str, ...]] = {
 
 #: a resource reported issue by issue (``OPERATION_OUTCOME`` findings), never landed
 OUTCOME = "OperationOutcome"
+
+#: Dates and instants the warehouse casts (the dbt staging models), per type: a value that does not
+#: cast lands, and lands null in staging, with a BAD_DATE / BAD_DATETIME finding naming it.
+TEMPORAL_ELEMENTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "Patient": (("birthDate", "date"),),
+    "Encounter": (("period.start", "timestamp"), ("period.end", "timestamp")),
+    "Coverage": (("period.start", "date"), ("period.end", "date")),
+    "Claim": (("billablePeriod.start", "date"), ("billablePeriod.end", "date"), ("created", "date")),
+    "ExplanationOfBenefit": (
+        ("billablePeriod.start", "date"),
+        ("billablePeriod.end", "date"),
+        ("created", "date"),
+        ("payment.date", "date"),
+    ),
+    "Procedure": (("performedDateTime", "timestamp"),),
+    "Condition": (("recordedDate", "timestamp"),),
+}
+
 BUNDLE_TYPES = ("transaction", "collection", "batch", "searchset")
 ID_RE = r"^[A-Za-z0-9\-\.]{1,64}$"
 STAGE = "_careledger_fhir_stage"
@@ -140,7 +160,7 @@ def _stage_ndjson(ctx: LoadContext, created: list[str]) -> _Source:
         )
         created.append(STAGE)
         return _Source(STAGE)
-    # not UTF-8 or stray control bytes: the exact line reader flags the bad lines
+    # not UTF-8, stray control bytes or mixed line ends: the exact line reader (it flags the bad lines)
     log.info("%s: not clean UTF-8; reading lines in Python", ctx.path)
     records = [r for r in parse_lines(ctx.path, 1, header=False) if r.raw_text.strip()]
     frame = pl.DataFrame(
@@ -268,7 +288,10 @@ def _bundle_entry_finding(ctx: LoadContext, doc_no: int, entry_type: str | None,
 
 #: Every path the checks need, extracted with ONE JSON parse per record.
 PATHS: tuple[str, ...] = ("resourceType", "id", "meta.versionId", "meta.lastUpdated") + tuple(
-    sorted({el for els in REQUIRED_ELEMENTS.values() for el in els})
+    sorted(
+        {el for els in REQUIRED_ELEMENTS.values() for el in els}
+        | {el for els in TEMPORAL_ELEMENTS.values() for el, _ in els}
+    )
 )
 
 
@@ -287,6 +310,12 @@ def _checks_sql(source: _Source) -> str:
                 f"case when rtype = '{rtype}' and coalesce({_v(el)}, '') in ('', '[]', '{{}}') "
                 f"then {{'code': 'MISSING_REQUIRED', 'msg': '{rtype}.{el} is missing (required)'}} end"
             )
+    temporal = [
+        f"case when {_v('resourceType')} = '{rtype}' and {_v(el)} is not null and try_cast({_v(el)} as {sql_type}) is null "
+        f"then {{'path': '{el}', 'value': {_v(el)}, 'sql_type': '{sql_type}'}} end"
+        for rtype, elements in TEMPORAL_ELEMENTS.items()
+        for el, sql_type in elements
+    ]
     unsupported_msg = "'resourceType ''' || rtype || ''' is not loaded by careledger'"
     paths_sql = "[" + ", ".join(f"'$.{p}'" for p in PATHS) + "]"
     return f"""
@@ -309,10 +338,11 @@ def _checks_sql(source: _Source) -> str:
                    nullif({_v("id")}, '') as own_id,
                    case when full_url like 'urn:uuid:%' then substr(full_url, 10) end as url_id,
                    {_v("meta.versionId")} as version_id,
-                   {_v("meta.lastUpdated")} as lu
+                   {_v("meta.lastUpdated")} as lu,
+                   list_filter([{", ".join(temporal)}], x -> x is not null) as bad_temporal
             from extracted
         )
-        select pos, skip, record_index, rtype, own_id, url_id, version_id, lu,
+        select pos, skip, record_index, rtype, own_id, url_id, version_id, lu, bad_temporal,
                coalesce(own_id, url_id) as rid,
                case
                    when skip then []
@@ -356,8 +386,8 @@ def _land(ctx: LoadContext, source: _Source, created: list[str]) -> LoadCounts:
     for row in con.execute(
         f"""
         select record_index, problems, rtype, rid, own_id, url_id, lu, {_BAD_LU} as bad_lu, {_BAD_ID} as bad_id,
-               record_hash, {_CONFLICT} as is_conflict, version_id,
-               len(problems) > 0 or {_BAD_ID} or {_BAD_LU} or own_id is null
+               record_hash, {_CONFLICT} as is_conflict, version_id, bad_temporal,
+               len(problems) > 0 or {_BAD_ID} or {_BAD_LU} or own_id is null or len(bad_temporal) > 0
                    or (url_id is not null and own_id <> url_id) or {_CONFLICT} as is_flagged,
                count(*) over () as n
         from {CHECKED} where not skip
@@ -422,7 +452,7 @@ def _duplicate_id_findings(ctx: LoadContext, rows: list[tuple]) -> None:
     unit = "entry" if ctx.kind == "json" else "line"
     groups: dict[tuple, list[tuple]] = {}
     for row in rows:
-        idx, _, rtype, rid, _own, _url, lu, _bad_lu, _bad_id, digest, _conflict, version = row
+        idx, _, rtype, rid, _own, _url, lu, _bad_lu, _bad_id, digest, _conflict, version, _bad_temporal = row
         groups.setdefault((rtype, rid, version, lu), []).append((idx, digest))
     for (rtype, rid, version, lu), records in groups.items():
         first = records[0][0]
@@ -493,11 +523,21 @@ def _outcome_findings(ctx: LoadContext, idx: int, text: str, where: str) -> None
 
 def _findings(ctx: LoadContext, rows: list[tuple]) -> None:
     """Findings of accepted records: rows of (record_index, problems, rtype, rid, own_id, url_id, lu,
-    bad_lu, bad_id, record_hash, is_conflict, version_id)."""
+    bad_lu, bad_id, record_hash, is_conflict, version_id, bad_temporal)."""
     name = ctx.path.name
     unit = "entry" if ctx.kind == "json" else "line"
-    for idx, _, rtype, rid, own_id, url_id, lu, bad_lu, bad_id, *_ in rows:
+    for idx, _, rtype, rid, own_id, url_id, lu, bad_lu, bad_id, *_, bad_temporal in rows:
         where = f"{name} {unit} {idx}"
+        for bad in bad_temporal:
+            kind = "date (YYYY-MM-DD)" if bad["sql_type"] == "date" else "dateTime (YYYY-MM-DDThh:mm:ss+zz:zz)"
+            ctx.finding(
+                idx,
+                "warning",
+                "BAD_DATE" if bad["sql_type"] == "date" else "BAD_DATETIME",
+                f"{where}: {rtype}.{bad['path']} {bad['value']!r} is not a {kind} the warehouse can read; "
+                "the resource lands and the value is null in staging",
+                f"{rtype}.{bad['path']}",
+            )
         if bad_id:
             ctx.finding(
                 idx,

@@ -2,6 +2,9 @@
 -- versions and HL7 ADT messages, on one timeline: what the event says about status,
 -- class, department, facility, attending and times, with its source time and load time.
 -- Codes are still source codes; int_encounters__finalized maps and folds them.
+-- One row per source record (_batch_id, _source_record): an HL7 file that repeats a message
+-- (ingest reports DUPLICATE_CONTROL_ID) or an NDJSON file that repeats a resource gives two
+-- events with the same source time; int_encounters__finalized takes the later record.
 {{ config(tags=['restricted']) }}
 
 with
@@ -40,6 +43,7 @@ fhir_events as (
         coalesce(fhir_encounters.last_updated_at, fhir_encounters.period_start_at) as source_at,
         fhir_encounters._loaded_at,
         fhir_encounters._batch_id,
+        fhir_encounters._source_record,
         -- a literal subject finds its Patient's MRN (int_patients__fhir_mrns); a conditional
         -- one on an MRN system of seeds/fhir_mrn_identifier_systems.csv
         -- (Patient?identifier=urn:careledger:mrn|MRN...) names the MRN itself
@@ -80,6 +84,7 @@ adt_events as (
         coalesce(event_at, message_at) as source_at,
         _loaded_at,
         _batch_id,
+        _source_record,
         patient_mrn,
         case patient_class when 'I' then 'inpatient' when 'E' then 'emergency' when 'O' then 'ambulatory' end
             as encounter_class,

@@ -37,7 +37,8 @@ ordered as (
     select
         events.*,
         row_number() over (
-            partition by encounter_id order by source_at desc, _loaded_at desc, source_system desc
+            partition by encounter_id
+            order by source_at desc, _loaded_at desc, source_system desc, _source_record desc
         ) as recency
     from events
 ),
