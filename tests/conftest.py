@@ -9,6 +9,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Hypothesis profiles (docs/reliability.md, "Fuzzing"). `careledger`, the default, keeps
+# `make test` fast and repeatable: a few examples per property, the same ones every run, no
+# example database written. `careledger-long` is the campaign: run it with
+#   .venv/bin/python -m pytest -p no:randomly tests/unit/ingest/test_fuzz_parsers.py \
+#       --hypothesis-profile=careledger-long --hypothesis-show-statistics
+# No deadline in either: timings belong in docs/benchmarks.md, not in tests.
+_FUZZ_HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+settings.register_profile(
+    "careledger", max_examples=15, derandomize=True, database=None, deadline=None, suppress_health_check=_FUZZ_HEALTH
+)
+settings.register_profile("careledger-long", max_examples=200, deadline=None, suppress_health_check=_FUZZ_HEALTH)
+settings.load_profile("careledger")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
