@@ -48,7 +48,7 @@ def test_unreadable_dates_and_a_repeated_message_land_with_findings_and_build(tm
     _edit_line(fhir / "Patient.ndjson", 0, lambda r: r.update(birthDate="2025-02-30"))
     _edit_line(fhir / "Patient.ndjson", 1, lambda r: r.update(birthDate=19800101))
     adt = sorted((landing / "ehr" / "adt").glob("adt_*.hl7"))[0]
-    text = adt.read_text()
+    text = adt.read_bytes().decode()  # not read_text: universal newlines would turn the segment CRs into LFs
     first = "MSH" + text.split("MSH")[1]
     adt.write_text(text.rstrip("\r\n") + "\r" + first.rstrip("\r\n") + "\r")
     visit = next(s for s in first.split("\r") if s.startswith("PV1")).split("|")[19]
