@@ -383,21 +383,16 @@ def journal_measures(
             measure=pl.lit("gross_charge"),
             amount="charge",
         ),
-        dnfb.select(
-            "facility_id",
-            posting_date="period_end_date",
-            service_line_code=pl.lit(""),
-            cost_center_id=pl.lit(""),
-            measure=pl.lit("dnfb_charge"),
-            amount="charge",
-        ),
-        dnfb.select(
-            "facility_id",
-            posting_date="bill_period_end_date",
-            service_line_code=pl.lit(""),
-            cost_center_id=pl.lit(""),
-            measure=pl.lit("dnfb_reversal"),
-            amount="charge",
+        *(
+            dnfb.select(
+                "facility_id",
+                posting_date=posting_date,
+                service_line_code=pl.lit(""),
+                cost_center_id=pl.lit(""),
+                measure=pl.lit(measure),
+                amount="charge",
+            )
+            for posting_date, measure in (("period_end_date", "dnfb_charge"), ("bill_period_end_date", "dnfb_reversal"))
         ),
         accrual.select(
             "facility_id",

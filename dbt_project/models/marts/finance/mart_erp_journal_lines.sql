@@ -127,31 +127,19 @@ accrual_measures as (
     select
         'month_end_accrual' as journal_source,
         charges.facility_id,
-        periods.period_end_date as posting_date,
+        case dnfb.measure
+            when 'dnfb_charge_amount' then periods.period_end_date else bill_periods.period_end_date
+        end as posting_date,
         charges.service_line_code,
         charges.cost_center_id,
         charges.gl_account_id as revenue_account_id,
-        'dnfb_charge_amount' as measure,
+        dnfb.measure,
         charges.claim_id as source_id,
         charges.charge_amount as amount
     from charges
     inner join periods on periods.period_id = charges.period_id
     inner join periods as bill_periods on bill_periods.period_id = charges.bill_period_id
-    where charges.is_dnfb and charges.charge_amount <> 0
-    union all
-    select
-        'month_end_accrual' as journal_source,
-        charges.facility_id,
-        bill_periods.period_end_date as posting_date,
-        charges.service_line_code,
-        charges.cost_center_id,
-        charges.gl_account_id as revenue_account_id,
-        'dnfb_reversal_amount' as measure,
-        charges.claim_id as source_id,
-        charges.charge_amount as amount
-    from charges
-    inner join periods on periods.period_id = charges.period_id
-    inner join periods as bill_periods on bill_periods.period_id = charges.bill_period_id
+    cross join (values ('dnfb_charge_amount'), ('dnfb_reversal_amount')) as dnfb (measure)
     where charges.is_dnfb and charges.charge_amount <> 0
 ),
 
