@@ -13,6 +13,10 @@ except that, as in a real charge-capture process:
 - a small share of encounters get a late charge, dated the day after the claim's statement
   period, posted after the claim was submitted and never billed (leakage: ``ehr_only``).
 
+BAR accounts cover a share of every encounter that began before the as-of date, billed or not:
+the unbilled ones (discharged awaiting final codes, or coded awaiting a bill; in house if an
+encounter ran past the as-of date) are the account side of DNFB, and ``ground_truth/patient_accounts.csv`` gives each account's state.
+
 Messages are written to the HL7 drop folder (``ehr/adt/dft_YYYYMMDD.hl7`` and
 ``bar_YYYYMMDD.hl7``) after every other output, from their own random stream, so claims,
 remits, journals and every other file are byte-identical to a run without them.
@@ -40,6 +44,7 @@ class ChargeFeed:
     messages: pl.DataFrame  # file, msg_index, kind (DFT/BAR), trigger, text
     ehr_charges: pl.DataFrame  # one row per FT1: encounter_id, service_date, amount_cents, fate
     omitted_lines: pl.DataFrame  # claim lines with no EHR charge: claim_idx, line_number, charge_cents
+    accounts: pl.DataFrame  # one row per BAR account: encounter_id, patient_control_number, account_state
 
 
 def field_string(sid: str, fields: dict[int, pl.Expr | str]) -> pl.Expr:
@@ -70,7 +75,8 @@ def build_charge_feed(
     repriced_share: float = 0.02,
     late_share: float = 0.05,
 ) -> ChargeFeed:
-    """DFT and BAR messages for a share of the encounters that have a claim, with their truth."""
+    """DFT messages for a share of the encounters that have a claim and BAR messages for a share
+    of every encounter (billed or not yet), with their truth."""
     originals = billing.claims.filter(pl.col("freq") == 1).sort("enc_idx", "claim_idx")
     n = originals.height
     u = rng.random((n, 3))
@@ -147,6 +153,21 @@ def build_charge_feed(
         how="left",
     ).sort("enc_idx", "is_late", "service_date", "line_number")
 
+    # accounts of encounters no claim covers yet (in house at the as-of date, or discharged and
+    # not yet coded or billed), drawn last so that every other output keeps its draws
+    unbilled = encounters.filter(~pl.col("cancelled") & (pl.col("start_ts") < pl.lit(as_of_ts))).join(
+        originals.select("enc_idx"), on="enc_idx", how="anti"
+    )
+    unbilled = unbilled.filter(pl.Series(rng.random(unbilled.height) < bar_share)).select(
+        "enc_idx",
+        "encounter_id",
+        "patient_idx",
+        patient_control_number=pl.lit("PCNU") + pl.col("enc_idx").cast(pl.Utf8).str.zfill(9),
+    )
+    accounts = pl.concat(
+        [accounts.select("enc_idx", "encounter_id", "patient_idx", "patient_control_number"), unbilled]
+    )
+
     dft = _dft_messages(charges, encounters, patients, net)
     bar = _bar_messages(accounts, encounters, patients, net, as_of_ts)
     messages = (
@@ -178,6 +199,33 @@ def build_charge_feed(
         messages=messages.select("file", "msg_index", "kind", "trigger", "text"),
         ehr_charges=ehr,
         omitted_lines=lines.filter(omitted).select("claim_idx", "line_number", "service_date", "charge_cents"),
+        accounts=_account_states(accounts, originals, encounters, as_of_ts),
+    )
+
+
+def _account_states(
+    accounts: pl.DataFrame, originals: pl.DataFrame, encounters: pl.DataFrame, as_of_ts: datetime
+) -> pl.DataFrame:
+    """Where each BAR account stands at the as-of date (core.fct_patient_accounts.account_state):
+    billed when a claim went out, else in house until the discharge (P05), discharged and not
+    final coded until the final codes (P12, a day later), then discharged and not final billed."""
+    end = pl.col("end_ts")
+    cutoff = pl.lit(as_of_ts).cast(pl.Datetime("ms"))
+    return (
+        accounts.join(encounters.select("enc_idx", "end_ts"), on="enc_idx", how="left", maintain_order="left")
+        .with_columns(is_billed=pl.col("enc_idx").is_in(originals["enc_idx"].implode()))
+        .select(
+            "encounter_id",
+            "patient_control_number",
+            account_state=pl.when("is_billed")
+            .then(pl.lit("billed"))
+            .when(end >= cutoff)
+            .then(pl.lit("in_house"))
+            .when(end + pl.duration(days=1) >= cutoff)
+            .then(pl.lit("discharged_not_final_coded"))
+            .otherwise(pl.lit("discharged_not_final_billed")),
+        )
+        .sort("encounter_id")
     )
 
 

@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--bar-share",
         type=_rate,
         default=0.3,
-        help="share of claimed encounters whose account events the HL7 feed carries as BAR^P01/P05/P12 (default 0.3)",
+        help="share of encounters (claimed, and not yet billed) whose account events the HL7 feed carries as BAR^P01/P05/P12 (default 0.3)",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 

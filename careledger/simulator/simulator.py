@@ -168,8 +168,9 @@ def synthesize(
     ``out_dir`` must be new, empty, or a previous simulator output (which is replaced);
     a folder holding anything else is refused rather than deleted. ``faults`` is the per-record probability of each injected
     fault kind (0 for clean data); ``unmapped_share`` the share of crosswalk rows left out;
-    ``dft_share`` / ``bar_share`` the shares of claimed encounters whose EHR charges (DFT^P03)
-    and account events (BAR^P01/P05/P12) the HL7 feed carries.
+    ``dft_share`` the share of claimed encounters whose EHR charges (DFT^P03) the HL7 feed
+    carries, ``bar_share`` the share of encounters, claimed or not yet billed, whose account
+    events (BAR^P01/P05/P12) it carries.
     """
     if encounters < 1 or days < 1 or facilities < 1:
         raise ValueError("encounters, days and facilities must be positive")
@@ -1072,6 +1073,8 @@ def _write_ground_truth(
 
     capture = gt.charge_capture(feed.ehr_charges, billing.claims, landed_lines)
     _write_csv(g / "charge_capture.csv", capture.select(gt.CHARGE_CAPTURE_COLUMNS))
+    # where each BAR account stands at the as-of date (core.fct_patient_accounts)
+    _write_csv(g / "patient_accounts.csv", feed.accounts.select("encounter_id", "account_state"))
     late = feed.ehr_charges.filter(pl.col("fate") == "late_unbilled")
 
     def tot(df: pl.DataFrame, col: str) -> str:

@@ -2,8 +2,14 @@
     (env CARELEDGER_PATIENT_KEY_SALT); without the salt the key cannot be reversed by
     hashing candidate MRNs. Used only in restricted (PHI) intermediate models. -#}
 {% macro patient_key(mrn_expr) -%}
-    case when {{ mrn_expr }} is null then null
-    else {{ dbt.hash(dbt.concat(["'" ~ var('patient_key_salt') ~ "'", "'|'", mrn_expr])) }} end
+    {{ keyed_hash(mrn_expr) }}
+{%- endmacro %}
+
+{#- The same keyed hash of any patient-level identifier (an account number prefixed with what it
+    is, so that equal strings of different kinds hash apart); null stays null. -#}
+{% macro keyed_hash(expr) -%}
+    case when {{ expr }} is null then null
+    else {{ dbt.hash(dbt.concat(["'" ~ var('patient_key_salt') ~ "'", "'|'", expr])) }} end
 {%- endmacro %}
 
 {#- Deterministic surrogate key over several columns (nulls as empty strings). -#}
