@@ -45,6 +45,9 @@ class ChargeFeed:
     ehr_charges: pl.DataFrame  # one row per FT1: encounter_id, service_date, amount_cents, fate
     omitted_lines: pl.DataFrame  # claim lines with no EHR charge: claim_idx, line_number, charge_cents
     accounts: pl.DataFrame  # one row per BAR account: encounter_id, patient_control_number, account_state
+    # resent_dft_messages (sent twice), resent_transactions (FT1s in them: two versions each),
+    # ft1_sent (every FT1 row sent, resends included), ft1_sent_amount_cents (FT1-11 as sent)
+    sent: dict[str, int]
 
 
 def field_string(sid: str, fields: dict[int, pl.Expr | str]) -> pl.Expr:
@@ -74,6 +77,8 @@ def build_charge_feed(
     lost_day_share: float = 0.15,
     repriced_share: float = 0.02,
     late_share: float = 0.05,
+    credit_share: float = 0.02,
+    resend_share: float = 0.03,
 ) -> ChargeFeed:
     """DFT messages for a share of the encounters that have a claim and BAR messages for a share
     of every encounter (billed or not yet), with their truth."""
@@ -115,6 +120,8 @@ def build_charge_feed(
         fate=pl.when(repriced.filter(~omitted)).then(pl.lit("repriced")).otherwise(pl.lit("billed")),
         posted_at=pl.col("service_date").cast(pl.Datetime("ms")) + pl.duration(hours=23, minutes=30),
         is_late=pl.lit(False),
+        posting_kind=pl.lit("day"),
+        transaction_type=pl.lit("CG"),
     )
 
     # late charges: one ancillary charge dated the day after the claim's statement period and
@@ -140,18 +147,16 @@ def build_charge_feed(
             fate=pl.lit("late_unbilled"),
             posted_at=(pl.col("submitted_date") + pl.duration(days=2)).cast(pl.Datetime("ms")) + pl.duration(hours=9),
             is_late=pl.lit(True),
+            posting_kind=pl.lit("late"),
+            transaction_type=pl.lit("CG"),
         )
     )
     as_of_ts = datetime.combine(as_of, time())
     late = late.filter(pl.col("posted_at") < pl.lit(as_of_ts).cast(pl.Datetime("ms")))
     keep = ["claim_idx", "line_number", "item_idx", "procedure_code", "revenue_code", "modifiers", "units"]
-    keep += ["charge_cents", "service_date", "amount_cents", "fate", "posted_at", "is_late"]
+    keep += ["charge_cents", "service_date", "amount_cents", "fate", "posted_at", "is_late", "posting_kind"]
+    keep += ["transaction_type"]
     charges = pl.concat([captured.select(keep), late.select(keep)], how="vertical_relaxed")
-    charges = charges.join(
-        covered.select("claim_idx", "enc_idx", "encounter_id", "patient_idx", "patient_control_number"),
-        on="claim_idx",
-        how="left",
-    ).sort("enc_idx", "is_late", "service_date", "line_number")
 
     # accounts of encounters no claim covers yet (in house at the as-of date, or discharged and
     # not yet coded or billed), drawn last so that every other output keeps its draws
@@ -168,7 +173,32 @@ def build_charge_feed(
         [accounts.select("enc_idx", "encounter_id", "patient_idx", "patient_control_number"), unbilled]
     )
 
-    dft = _dft_messages(charges, encounters, patients, net)
+    # corrections, drawn after: a captured charge the EHR credits (FT1-6 CD, the full amount)
+    # and posts again the next day in a message of its own; the two net to nothing, so the day
+    # still reconciles as before, with two more transactions
+    credited = captured.select(keep).filter(pl.Series(rng.random(captured.height) < credit_share))
+    correction = pl.col("posted_at") + pl.duration(days=1)
+    charges = pl.concat(
+        [
+            charges,
+            credited.with_columns(
+                amount_cents=-pl.col("amount_cents"),
+                fate=pl.lit("credited"),
+                posted_at=correction,
+                posting_kind=pl.lit("correction"),
+                transaction_type=pl.lit("CD"),
+            ),
+            credited.with_columns(fate=pl.lit("recharged"), posted_at=correction, posting_kind=pl.lit("correction")),
+        ],
+        how="vertical_relaxed",
+    )
+    charges = charges.join(
+        covered.select("claim_idx", "enc_idx", "encounter_id", "patient_idx", "patient_control_number"),
+        on="claim_idx",
+        how="left",
+    ).sort("enc_idx", "is_late", "service_date", "line_number", "posted_at", "transaction_type", maintain_order=True)
+
+    dft, sent = _dft_messages(charges, encounters, patients, net, rng, resend_share)
     bar = _bar_messages(accounts, encounters, patients, net, as_of_ts)
     messages = (
         pl.concat([dft, bar], how="vertical_relaxed")
@@ -200,6 +230,7 @@ def build_charge_feed(
         ehr_charges=ehr,
         omitted_lines=lines.filter(omitted).select("claim_idx", "line_number", "service_date", "charge_cents"),
         accounts=_account_states(accounts, originals, encounters, as_of_ts),
+        sent=sent,
     )
 
 
@@ -361,19 +392,32 @@ def _pr1() -> pl.Expr:
 
 
 def _dft_messages(
-    charges: pl.DataFrame, encounters: pl.DataFrame, patients: pl.DataFrame, net: Network
-) -> pl.DataFrame:
-    """One DFT^P03 per encounter and posting (a day's charges, or one late charge)."""
+    charges: pl.DataFrame,
+    encounters: pl.DataFrame,
+    patients: pl.DataFrame,
+    net: Network,
+    rng: np.random.Generator,
+    resend_share: float,
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """One DFT^P03 per encounter and posting (a day's charges, one late charge, or one
+    correction: a credit and its charge posted again); a share of them the interface sends a
+    second time an hour later (a resend: the same FT1-2 transaction ids, a new control id).
+    Returns the messages and what was sent: resent messages, the FT1s in them, every FT1 sent
+    and the sum of their FT1-11 amounts as sent (credits carry their amount unsigned)."""
+    kind = pl.col("posting_kind")
+    line = pl.col("line_number").cast(pl.Utf8)
     c = charges.with_columns(
-        posting=pl.when(pl.col("is_late"))
-        .then(pl.concat_str([pl.lit("L"), pl.col("line_number").cast(pl.Utf8)]))
+        posting=pl.when(kind == "late")
+        .then(pl.concat_str([pl.lit("L"), line]))
+        .when(kind == "correction")
+        .then(pl.concat_str([pl.lit("C"), pl.col("service_date").dt.strftime("%Y%m%d"), pl.lit("-"), line]))
         .otherwise(pl.col("service_date").dt.strftime("%Y%m%d"))
     )
     c = c.with_columns(
         set_id=pl.int_range(1, pl.len() + 1).over("claim_idx", "posting", "is_late"),
-        amount=money("amount_cents"),
+        amount=money(pl.col("amount_cents").abs()),
         unit=pl.when(pl.col("amount_cents") % pl.col("units") == 0)
-        .then(pl.col("amount_cents") // pl.col("units"))
+        .then(pl.col("amount_cents").abs() // pl.col("units"))
         .otherwise(None),
     )
     c = _context(c, encounters, patients, net)
@@ -385,7 +429,7 @@ def _dft_messages(
             3: j("B", pl.col("posted_at").dt.strftime("%Y%m%d")),
             4: pl.col("service_date").dt.strftime("%Y%m%d"),
             5: pl.col("posted_at").dt.strftime("%Y%m%d"),
-            6: "CG",
+            6: pl.col("transaction_type"),
             7: j("CDM", pl.col("item_idx").cast(pl.Utf8).str.zfill(5), "^^CDM"),
             10: pl.col("units").cast(pl.Utf8),
             11: pl.col("amount"),
@@ -431,14 +475,27 @@ def _dft_messages(
                 )
             ],
         )
-        .sort("message_at", "enc_idx", "posting")
+    )
+    resent = grouped.filter(pl.Series(rng.random(grouped.height) < resend_share))
+    resent_ft1 = c.join(resent.select("claim_idx", "posting"), on=["claim_idx", "posting"], how="semi")
+    sent_ft1 = pl.concat([c.select("amount_cents"), resent_ft1.select("amount_cents")])
+    resends = {
+        "resent_dft_messages": resent.height,
+        "resent_transactions": resent_ft1.height,
+        "ft1_sent": sent_ft1.height,
+        "ft1_sent_amount_cents": int(sent_ft1["amount_cents"].abs().sum()),
+    }
+    grouped = (
+        pl.concat([grouped, resent.with_columns(message_at=pl.col("message_at") + pl.duration(hours=1))])
+        .sort("message_at", "enc_idx", "posting", maintain_order=True)
         .with_columns(control_id=j("DFT", pl.int_range(1, pl.len() + 1).cast(pl.Utf8).str.zfill(9)))
     )
     msh, evn, pid = _header("DFT", "P03", "DFT_P03")
     text = pl.concat_str([msh, evn, pid, _pv1(pl.lit(False)), pl.col("seg_text"), _dg1("A")], separator="\r")
-    return grouped.select(
+    messages = grouped.select(
         kind=pl.lit("DFT"), trigger=pl.lit("P03"), message_at="message_at", control_id="control_id", text=text
     )
+    return messages, resends
 
 
 def _bar_messages(

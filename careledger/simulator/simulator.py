@@ -1132,6 +1132,12 @@ def _write_ground_truth(
             "claim_lines_without_ehr_charge": feed.omitted_lines.height,
             "claim_lines_without_ehr_charge_amount": tot(feed.omitted_lines, "charge_cents"),
             "repriced_ehr_charges": int((feed.ehr_charges["fate"] == "repriced").sum()),
+            "credited_ehr_charges": int((feed.ehr_charges["fate"] == "credited").sum()),
+            "credited_amount": tot(feed.ehr_charges.filter(pl.col("fate") == "credited"), "amount_cents"),
+            "resent_dft_messages": feed.sent["resent_dft_messages"],
+            "resent_transactions": feed.sent["resent_transactions"],
+            "ft1_sent": feed.sent["ft1_sent"],
+            "ft1_sent_amount": cents_to_str(feed.sent["ft1_sent_amount_cents"]),
             "rows_by_status": dict(sorted(capture.group_by("reconciliation_status").len().iter_rows())),
         },
     }

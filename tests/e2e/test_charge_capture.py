@@ -143,8 +143,10 @@ def test_every_break_is_an_exception_with_its_amount(built_con, truth) -> None:
 
 
 def test_raw_ehr_charges_are_all_counted_or_excepted(built_con, built_warehouse, truth) -> None:
-    """raw FT1 amounts = the checkpoint's EHR amounts + the unplaced exceptions (the simulator
-    sends only charges, once each, so nothing is superseded, credited or unplaced)."""
+    """Every FT1 the simulator sent landed (resends included), every transaction is one fact
+    (the latest of its versions), and the facts' signed amounts = the checkpoint's EHR amounts
+    + the unplaced exceptions (the simulator sends nothing unplaceable). Credits are
+    EHR_CHARGE_CREDIT rows with their negative amount; resent transactions have two versions."""
     raw_count, raw_amount = built_con.execute(
         "select count(*), coalesce(sum(extended_amount), 0) from raw_ehr.dft_charges"
     ).fetchone()
@@ -157,10 +159,22 @@ def test_raw_ehr_charges_are_all_counted_or_excepted(built_con, built_warehouse,
         "where check_name = 'CHARGE_CAPTURE_UNPLACED' and source = 'dft_charges'"
     ).fetchone()
     capture = built_warehouse.ground_truth["charge_capture"]
-    assert raw_count == capture["ehr_charges"] == facts[0]
-    assert _d(raw_amount) == _d(capture["ehr_charge_amount"]) == _d(facts[1]) + _d(unplaced[1])
+    assert raw_count == capture["ft1_sent"] and _d(raw_amount) == _d(capture["ft1_sent_amount"])
+    assert facts[0] == capture["ehr_charges"]
+    assert _d(capture["ehr_charge_amount"]) == _d(facts[1]) + _d(unplaced[1])
     assert facts[2] == unplaced[0] == 0
-    assert _d(raw_amount) == sum((_d(r["ehr_charge_amount"]) for r in truth), ZERO)
+    assert _d(facts[1]) == sum((_d(r["ehr_charge_amount"]) for r in truth), ZERO)
+    credits = built_con.execute(
+        "select count(*), coalesce(sum(amount), 0) from core.fct_data_quality_exceptions "
+        "where check_name = 'EHR_CHARGE_CREDIT'"
+    ).fetchone()
+    assert capture["credited_ehr_charges"] > 0 and credits[0] == capture["credited_ehr_charges"]
+    assert _d(credits[1]) == _d(capture["credited_amount"])
+    versions = built_con.execute(
+        "select count(*) filter (where version_count = 2), count(*) filter (where version_count > 2) "
+        "from core.fct_ehr_charges"
+    ).fetchone()
+    assert capture["resent_transactions"] > 0 and versions == (capture["resent_transactions"], 0)
 
 
 def test_dft_and_bar_messages_land_and_stage(built_con, built_warehouse) -> None:

@@ -37,9 +37,14 @@ def test_simulated_dft_and_bar_land_with_nothing_quarantined(faulted_dir: Path, 
         assert [r.status for r in results] == ["landed"] * len(files)
         assert sum(r.records_quarantined for r in results) == 0
         assert sum(r.records_read for r in results) == truth["counts"]["dft_messages"] + truth["counts"]["bar_messages"]
+        # every FT1 as sent: resends carry their transactions twice, credits their amount unsigned
         charges, amount = con.execute("select count(*), sum(extended_amount) from raw_ehr.dft_charges").fetchone()
-        assert charges == truth["charge_capture"]["ehr_charges"]
-        assert amount == Decimal(truth["charge_capture"]["ehr_charge_amount"])
+        capture = truth["charge_capture"]
+        assert charges == capture["ft1_sent"] == capture["ehr_charges"] + capture["resent_transactions"]
+        assert amount == Decimal(capture["ft1_sent_amount"])
+        assert capture["credited_ehr_charges"] > 0 and capture["resent_transactions"] > 0
+        types = dict(con.execute("select transaction_type, count(*) from raw_ehr.dft_charges group by 1").fetchall())
+        assert set(types) == {"CG", "CD"}
         triggers = dict(con.execute("select trigger_event, count(*) from raw_ehr.bar_accounts group by 1").fetchall())
         assert set(triggers) == {"P01", "P05", "P12"} and sum(triggers.values()) == truth["counts"]["bar_messages"]
         assert con.execute(
@@ -54,16 +59,24 @@ def test_simulated_dft_and_bar_land_with_nothing_quarantined(faulted_dir: Path, 
 
 
 def test_charge_capture_truth_adds_up_to_the_messages(faulted_dir: Path) -> None:
-    ft1_total = Decimal(0)
+    # each FT1-2 transaction counts once, as its latest message (MSH-7) sent it; CD credits negative
+    latest: dict[str, tuple[str, Decimal]] = {}
     visits: set[str] = set()
     for f in sorted(faulted_dir.glob("ehr/adt/dft_*.hl7")):
         for text in hl7_messages(f):
             msg = hl7.parse(text)
             assert str(msg.segment("MSH")[9]) == "DFT^P03^DFT_P03"
             visits.add(str(msg.segment("PV1")[19]))
-            ft1_total += sum((Decimal(str(s[11])) for s in msg.segments("FT1")), start=Decimal(0))
+            sent_at = str(msg.segment("MSH")[7])
+            for s in msg.segments("FT1"):
+                assert str(s[6]) in ("CG", "CD")
+                amount = Decimal(str(s[11])) * (-1 if str(s[6]) == "CD" else 1)
+                if str(s[2]) not in latest or latest[str(s[2])][0] <= sent_at:
+                    latest[str(s[2])] = (sent_at, amount)
+    ft1_total = sum((amount for _, amount in latest.values()), start=Decimal(0))
     rows = _capture(faulted_dir)
     assert sum(Decimal(r["ehr_charge_amount"]) for r in rows) == ft1_total
+    assert sum(int(r["ehr_charge_count"]) for r in rows) == len(latest)
     by_status: dict[str, list[dict[str, str]]] = {}
     for r in rows:
         by_status.setdefault(r["reconciliation_status"], []).append(r)
