@@ -121,6 +121,13 @@ SETTINGS: tuple[Setting, ...] = (
         "SMART token endpoint of `fetch fhir` (unset: token_endpoint of <base>/.well-known/smart-configuration)",
     ),
     Setting("CARELEDGER_FHIR_SCOPE", "system/*.read", "scope `fetch fhir` asks the SMART token endpoint for"),
+    Setting(
+        "CARELEDGER_FHIR_BASE",
+        None,
+        "FHIR server base URL the Dagster fhir_bulk_export asset and its nightly schedule export from",
+    ),
+    Setting("CARELEDGER_FHIR_GROUP", None, "Group id the scheduled export asks for (unset: system-level $export)"),
+    Setting("CARELEDGER_FHIR_TYPES", None, "comma-separated resource types the scheduled export asks for (unset: all)"),
     Setting("CARELEDGER_DBT_TARGET", "duckdb", "dbt target in profiles.yml: duckdb, spark or postgres", "dbt"),
     Setting(
         "CARELEDGER_PATIENT_KEY_SALT",
@@ -155,6 +162,11 @@ KILL_AT_VARIABLE = "CARELEDGER_KILL_AT"
 def kill_point() -> str | None:
     """``CARELEDGER_KILL_AT``: where a kill test wants this process to SIGKILL itself, if anywhere."""
     return setting(KILL_AT_VARIABLE)
+
+
+def fhir_export_settings() -> tuple[str | None, str | None, str | None]:
+    """The scheduled FHIR Bulk Data export: CARELEDGER_FHIR_BASE, _GROUP and _TYPES (each None if unset)."""
+    return setting("CARELEDGER_FHIR_BASE"), setting("CARELEDGER_FHIR_GROUP"), setting("CARELEDGER_FHIR_TYPES")
 
 
 def home_root() -> Path:

@@ -11,16 +11,19 @@ from dagster import (
     DefaultSensorStatus,
     RunRequest,
     ScheduleDefinition,
+    ScheduleEvaluationContext,
     SensorEvaluationContext,
     SkipReason,
     build_schedule_from_partitioned_job,
     define_asset_job,
+    schedule,
     sensor,
 )
 
 from careledger.config import Home, posting_deadline
 from careledger.orchestration.alerts import Alert, daily_posting_sla, notifier_for
 from careledger.orchestration.assets.dbt import careledger_dbt_assets
+from careledger.orchestration.assets.fhir_fetch import NOT_CONFIGURED, configured_request, fhir_bulk_export
 from careledger.orchestration.assets.publish import erp_assets, finance_extract, serving_snapshot
 from careledger.orchestration.assets.raw import raw_assets
 from careledger.orchestration.erp_posting import posting_status_path
@@ -64,7 +67,17 @@ month_close_job = define_asset_job(
     description="Month-end: the reconciled finance extract for the closed month.",
 )
 
-jobs = [refresh_job, adt_job, billing_hourly_job, daily_finance_job, month_close_job]
+# FHIR Bulk Data: nightly. Export from the EHR's API, land, refresh the models downstream.
+_fhir_raw = AssetSelection.assets(_raw["raw_fhir"])
+fhir_bulk_job = define_asset_job(
+    "fhir_bulk_fetch",
+    selection=AssetSelection.assets(fhir_bulk_export)
+    | _fhir_raw
+    | (_fhir_raw.downstream() & (_dbt | AssetSelection.assets(serving_snapshot))),
+    description="Bulk Data $export from the FHIR server (CARELEDGER_FHIR_BASE), land it, refresh the models downstream.",
+)
+
+jobs = [refresh_job, adt_job, billing_hourly_job, daily_finance_job, month_close_job, fhir_bulk_job]
 
 billing_hourly_schedule = ScheduleDefinition(
     name="billing_hourly_schedule",
@@ -94,7 +107,29 @@ month_close_schedule = build_schedule_from_partitioned_job(
     hour_of_day=6,
     default_status=DefaultScheduleStatus.STOPPED,
 )
-schedules = [billing_hourly_schedule, nightly_refresh_schedule, daily_finance_schedule, month_close_schedule]
+
+
+@schedule(
+    name="fhir_bulk_nightly_schedule",
+    job=fhir_bulk_job,
+    cron_schedule="30 2 * * *",
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.STOPPED,
+)
+def fhir_bulk_nightly_schedule(context: ScheduleEvaluationContext):
+    """Nightly, before the 04:00 refresh: an export asking _since the last one, if a server is named."""
+    if configured_request() is None:
+        return SkipReason(NOT_CONFIGURED)
+    return RunRequest(run_key=None, tags={"careledger/trigger": "fhir_bulk_nightly"})
+
+
+schedules = [
+    billing_hourly_schedule,
+    nightly_refresh_schedule,
+    daily_finance_schedule,
+    month_close_schedule,
+    fhir_bulk_nightly_schedule,
+]
 
 
 def adt_folder(home: Home) -> Path:

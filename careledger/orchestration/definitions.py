@@ -13,6 +13,7 @@ warnings.filterwarnings("ignore", category=BetaWarning)
 warnings.filterwarnings("ignore", category=PreviewWarning)
 
 from careledger.orchestration.assets.dbt import careledger_dbt_assets, dbt_resource
+from careledger.orchestration.assets.fhir_fetch import fhir_bulk_export
 from careledger.orchestration.assets.publish import publish_assets
 from careledger.orchestration.assets.raw import raw_assets
 from careledger.orchestration.automation import jobs, schedules, sensors
@@ -21,7 +22,7 @@ from careledger.orchestration.progress import progress_logger
 from careledger.orchestration.resources import CareledgerResource
 
 defs = Definitions(
-    assets=[*raw_assets, careledger_dbt_assets, *publish_assets],
+    assets=[fhir_bulk_export, *raw_assets, careledger_dbt_assets, *publish_assets],
     asset_checks=checks,
     jobs=jobs,
     schedules=schedules,

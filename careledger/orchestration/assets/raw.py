@@ -7,6 +7,7 @@ from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResul
 from careledger.ingest import formats
 from careledger.ingest.hl7.router import TABLES as HL7_TABLES
 from careledger.ingest.run import ingest_paths
+from careledger.orchestration.assets.fhir_fetch import FHIR_EXPORT_KEY
 from careledger.orchestration.locking import warehouse_writer
 from careledger.orchestration.resources import CareledgerResource
 
@@ -105,7 +106,14 @@ def _make_raw_asset(family: RawFamily):
     @multi_asset(
         name=f"raw_{family.name}",
         specs=[
-            AssetSpec(raw_key(t), group_name=family.group, description=f"{family.description}: {t}", kinds={"duckdb"})
+            AssetSpec(
+                raw_key(t),
+                group_name=family.group,
+                description=f"{family.description}: {t}",
+                kinds={"duckdb"},
+                # the scheduled Bulk Data export lands into the FHIR family's table first
+                deps=[FHIR_EXPORT_KEY] if family.name == "fhir" else [],
+            )
             for t in family.tables
         ],
         pool="duckdb_writer",
