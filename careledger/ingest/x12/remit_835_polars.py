@@ -359,7 +359,13 @@ class _Parser(ParserBase):
             .filter(pl.col("value").is_not_null() & ~pl.col("value").str.contains(AMOUNT_PATTERN))
             for seg_id, pos in checks
         ]
-        report(pl.concat(frames).sort("seg_no"), "NON_NUMERIC_AMOUNT", "{element} {value!r} is not a number")
+        # a stable sort: within a segment the first element checked is the one reported, as in
+        # the single-pass parser (a segment with two non-numeric elements names the first)
+        report(
+            pl.concat(frames).sort("seg_no", maintain_order=True),
+            "NON_NUMERIC_AMOUNT",
+            "{element} {value!r} is not a number",
+        )
         cas = self.part("CAS")
         cas_missing = [
             cas.filter(_el(2 + 3 * k).is_not_null() & _el(3 + 3 * k).is_null()).select(

@@ -155,3 +155,21 @@ def test_fhir_dates_that_do_not_cast_land_with_a_finding(tmp_path: Path) -> None
     assert "'19800101'" in findings[2][3]
     # a good date is no finding
     assert con.execute("select count(*) from raw_meta.validation_findings where rule = 'BAD_DATE'").fetchone() == (2,)
+
+
+def test_both_835_parsers_name_the_first_non_numeric_element_of_a_segment() -> None:
+    """Found by test_fuzz_x12_parsers_agree_on_generated_files (careledger-long): an SVC with two
+    non-numeric amounts (SVC03 and SVC05) was reported as SVC03 by the single-pass parser and as
+    either by the polars one (an unstable sort)."""
+    from careledger.ingest.x12.remit_835 import parse_835_text
+    from careledger.ingest.x12.remit_835_polars import parse_835_text_polars
+
+    text = (
+        "ISA*00*          *00*          *ZZ*PAYERID        *ZZ*PROVIDERID     *260105*1200*^*00501*000000001*0*P*:~"
+        "GS*HP*PAYER*PROV*20260105*1200*1*X*005010X221A1~ST*835*0000~SVC*HC:99213**A**A~BPR*I*A~SE*0*0000~"
+        "GE*0*1~IEA*1*000000001~"
+    )
+    for _ in range(5):
+        single, frames = parse_835_text(text, "f.835"), parse_835_text_polars(text, "f.835")
+        assert [q.message for q in single.quarantined] == [q.message for q in frames.quarantined]
+        assert "SVC03 'A' is not a number" in frames.quarantined[0].message
