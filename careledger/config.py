@@ -155,7 +155,7 @@ def setting(name: str) -> str | None:
     return value if value not in (None, "") else spec.default
 
 
-#: the variable kill tests set to ``stage:point`` (careledger.publish.erp.publisher)
+#: the variable kill tests set to ``stage:point`` (``kill_if_asked``)
 KILL_AT_VARIABLE = "CARELEDGER_KILL_AT"
 
 
@@ -167,6 +167,16 @@ def kill_point() -> str | None:
 def fhir_export_settings() -> tuple[str | None, str | None, str | None]:
     """The scheduled FHIR Bulk Data export: CARELEDGER_FHIR_BASE, _GROUP and _TYPES (each None if unset)."""
     return setting("CARELEDGER_FHIR_BASE"), setting("CARELEDGER_FHIR_GROUP"), setting("CARELEDGER_FHIR_TYPES")
+
+
+def kill_if_asked(stage: str, point: str) -> None:
+    """SIGKILL this process now if ``CARELEDGER_KILL_AT`` is ``stage:point``: the one kill-point
+    mechanism of the kill campaign (docs/reliability.md). A SIGKILL runs no ``finally``, no
+    ``atexit`` and no flush, exactly as a power cut or the OOM killer would."""
+    if kill_point() == f"{stage}:{point}":
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def home_root() -> Path:

@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from careledger.config import kill_if_asked
 from careledger.sql import literal
 
 log = logging.getLogger(__name__)
@@ -382,6 +383,7 @@ def land_loaded(
             datetime.now(UTC).replace(tzinfo=None),
         ]
         con.execute(f"insert into raw_meta.batches values ({', '.join(sql_literal(v) for v in row)})")
+        kill_if_asked("ingest", "before_commit")  # rows and batch inserted, not committed
         con.execute("commit")
         if landed is not None:
             landed.add(sha, batch_id)

@@ -60,6 +60,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from careledger.config import kill_if_asked
 from careledger.ingest.hl7 import router
 from careledger.ingest.hl7.transport import (
     Header,
@@ -435,6 +436,7 @@ class Lander:
                         result.records_accepted,
                         result.records_quarantined,
                     )
+                    kill_if_asked("mllp", "before_landed_offset")  # slice committed, offset not saved
                     self._save(end)
                     self.batches_landed += result.status != "skipped"
                     landed_messages += result.records_read
@@ -669,6 +671,7 @@ class Listener:
         stats.messages += 1
         stored = duplicate = False
         if assessment.accepted:
+            kill_if_asked("mllp", "after_receive")  # received and assessed, not yet journalled
             fut: asyncio.Future = asyncio.get_running_loop().create_future()
             await self.queue.put((assessment, fut))  # blocks while the queue is full: back-pressure
             try:
@@ -676,6 +679,8 @@ class Listener:
                 stored = True
             except OSError:
                 stored = False
+            if stored:
+                kill_if_asked("mllp", "before_ack")  # durable in the journal, not acknowledged
         else:
             log.warning(
                 "rejected a message from %s (MSH-10 %s): %s",

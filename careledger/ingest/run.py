@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from careledger.config import kill_if_asked
 from careledger.ingest import detect, formats
 from careledger.ingest.landing import FileResult, LandedFiles, connect, ensure_schema, iter_files, land_loaded
 
@@ -151,6 +152,8 @@ def ingest_paths(
             )
             if progress:
                 progress(result, i, len(files))
+            if i < len(files):
+                kill_if_asked("ingest", "between_files")  # a file committed, the next not begun
     finally:
         con.close()
     return IngestReport(results, time.perf_counter() - started)

@@ -56,6 +56,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -64,7 +65,7 @@ from pathlib import Path
 
 import duckdb
 
-from careledger.config import SEEDS_DIR, Home
+from careledger.config import SEEDS_DIR, Home, kill_if_asked
 from careledger.publish.contracts import ContractError, exposure_marts, require_marts
 from careledger.publish.serving import PHI_COLUMN_NAMES, current_snapshot_path, read_manifest
 
@@ -1036,20 +1037,61 @@ def csv_safe(value: object) -> str:
     return text
 
 
+def _temp_name(path: Path, suffix: str) -> Path:
+    """``.<name>.<pid>-<hex>.<suffix>`` beside ``path``: hidden, and naming the process that owns it."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex}.{suffix}")
+
+
+def _owner_alive(stray: Path) -> bool:
+    try:
+        pid = int(stray.name.rsplit(".", 2)[-2].split("-", 1)[0])
+    except ValueError:
+        return False  # an older name without a pid: nobody can be writing it any more
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clean_stray(path: Path) -> list[Path]:
+    """Remove what an extract of ``path`` killed mid-write left beside it (``.<name>.*.tmp``, the
+    previous CSV folder moved to ``.<name>.*.old``) unless the process named in it still runs."""
+    stray = sorted(
+        p for suffix in ("tmp", "old") for p in path.parent.glob(f".{path.name}.*.{suffix}") if not _owner_alive(p)
+    )
+    for p in stray:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+        log.warning("removed %s, left by an extract that was stopped while writing", p)
+    return stray
+
+
 def _write_csv(sheets: list[Sheet], folder: Path) -> list[Path]:
-    tmp = folder.with_name(f".{folder.name}.{uuid.uuid4().hex}.tmp")
+    _clean_stray(folder)
+    tmp = _temp_name(folder, "tmp")
     tmp.mkdir(parents=True)
     paths = []
-    for s in sheets:
+    for i, s in enumerate(sheets):
+        if i == len(sheets) // 2:
+            kill_if_asked("extract", "mid_write")  # half the sheets written to the temp folder
         p = tmp / f"{s.name}.csv"
         with p.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(s.columns)
             w.writerows([csv_safe(v) for v in r] for r in s.rows)
         paths.append(folder / p.name)
+    kill_if_asked("extract", "before_rename")  # every sheet written, not yet in place
     if folder.exists():
-        old = folder.with_name(f".{folder.name}.{uuid.uuid4().hex}.old")
+        old = _temp_name(folder, "old")
         os.rename(folder, old)
+        kill_if_asked("extract", "between_renames")  # the previous extract moved away, the new one not in
         os.rename(tmp, folder)
         for f in old.iterdir():
             f.unlink()
@@ -1139,7 +1181,8 @@ def _page_setup(ws, header_row: int, title: str) -> None:
 def _write_xlsx(sheets: list[Sheet], tieouts: list[TieOut], path: Path, period: str, source: Path) -> None:
     import xlsxwriter
 
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    _clean_stray(path)
+    tmp = _temp_name(path, "tmp")
     # every text cell goes through write_string; the options make sure nothing else turns a
     # payer named "=HYPERLINK(...)" into a formula or a URL
     wb = xlsxwriter.Workbook(
@@ -1248,6 +1291,7 @@ def _write_xlsx(sheets: list[Sheet], tieouts: list[TieOut], path: Path, period: 
     _page_setup(ws, header_row, f"Tie-out - period {period}")
     ws.activate()
     wb.close()
+    kill_if_asked("extract", "before_rename")
     os.replace(tmp, path)
 
 

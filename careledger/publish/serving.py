@@ -47,6 +47,7 @@ from pathlib import Path
 
 import duckdb
 
+from careledger.config import kill_if_asked
 from careledger.publish import serving_model
 from careledger.publish.build_status import BuildStatus
 from careledger.publish.contracts import public_mart_names
@@ -550,12 +551,27 @@ def _ensure_stable_links(serving_dir: Path) -> None:
 def _swap_current(serving_dir: Path, version_dir: Path) -> None:
     tmp = serving_dir / f".{CURRENT_LINK}.{uuid.uuid4().hex}.tmp"
     os.symlink(Path(VERSIONS_DIR) / version_dir.name, tmp)
+    kill_if_asked("serving", "before_swap")  # the new link made, not yet renamed over ``current``
     os.replace(tmp, serving_dir / CURRENT_LINK)  # rename(2): atomic for every reader
     dir_fd = os.open(serving_dir, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _clean_stray_links(serving_dir: Path) -> list[Path]:
+    """Remove the temporary links (``.current.<hex>.tmp``, ``.serving.duckdb.<hex>.tmp``) that a
+    publish killed between making a link and renaming it left; readers never follow them."""
+    stray = sorted(
+        p
+        for p in serving_dir.glob(".*.tmp")
+        if p.is_symlink() and p.name.split(".")[1] in (CURRENT_LINK, SERVING_DB_NAME.split(".")[0], "parquet")
+    )
+    for p in stray:
+        p.unlink(missing_ok=True)
+        log.warning("removed %s, a link left by a snapshot publish that was stopped before its rename", p)
+    return stray
 
 
 def _prune(serving_dir: Path, keep: int) -> list[Path]:
@@ -688,13 +704,16 @@ def publish_serving_snapshot(
             "has_posting_ledger": has_ledger,
         }
         (tmp_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        kill_if_asked("serving", "before_rename")  # the new snapshot complete in its temp folder
         version_dir = versions / version
         os.rename(tmp_dir, version_dir)
+        kill_if_asked("serving", "after_rename")  # a finished version that ``current`` does not name
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
     _swap_current(serving_dir, version_dir)
     _ensure_stable_links(serving_dir)
+    _clean_stray_links(serving_dir)
     removed = _prune(serving_dir, keep)
     size = _dir_bytes(version_dir)
     log.info(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from careledger.config import KILL_AT_VARIABLE, kill_point
+from careledger.config import KILL_AT_VARIABLE, kill_if_asked
 from careledger.publish.erp.base import ErpAdapter, ExportBatch, RenderedFile
 from careledger.publish.erp.targets import make_adapter
 from careledger.publish.posting import (
@@ -49,10 +49,7 @@ KILL_AT_ENV = KILL_AT_VARIABLE
 
 
 def _hook(point: str) -> None:
-    if kill_point() == f"publish:{point}":
-        import signal
-
-        os.kill(os.getpid(), signal.SIGKILL)
+    kill_if_asked("publish", point)
 
 
 @dataclass
