@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
+import os
 import sys
 import time
 from datetime import date
@@ -70,8 +72,40 @@ class CliFailure(Exception):
         self.code = code
 
 
-#: ``--json``: stdout carries only JSON; human output and logs go to stderr.
-_JSON = {"on": False}
+#: ``--json``: stdout carries only JSON; human output and logs go to stderr. ``out`` is the
+#: stream the JSON document is written to (the real stdout, see ``_only_json_on_stdout``).
+_JSON: dict = {"on": False, "out": None}
+
+
+def _json_print(text: str) -> None:
+    out = _JSON["out"] or sys.stdout
+    out.write(text + "\n")
+    out.flush()
+
+
+@contextlib.contextmanager
+def _only_json_on_stdout():
+    """For the block, file descriptor 1 and ``sys.stdout`` point at stderr, so nothing but the
+    JSON document (``_json_print``, written to a copy of the real stdout) reaches stdout: not
+    dagster-dbt, which re-emits every dbt log line on ``sys.stdout``, nor a child process that
+    inherits fd 1."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    previous = sys.stdout
+    real = os.fdopen(os.dup(saved), "w", encoding="utf-8")
+    sys.stdout = sys.stderr
+    _JSON["out"] = real
+    try:
+        yield
+    finally:
+        real.flush()
+        sys.stderr.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        real.close()
+        sys.stdout = previous
+        _JSON["out"] = None
 
 
 def _console():
@@ -89,7 +123,7 @@ def _emit(payload: dict) -> bool:
     """With ``--json``, print ``payload`` as the only thing on stdout and say so (True)."""
     if not _JSON["on"]:
         return False
-    print(json.dumps(payload, indent=2, default=str))
+    _json_print(json.dumps(payload, indent=2, default=str))
     return True
 
 
@@ -238,7 +272,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         console.print(f"[red]error:[/red] {exc}")
         return 2
     if args.json:
-        print(json.dumps(report.as_dict(), indent=2, default=str))
+        _json_print(json.dumps(report.as_dict(), indent=2, default=str))
         return 0
     from rich.table import Table
 
@@ -1387,6 +1421,13 @@ def main(argv: list[str] | None = None) -> int:
         config.set_verbose()
     _JSON["on"] = bool(getattr(args, "json", False))
     _setup_logging(args.verbose, home if args.command not in ("synth",) else None)
+    # synth and bench print their own JSON (their --json is theirs, not _add_json_flags')
+    own_json = args.command in _NO_JSON
+    with _only_json_on_stdout() if _JSON["on"] and not own_json else contextlib.nullcontext():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from careledger.config import SecretUnreadable
     from careledger.orchestration.locking import WarehouseLocked
 
@@ -1406,7 +1447,7 @@ def _fail(message: str, code: int) -> int:
     """One sentence on stderr (and, with --json, an error object on stdout) and the exit code."""
     print(f"error: {message}", file=sys.stderr)
     if _JSON["on"]:
-        print(json.dumps({"error": message, "exit_code": code}))
+        _json_print(json.dumps({"error": message, "exit_code": code}))
     return code
 
 

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,34 @@ def test_json_output_is_only_json(homes: dict[str, Path]) -> None:
         code, document, stderr = run_json(homes[home_key], *args)
         assert (code == 0) is ok, f"careledger {name} --json exited {code}: {document}\n{stderr[-3000:]}"
         assert isinstance(document, dict | list)
+
+
+def test_refresh_json_keeps_dbt_and_child_output_off_stdout(tmp_path: Path) -> None:
+    """dagster-dbt re-emits every dbt log line with ``sys.stdout.write`` and a child process
+    inherits file descriptor 1: with ``--json`` both end up on stderr, and stdout is the one
+    JSON document (tests/e2e/test_kill_campaign.py runs the real ``refresh --json``)."""
+    home = tmp_path / "home"
+    (home / "landing").mkdir(parents=True)
+    (home / "landing" / "claims.csv").write_text("claim_id\n1\n")
+    code = textwrap.dedent(f"""
+        import subprocess, sys
+        import careledger.cli as cli
+
+        def run_job(home, name, landing=None):
+            sys.stdout.write("1 of 646 START sql view model staging.stg_x ... [RUN]\\n")
+            print("a print from a Dagster op")
+            subprocess.run(["echo", "a child writing to the inherited stdout"], check=True)
+            return None
+
+        cli.run_job = run_job
+        cli.materialization_meta = lambda result: {{"raw/x": {{"rows": 1}}}}
+        cli._held_back_payload = lambda home: None
+        sys.exit(cli.main(["--home", {str(home)!r}, "refresh", "--json"]))
+    """)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CARELEDGER_", "DAGSTER_"))}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    document = json.loads(proc.stdout)
+    assert document["command"] == "refresh" and document["assets"] == {"raw/x": {"rows": 1}}
+    for line in ("1 of 646 START", "a print from a Dagster op", "a child writing to the inherited stdout"):
+        assert line in proc.stderr
