@@ -24,6 +24,22 @@ settings.register_profile(
 settings.register_profile("careledger-long", max_examples=200, deadline=None, suppress_health_check=_FUZZ_HEALTH)
 settings.load_profile("careledger")
 
+
+def pytest_addoption(parser) -> None:
+    parser.addoption(
+        "--kill-campaign",
+        choices=("seed", "long"),
+        default="seed",
+        help="tests/e2e/test_kill_campaign.py: 'seed' (default) kills each command at a fixed small set of "
+        "points; 'long' kills it at every point several times and refresh at random moments, appending a "
+        "record per try to test-artifacts/kill_campaign.jsonl",
+    )
+    parser.addoption("--kill-tries", type=int, default=3, help="--kill-campaign=long: tries per kill point (default 3)")
+    parser.addoption(
+        "--kill-seed", type=int, default=None, help="--kill-campaign=long: random seed (default: a new one each run)"
+    )
+
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 
