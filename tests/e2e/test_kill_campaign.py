@@ -38,6 +38,7 @@ from careledger.ingest.hl7.transport import MllpDecoder, frame
 pytestmark = pytest.mark.e2e
 
 CARELEDGER = str(Path(sys.executable).parent / "careledger")
+EXIT_NOT_BUILT = 5
 EXIT_BUSY = 6
 
 #: every named kill point of each command; SEED is the default profile's fixed subset
@@ -524,7 +525,7 @@ def test_two_ingests_at_once_land_each_file_once(landing, clean_ingest, tmp_path
         document = json.loads(stdout)
         if code == EXIT_BUSY:  # one sentence saying the warehouse is busy, and what to do
             errors = [line for line in stderr.splitlines() if line.startswith("error:")]
-            assert len(errors) == 1 and "run this again" in errors[0], stderr[-2000:]
+            assert len(errors) == 1 and "again" in errors[0], stderr[-2000:]
             assert document["exit_code"] == EXIT_BUSY
     assert results[0][0] == 0  # the one that waits lands everything
     assert raw_figures(home / "warehouse.duckdb") == clean_ingest
@@ -603,8 +604,9 @@ def test_refresh_during_ingest_and_publish_during_refresh(landing, clean_refresh
     time.sleep(10)  # the refresh is landing or building by now
     publish = cli(home, "publish", "erp", "--target", "json")
     assert "Traceback" not in publish.stderr, publish.stderr[-3000:]
-    assert publish.returncode in (0, EXIT_BUSY), publish.stderr[-3000:]
-    if publish.returncode == EXIT_BUSY:
+    # busy, or (between the refresh's steps, before dbt built the marts) "no marts yet": one sentence
+    assert publish.returncode in (0, EXIT_BUSY, EXIT_NOT_BUILT), publish.stderr[-3000:]
+    if publish.returncode:
         assert len([x for x in publish.stderr.splitlines() if x.startswith("error:")]) == 1
     ingest_err = ingest.communicate(timeout=600)[1]
     refresh_out, refresh_err = refresh.communicate(timeout=900)
