@@ -72,40 +72,41 @@ class CliFailure(Exception):
         self.code = code
 
 
-#: ``--json``: stdout carries only JSON; human output and logs go to stderr. ``out`` is the
-#: stream the JSON document is written to (the real stdout, see ``_only_json_on_stdout``).
-_JSON: dict = {"on": False, "out": None}
+#: ``--json``: stdout carries only JSON; human output and logs go to stderr. ``held`` collects
+#: the JSON document while ``_only_json_on_stdout`` points stdout at stderr.
+_JSON: dict = {"on": False, "held": None}
 
 
 def _json_print(text: str) -> None:
-    out = _JSON["out"] or sys.stdout
-    out.write(text + "\n")
-    out.flush()
+    if _JSON["held"] is not None:
+        _JSON["held"].append(text + "\n")
+        return
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
 
 
 @contextlib.contextmanager
 def _only_json_on_stdout():
-    """For the block, file descriptor 1 and ``sys.stdout`` point at stderr, so nothing but the
-    JSON document (``_json_print``, written to a copy of the real stdout) reaches stdout: not
-    dagster-dbt, which re-emits every dbt log line on ``sys.stdout``, nor a child process that
-    inherits fd 1."""
+    """For the block, file descriptor 1 and ``sys.stdout`` point at stderr, so nothing reaches
+    stdout but the JSON document, which ``_json_print`` holds back and the end of the block
+    writes to the restored stdout: not dagster-dbt, which re-emits every dbt log line on
+    ``sys.stdout``, nor a child process that inherits fd 1."""
     sys.stdout.flush()
     saved = os.dup(1)
     os.dup2(2, 1)
     previous = sys.stdout
-    real = os.fdopen(os.dup(saved), "w", encoding="utf-8")
     sys.stdout = sys.stderr
-    _JSON["out"] = real
+    _JSON["held"] = []
     try:
         yield
     finally:
-        real.flush()
         sys.stderr.flush()
         os.dup2(saved, 1)
         os.close(saved)
-        real.close()
         sys.stdout = previous
-        _JSON["out"] = None
+        held, _JSON["held"] = _JSON["held"], None
+        sys.stdout.write("".join(held))
+        sys.stdout.flush()
 
 
 def _console():
