@@ -71,12 +71,7 @@ def run_job(
         raise_on_error=False,
     )
     if not result.success:
-        failed = [e for e in result.all_events if e.is_failure]
-        detail = "\n".join(
-            f"  {e.step_key}: {(e.event_specific_data.error.message if e.event_specific_data and getattr(e.event_specific_data, 'error', None) else e.message)[:2000]}"
-            for e in failed
-        )
-        raise SystemExit(f"job {job_name} failed:\n{detail}")
+        raise SystemExit(f"job {job_name} failed:\n{failure_detail(result)}")
     if asset_selection is None and _skipped(result, SERVING_STEP):
         # a failing invariant made dbt skip a public mart, so Dagster skipped the snapshot that
         # depends on every public mart; publish it on its own: it leaves the held-back marts
@@ -94,6 +89,23 @@ def run_job(
             raise SystemExit(f"job {job_name}: the serving snapshot failed after the dbt build held marts back")
         result.careledger_follow_ups = (follow_up,)
     return result
+
+
+def failure_detail(result) -> str:
+    """One line per failed step: what the step's code raised, not Dagster's wrapper ("Error
+    occurred while executing op ..."), which carries it as its cause."""
+    failures = [e for e in result.all_events if e.is_failure]
+    steps = [e for e in failures if e.step_key is not None] or failures
+    lines = []
+    for event in steps:
+        error = getattr(event.event_specific_data, "error", None) if event.event_specific_data else None
+        if error is None:
+            lines.append(f"  {event.step_key}: {event.message}"[:2000])
+            continue
+        while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
+            error = error.cause
+        lines.append(f"  {event.step_key}: {error.message.strip()}"[:2000])
+    return "\n".join(lines)
 
 
 #: the step of the serving snapshot asset (key publish/serving_snapshot)
