@@ -487,7 +487,8 @@ def test_kill_refresh_at_a_random_moment(
         pytest.skip("--kill-campaign=long runs more random moments")
     raw_clean, serving_clean, seconds = clean_refresh
     seed = request.config.getoption("kill_seed")
-    rng = random.Random(seed if seed is not None else None)
+    # each try its own moment: with --kill-seed the moments are fixed, and differ by try
+    rng = random.Random(None if seed is None else seed * 1000 + attempt)
     moment = round(rng.uniform(3, seconds * 0.9), 1)
     home = tmp_path / "home"
     proc = refresh_until(home, landing, moment)
