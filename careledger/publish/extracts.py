@@ -1043,19 +1043,14 @@ def _temp_name(path: Path, suffix: str) -> Path:
 
 
 def _owner_alive(stray: Path) -> bool:
+    """Whether the process named in a temporary's name (``_temp_name``) still runs."""
+    from careledger.orchestration.locking import pid_alive
+
     try:
         pid = int(stray.name.rsplit(".", 2)[-2].split("-", 1)[0])
     except ValueError:
         return False  # an older name without a pid: nobody can be writing it any more
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid == os.getpid() or pid_alive(pid)
 
 
 def _clean_stray(path: Path) -> list[Path]:
